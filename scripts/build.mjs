@@ -1,0 +1,39 @@
+// Builds what `bin/nook` runs: the C runtime (native/build/nook-runtime) and the CLI bundle
+// (dist/nook.cjs). One CommonJS file keeps start-up near the Node floor: no module
+// resolution walk, no ESM loader, nothing loaded that the command does not reach.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const what = process.argv[2] ?? 'all';
+
+function buildNative() {
+  const srcDir = join(root, 'native', 'src');
+  const sources = readdirSync(srcDir).filter((f) => f.endsWith('.c')).map((f) => join(srcDir, f));
+  const out = join(root, 'native', 'build', 'nook-runtime');
+  mkdirSync(dirname(out), { recursive: true });
+  const cc = process.env.CC ?? 'cc';
+  execFileSync(cc, ['-O2', '-g', '-Wall', '-Wextra', '-Werror', '-std=gnu11', '-D_GNU_SOURCE', '-o', out, ...sources], {
+    stdio: 'inherit',
+  });
+}
+
+async function buildCli() {
+  const esbuild = await import('esbuild');
+  await esbuild.build({
+    entryPoints: [join(root, 'src', 'cli', 'main.ts')],
+    outfile: join(root, 'dist', 'nook.cjs'),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    sourcemap: 'linked',
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+}
+
+if (what === 'all' || what === 'native') buildNative();
+if (what === 'all' || what === 'cli') await buildCli();

@@ -1,0 +1,54 @@
+import { CommanderError } from 'commander';
+import { NookError } from '../errors.js';
+import { createProgram, type CliIO, type Invocation } from './program.js';
+
+const io: CliIO = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+function printError(err: NookError): void {
+  io.err(`Error: ${err.message}`);
+  if (err.hint) io.err(`  hint: ${err.hint}`);
+}
+
+async function execute(invocation: Invocation): Promise<number> {
+  switch (invocation.command) {
+    case 'run': {
+      const { runContainer } = await import('../engine/run.js');
+      return runContainer(invocation.options, { out: io.out, warn: io.err });
+    }
+  }
+}
+
+/** Parses argv, runs the command, and turns every failure into one message and an exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let invocation: Invocation | undefined;
+  try {
+    createProgram(io, (i) => (invocation = i)).parse([...argv], { from: 'user' });
+    if (invocation === undefined) return 0;
+    return await execute(invocation);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;
+      io.err(`Error: ${err.message.replace(/^error: /, '')}`);
+      io.err('  hint: see "nook --help" or "nook COMMAND --help"');
+      return 125;
+    }
+    if (err instanceof NookError) {
+      printError(err);
+      return err.exitCode;
+    }
+    io.err(`Error: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return 125;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  () => {
+    process.exitCode = 125;
+  },
+);

@@ -1,0 +1,79 @@
+import { Command, Option } from 'commander';
+import { UsageError } from '../errors.js';
+import type { NetworkMode } from '../plan/spec.js';
+
+export interface CliIO {
+  readonly out: (line: string) => void;
+  readonly err: (line: string) => void;
+}
+
+/** What a parsed command line asks for: the command's name and its typed options. */
+export type Invocation = { readonly command: 'run'; readonly options: import('../engine/run.js').RunOptions };
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+function parseNetwork(value: string): NetworkMode {
+  if (value === 'none' || value === 'host') return value;
+  throw new UsageError(`network mode "${value}" is not supported`, 'use --network none (the default) or --network host');
+}
+
+function parseNoNewPrivs(securityOpts: readonly string[]): boolean {
+  let noNewPrivs = false;
+  for (const opt of securityOpts) {
+    const [key, value] = opt.split(/[=:]/, 2);
+    if (key === 'no-new-privileges' && (value === undefined || value === 'true')) noNewPrivs = true;
+    else if (key === 'no-new-privileges' && value === 'false') noNewPrivs = false;
+    else throw new UsageError(`unsupported --security-opt "${opt}"`, 'supported: --security-opt no-new-privileges');
+  }
+  return noNewPrivs;
+}
+
+/**
+ * Builds the command-line parser. Parsing only records the invocation (`onInvoke`), so the
+ * parser is tested without running anything.
+ */
+export function createProgram(io: CliIO, onInvoke: (invocation: Invocation) => void): Command {
+  const program = new Command('nook')
+    .description('rootless containers and sandboxes, as an ordinary user')
+    .version('0.1.0', '-v, --version')
+    .enablePositionalOptions()
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')), outputError: () => undefined });
+
+  program
+    .command('run')
+    .description('run a command in a new container')
+    .usage('[options] --rootfs DIR [--] [COMMAND [ARG...]]')
+    .argument('[command...]', 'command and arguments to run in the container')
+    .passThroughOptions()
+    .requiredOption('--rootfs <dir>', 'directory to use as the root filesystem')
+    .option('--rm', 'remove the container when it exits', false)
+    .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
+    .option('-w, --workdir <dir>', 'working directory inside the container')
+    .option('--hostname <name>', 'container host name')
+    .option('-u, --user <user[:group]>', 'user (name or uid) and group to run as')
+    .option('--read-only', 'mount the root filesystem read-only', false)
+    .addOption(new Option('--network <mode>', 'network mode: none or host').default('none'))
+    .option('--security-opt <opt>', 'security option: no-new-privileges (repeatable)', collect, [])
+    .option('--explain', 'print the equivalent shell commands instead of running', false)
+    .action((command: string[], o: Record<string, unknown>) => {
+      onInvoke({
+        command: 'run',
+        options: {
+          rootfs: o.rootfs as string,
+          command,
+          env: o.env as string[],
+          workdir: o.workdir as string | undefined,
+          hostname: o.hostname as string | undefined,
+          user: o.user as string | undefined,
+          readOnly: o.readOnly as boolean,
+          network: parseNetwork(o.network as string),
+          noNewPrivs: parseNoNewPrivs(o.securityOpt as string[]),
+          remove: o.rm as boolean,
+          explain: o.explain as boolean,
+        },
+      });
+    });
+
+  return program;
+}

@@ -1,0 +1,86 @@
+import { HOST_DEVICES, MASKED_PATHS, READONLY_PATHS } from './hardening.js';
+import type { Namespace, Op } from './ops.js';
+import type { ContainerSpec } from './spec.js';
+
+const KERNEL_FS_FLAGS = ['nosuid', 'nodev', 'noexec'] as const;
+
+/**
+ * Turns a container spec into the ordered op list the runtime executes (design.md, steps
+ * 1-9). Pure: no I/O, so the whole container can be asserted on without namespaces.
+ */
+export function compilePlan(spec: ContainerSpec): Op[] {
+  const ownNetwork = spec.network === 'none';
+  const namespaces: Namespace[] = ['user', 'mount', 'pid', 'uts', 'ipc', ...(ownNetwork ? (['net'] as const) : []), 'cgroup'];
+  return [
+    { op: 'namespaces', namespaces },
+    { op: 'uid-map', map: spec.uidMap },
+    { op: 'gid-map', map: spec.gidMap },
+    { op: 'rootfs', hostPath: spec.rootfs },
+    ...kernelInterfaces(spec, ownNetwork),
+    ...etcFiles(spec),
+    ...readOnlyRoot(spec),
+    { op: 'pivot-root' },
+    ...READONLY_PATHS.map((path): Op => ({ op: 'remount-ro', path, flags: ['rec', 'optional'] })),
+    ...MASKED_PATHS.map((path): Op => ({ op: 'mask', path })),
+    ...(ownNetwork ? [{ op: 'loopback-up' } as const] : []),
+    { op: 'sethostname', hostname: spec.hostname },
+    { op: 'chdir', path: spec.workdir },
+    { op: 'cap-bounding', caps: spec.capabilities },
+    { op: 'user', uid: spec.user.uid, gid: spec.user.gid, groups: spec.user.groups },
+    { op: 'cap-set', caps: spec.capabilities },
+    ...(spec.noNewPrivs ? [{ op: 'no-new-privs' } as const] : []),
+    { op: 'close-fds' },
+    { op: 'exec', argv: spec.argv, env: spec.env },
+  ];
+}
+
+function kernelInterfaces(spec: ContainerSpec, ownNetwork: boolean): Op[] {
+  // devpts wants its tty group mapped; with a single-id map only container root exists.
+  const ttyGroup = spec.gidMap.ranges.some((r) => r.inside <= 5 && 5 < r.inside + r.count) ? ',gid=5' : '';
+  return [
+    { op: 'mkdir', path: '/proc', mode: 0o755 },
+    { op: 'mount', fstype: 'proc', source: 'proc', path: '/proc', flags: KERNEL_FS_FLAGS, data: '' },
+    { op: 'mkdir', path: '/dev', mode: 0o755 },
+    { op: 'mount', fstype: 'tmpfs', source: 'tmpfs', path: '/dev', flags: ['nosuid', 'strictatime'], data: 'mode=755,size=65536k' },
+    ...HOST_DEVICES.map((name): Op => ({ op: 'bind', source: `/dev/${name}`, path: `/dev/${name}`, flags: ['nofollow', 'create-file'] })),
+    { op: 'mkdir', path: '/dev/pts', mode: 0o755 },
+    {
+      op: 'mount', fstype: 'devpts', source: 'devpts', path: '/dev/pts', flags: ['nosuid', 'noexec'],
+      data: `newinstance,ptmxmode=0666,mode=0620${ttyGroup}`,
+    },
+    { op: 'symlink', target: 'pts/ptmx', path: '/dev/ptmx' },
+    { op: 'mkdir', path: '/dev/shm', mode: 0o1777 },
+    { op: 'mount', fstype: 'tmpfs', source: 'shm', path: '/dev/shm', flags: KERNEL_FS_FLAGS, data: 'mode=1777,size=65536k' },
+    { op: 'mkdir', path: '/dev/mqueue', mode: 0o755 },
+    { op: 'mount', fstype: 'mqueue', source: 'mqueue', path: '/dev/mqueue', flags: KERNEL_FS_FLAGS, data: '' },
+    { op: 'symlink', target: '/proc/self/fd', path: '/dev/fd' },
+    { op: 'symlink', target: '/proc/self/fd/0', path: '/dev/stdin' },
+    { op: 'symlink', target: '/proc/self/fd/1', path: '/dev/stdout' },
+    { op: 'symlink', target: '/proc/self/fd/2', path: '/dev/stderr' },
+    { op: 'mkdir', path: '/sys', mode: 0o755 },
+    // sysfs may only be mounted by the owner of the network namespace it shows.
+    ownNetwork
+      ? { op: 'mount', fstype: 'sysfs', source: 'sysfs', path: '/sys', flags: [...KERNEL_FS_FLAGS, 'ro'], data: '' }
+      : { op: 'bind', source: '/sys', path: '/sys', flags: ['rec', 'ro', 'nofollow'] },
+    { op: 'mount', fstype: 'cgroup2', source: 'cgroup', path: '/sys/fs/cgroup', flags: [...KERNEL_FS_FLAGS, 'ro'], data: '' },
+  ];
+}
+
+function etcFiles(spec: ContainerSpec): Op[] {
+  return [
+    { op: 'mkdir', path: '/etc', mode: 0o755 },
+    { op: 'bind', source: spec.etcFiles.hosts, path: '/etc/hosts', flags: ['create-file'] },
+    { op: 'bind', source: spec.etcFiles.hostname, path: '/etc/hostname', flags: ['create-file'] },
+    { op: 'bind', source: spec.etcFiles.resolvConf, path: '/etc/resolv.conf', flags: ['create-file'] },
+  ];
+}
+
+/** podman's --read-only: the root read-only, with fresh tmpfs where programs expect to write. */
+function readOnlyRoot(spec: ContainerSpec): Op[] {
+  if (!spec.readOnly) return [];
+  const scratch = ([['/tmp', 0o1777], ['/var/tmp', 0o1777], ['/run', 0o755]] as const).flatMap(([path, mode]): Op[] => [
+    { op: 'mkdir', path, mode },
+    { op: 'mount', fstype: 'tmpfs', source: 'tmpfs', path, flags: ['nosuid', 'nodev'], data: `mode=${mode.toString(8)}` },
+  ]);
+  return [...scratch, { op: 'remount-ro', path: '/', flags: [] }];
+}

@@ -1,0 +1,69 @@
+import type { IdMap, Op } from './ops.js';
+import { OP_ARITY, PROTOCOL_VERSION, type OpName } from './protocol.js';
+
+/** The protocol's field form: `<length>:<bytes>,` (docs/protocol.md). */
+function netstring(field: string): Buffer {
+  if (field.includes('\0')) throw new Error(`plan field contains a NUL byte: ${JSON.stringify(field)}`);
+  const bytes = Buffer.from(field, 'utf8');
+  return Buffer.concat([Buffer.from(`${bytes.length}:`), bytes, Buffer.from(',')]);
+}
+
+function idMapFields(map: IdMap): string[] {
+  return [map.helper ?? '', map.ranges.map((r) => `${r.inside} ${r.outside} ${r.count}`).join(' ')];
+}
+
+/** The argument fields of one op, in protocol order. */
+export function opFields(op: Op): string[] {
+  switch (op.op) {
+    case 'namespaces':
+      return [op.namespaces.join(',')];
+    case 'uid-map':
+    case 'gid-map':
+      return idMapFields(op.map);
+    case 'rootfs':
+      return [op.hostPath];
+    case 'mkdir':
+      return [op.path, op.mode.toString(8).padStart(4, '0')];
+    case 'mount':
+      return [op.fstype, op.source, op.path, op.flags.join(','), op.data];
+    case 'bind':
+      return [op.source, op.path, op.flags.join(',')];
+    case 'symlink':
+      return [op.target, op.path];
+    case 'remount-ro':
+      return [op.path, op.flags.join(',')];
+    case 'mask':
+      return [op.path];
+    case 'sethostname':
+      return [op.hostname];
+    case 'chdir':
+      return [op.path];
+    case 'cap-bounding':
+    case 'cap-set':
+      return [op.caps.toString(16)];
+    case 'user':
+      return [String(op.uid), String(op.gid), op.groups.join(',')];
+    case 'exec':
+      return [String(op.argv.length), ...op.argv, String(op.env.length), ...op.env];
+    case 'pivot-root':
+    case 'loopback-up':
+    case 'no-new-privs':
+    case 'close-fds':
+      return [];
+  }
+}
+
+function record(name: OpName, fields: readonly string[]): Buffer[] {
+  const arity = OP_ARITY[name];
+  if (arity >= 0 && fields.length !== arity) throw new Error(`op ${name} takes ${arity} fields, got ${fields.length}`);
+  return [netstring(name), ...fields.map(netstring)];
+}
+
+/** Serialises a plan for the runtime's fd 3, framed by `nook-plan 1` … `end`. */
+export function encodePlan(ops: readonly Op[]): Buffer {
+  return Buffer.concat([
+    ...record('nook-plan', [PROTOCOL_VERSION]),
+    ...ops.flatMap((op) => record(op.op, opFields(op))),
+    ...record('end', []),
+  ]);
+}

@@ -1,0 +1,85 @@
+import { capabilityNames } from './capabilities.js';
+import type { IdMap, Op, OpOf } from './ops.js';
+
+/** Quotes a word for a POSIX shell, leaving plain words as they are. */
+export function shellQuote(word: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+const sh = (...words: string[]): string => words.map(shellQuote).join(' ');
+
+/**
+ * Renders a plan as the shell commands that would build the same container by hand
+ * (unshare, newuidmap, mount, pivot_root, setpriv …), one line per op. Container paths are
+ * shown under the rootfs until pivot_root, and as the container sees them after it.
+ */
+export function explainPlan(ops: readonly Op[]): string[] {
+  let root = '';
+  let pivoted = false;
+  const at = (path: string): string => (pivoted ? path : `${root}${path === '/' ? '' : path}` || '/');
+  return ops.map((op) => {
+    switch (op.op) {
+      case 'namespaces':
+        return `unshare ${op.namespaces.map((ns) => `--${ns}`).join(' ')} --fork   # everything below runs in these namespaces`;
+      case 'uid-map':
+        return explainIdMap('newuidmap', 'uid_map', op.map);
+      case 'gid-map':
+        return explainIdMap('newgidmap', 'gid_map', op.map);
+      case 'rootfs':
+        root = op.hostPath.replace(/\/+$/, '');
+        return `mount --make-rslave / && ${sh('mount', '--rbind', op.hostPath, op.hostPath)}`;
+      case 'mkdir':
+        return sh('mkdir', '-p', '-m', op.mode.toString(8), at(op.path));
+      case 'mount':
+        return sh('mount', '-t', op.fstype, '-o', [...op.flags, ...(op.data ? [op.data] : [])].join(','), op.source, at(op.path));
+      case 'bind':
+        return explainBind(op, at(op.path));
+      case 'symlink':
+        return sh('ln', '-s', op.target, at(op.path));
+      case 'remount-ro':
+        return `${sh('mount', '-o', 'remount,bind,ro', at(op.path))}${op.flags.includes('rec') ? '   # and every mount below it' : ''}`;
+      case 'mask':
+        return `${sh('mount', '--bind', '/dev/null', at(op.path))}   # masked; a directory gets an empty read-only tmpfs instead`;
+      case 'pivot-root':
+        pivoted = true;
+        return `${sh('cd', root || '/')} && pivot_root . . && umount -l . && cd /`;
+      case 'loopback-up':
+        return 'ip link set lo up';
+      case 'sethostname':
+        return sh('hostname', op.hostname);
+      case 'chdir':
+        return sh('cd', op.path);
+      case 'cap-bounding':
+        return `setpriv --bounding-set=-all${capList(op.caps)} --ambient-caps=-all`;
+      case 'user':
+        return `setpriv --regid=${op.gid} --reuid=${op.uid} ${op.groups.length ? `--groups=${op.groups.join(',')}` : '--clear-groups'}`;
+      case 'cap-set':
+        return `setpriv --inh-caps=-all   # effective = permitted =${capList(op.caps) ? ` ${capList(op.caps).slice(1).replace(/\+/g, '')}` : ' none'}`;
+      case 'no-new-privs':
+        return 'setpriv --no-new-privs';
+      case 'close-fds':
+        return 'exec 3>&- 4>&-   # every fd above 2 closes on exec';
+      case 'exec':
+        return `exec env -i ${sh(...op.env, ...op.argv)}`;
+    }
+  });
+}
+
+function capList(caps: bigint): string {
+  return capabilityNames(caps).map((c) => `,+${c.toLowerCase()}`).join('');
+}
+
+function explainIdMap(helper: string, file: string, map: IdMap): string {
+  const triples = map.ranges.map((r) => `${r.inside} ${r.outside} ${r.count}`).join(' ');
+  if (map.helper !== null) return `${helper} $PID ${triples}   # from outside the namespace, as you`;
+  const deny = file === 'gid_map' ? 'echo deny > /proc/$PID/setgroups && ' : '';
+  return `${deny}echo '${triples}' > /proc/$PID/${file}   # single-id map: no subordinate range`;
+}
+
+function explainBind(op: OpOf<'bind'>, target: string): string {
+  const create = op.flags.includes('create-file') ? `touch ${shellQuote(target)} && ` : op.flags.includes('create-dir') ? `mkdir -p ${shellQuote(target)} && ` : '';
+  const bind = sh('mount', op.flags.includes('rec') ? '--rbind' : '--bind', op.source, target);
+  const ro = op.flags.includes('ro') ? ` && ${sh('mount', '-o', 'remount,bind,ro', target)}` : '';
+  return `${create}${bind}${ro}`;
+}

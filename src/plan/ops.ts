@@ -1,0 +1,53 @@
+/**
+ * A plan is a list of these ops, in the order the runtime executes them. Each variant holds
+ * exactly the fields its protocol record carries, so a plan that type-checks encodes.
+ */
+export type Namespace = 'user' | 'mount' | 'pid' | 'uts' | 'ipc' | 'net' | 'cgroup';
+
+/** One line of an id map: container ids [inside, inside+count) are host ids [outside, …). */
+export interface IdRange {
+  readonly inside: number;
+  readonly outside: number;
+  readonly count: number;
+}
+
+export interface IdMap {
+  /** Absolute path of newuidmap/newgidmap, or null to write the (single-line) map directly. */
+  readonly helper: string | null;
+  readonly ranges: readonly IdRange[];
+}
+
+export type MountFlag = 'nosuid' | 'nodev' | 'noexec' | 'ro' | 'relatime' | 'strictatime' | 'noatime';
+export type BindFlag = 'rec' | 'ro' | 'nofollow' | 'create-file' | 'create-dir';
+export type RemountFlag = 'rec' | 'optional';
+
+export type Op =
+  | { readonly op: 'namespaces'; readonly namespaces: readonly Namespace[] }
+  | { readonly op: 'uid-map'; readonly map: IdMap }
+  | { readonly op: 'gid-map'; readonly map: IdMap }
+  | { readonly op: 'rootfs'; readonly hostPath: string }
+  | { readonly op: 'mkdir'; readonly path: string; readonly mode: number }
+  | {
+      readonly op: 'mount';
+      readonly fstype: string;
+      readonly source: string;
+      readonly path: string;
+      readonly flags: readonly MountFlag[];
+      readonly data: string;
+    }
+  | { readonly op: 'bind'; readonly source: string; readonly path: string; readonly flags: readonly BindFlag[] }
+  | { readonly op: 'symlink'; readonly target: string; readonly path: string }
+  | { readonly op: 'remount-ro'; readonly path: string; readonly flags: readonly RemountFlag[] }
+  | { readonly op: 'mask'; readonly path: string }
+  | { readonly op: 'pivot-root' }
+  | { readonly op: 'loopback-up' }
+  | { readonly op: 'sethostname'; readonly hostname: string }
+  | { readonly op: 'chdir'; readonly path: string }
+  | { readonly op: 'cap-bounding'; readonly caps: bigint }
+  | { readonly op: 'user'; readonly uid: number; readonly gid: number; readonly groups: readonly number[] }
+  | { readonly op: 'cap-set'; readonly caps: bigint }
+  | { readonly op: 'no-new-privs' }
+  | { readonly op: 'close-fds' }
+  | { readonly op: 'exec'; readonly argv: readonly string[]; readonly env: readonly string[] };
+
+export type OpOf<N extends Op['op']> = Extract<Op, { op: N }>;

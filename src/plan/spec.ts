@@ -1,0 +1,35 @@
+import type { IdMap } from './ops.js';
+
+/** Everything the plan compiler needs to know about one container, already decided. */
+export interface ContainerSpec {
+  readonly id: string;
+  /** Host directory used as the container's root. */
+  readonly rootfs: string;
+  readonly uidMap: IdMap;
+  readonly gidMap: IdMap;
+  readonly network: NetworkMode;
+  readonly hostname: string;
+  readonly readOnly: boolean;
+  /** Host files bind-mounted over the image's /etc/hosts, /etc/hostname, /etc/resolv.conf. */
+  readonly etcFiles: EtcFiles;
+  readonly workdir: string;
+  readonly user: ProcessUser;
+  readonly capabilities: bigint;
+  readonly noNewPrivs: boolean;
+  readonly argv: readonly string[];
+  readonly env: readonly string[];
+}
+
+export type NetworkMode = 'none' | 'host';
+
+export interface EtcFiles {
+  readonly hosts: string;
+  readonly hostname: string;
+  readonly resolvConf: string;
+}
+
+export interface ProcessUser {
+  readonly uid: number;
+  readonly gid: number;
+  readonly groups: readonly number[];
+}

@@ -1,0 +1,45 @@
+import { ExecError, NookError, RootfsError, RuntimeError } from '../errors.js';
+import { errnoMessage, type RuntimeReport } from './report.js';
+
+const ENOENT = 2;
+const ELOOP = 40;
+const EXDEV = 18;
+
+/** Turns the runtime's failure record into the error the user sees, with a way out. */
+export function reportToError(report: RuntimeReport, context: { rootfs: string }): NookError {
+  const { opName, errno, detail } = report;
+  switch (opName) {
+    case 'exec':
+      return errno === ENOENT
+        ? new ExecError(`executable file "${detail}" not found in $PATH inside the container`, 127, `check the command name, or give its full path inside ${context.rootfs}`)
+        : new ExecError(`cannot execute "${detail}": ${errnoMessage(errno)}`, 126, 'make sure the file is an executable for this machine and has its x bit set');
+    case 'chdir':
+      return new RootfsError(
+        `cannot use working directory "${detail}": ${errnoMessage(errno)}`,
+        errno === ELOOP || errno === EXDEV
+          ? 'the working directory must be a directory inside the container, not a link out of it'
+          : 'give -w an existing directory inside the container',
+      );
+    case 'uid-map':
+    case 'gid-map':
+      return new RuntimeError(
+        `cannot set up the container's ${opName === 'uid-map' ? 'user' : 'group'} ids: ${detail}`,
+        'check that /etc/subuid and /etc/subgid give your user a range and that newuidmap/newgidmap are setuid root (package uidmap)',
+      );
+    case 'clone':
+      return new RuntimeError(
+        `cannot create the container's namespaces: ${errnoMessage(errno)}`,
+        'unprivileged user namespaces must be enabled (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces > 0)',
+      );
+    case 'plan':
+      return new RuntimeError(`the nook runtime refused its plan: ${detail}`, 'nook and native/build/nook-runtime are out of step: run "npm install" again');
+  }
+  const where = detail ? ` ${detail}` : '';
+  if (errno === ELOOP || errno === EXDEV) {
+    return new RootfsError(
+      `refusing to ${opName}${where}: the path is a symlink or leads out of the root filesystem`,
+      `replace that symlink in ${context.rootfs} with a real directory or file`,
+    );
+  }
+  return new RuntimeError(`container setup failed at step ${report.opIndex + 1} (${opName}${where}): ${errnoMessage(errno)}`, 'run again with --explain to see every step');
+}

@@ -1,0 +1,98 @@
+import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import type { IdMap, IdRange } from '../plan/ops.js';
+import { findOnPath } from './which.js';
+
+/** Container ids 0..65535, as podman maps them rootless. */
+export const CONTAINER_ID_COUNT = 65536;
+
+export interface SubordinateRange {
+  readonly start: number;
+  readonly count: number;
+}
+
+/** The id maps a container gets, and why it got less than the full range if it did. */
+export interface ContainerIdMaps {
+  readonly uid: IdMap;
+  readonly gid: IdMap;
+  /** Highest container uid/gid that maps to a host id. */
+  readonly maxUid: number;
+  readonly maxGid: number;
+  /** Set when a single-id map was used: the one-line reason shown to the user. */
+  readonly warning: string | null;
+}
+
+/** Parses /etc/subuid or /etc/subgid and returns the ranges of the given user (by name or id). */
+export function parseSubordinateFile(text: string, user: { name: string; id: number }): SubordinateRange[] {
+  const ranges: SubordinateRange[] = [];
+  for (const line of text.split('\n')) {
+    const [owner, start, count] = line.trim().split(':');
+    if (owner === undefined || start === undefined || count === undefined) continue;
+    if (owner !== user.name && owner !== String(user.id)) continue;
+    const s = Number(start);
+    const c = Number(count);
+    if (Number.isSafeInteger(s) && Number.isSafeInteger(c) && s >= 0 && c > 0) ranges.push({ start: s, count: c });
+  }
+  return ranges;
+}
+
+/**
+ * Container id 0 is the user's own id; ids 1.. fill the subordinate ranges in file order,
+ * up to 65535 of them.
+ */
+export function buildIdRanges(ownId: number, subordinate: readonly SubordinateRange[]): IdRange[] {
+  const ranges: IdRange[] = [{ inside: 0, outside: ownId, count: 1 }];
+  let next = 1;
+  for (const sub of subordinate) {
+    const count = Math.min(sub.count, CONTAINER_ID_COUNT - next);
+    if (count <= 0) break;
+    ranges.push({ inside: next, outside: sub.start, count });
+    next += count;
+  }
+  return ranges;
+}
+
+function readSubordinate(file: string, user: { name: string; id: number }): SubordinateRange[] {
+  try {
+    return parseSubordinateFile(readFileSync(file, 'utf8'), user);
+  } catch {
+    return [];
+  }
+}
+
+function lastId(map: IdMap): number {
+  return Math.max(...map.ranges.map((r) => r.inside + r.count - 1));
+}
+
+/** Decides the current user's container id maps from /etc/subuid, /etc/subgid and PATH. */
+export function containerIdMaps(): ContainerIdMaps {
+  const info = userInfo();
+  const uid = process.getuid?.() ?? info.uid;
+  const gid = process.getgid?.() ?? info.gid;
+  const subUids = readSubordinate('/etc/subuid', { name: info.username, id: uid });
+  const subGids = readSubordinate('/etc/subgid', { name: info.username, id: uid });
+  const newuidmap = findOnPath('newuidmap');
+  const newgidmap = findOnPath('newgidmap');
+
+  let reason: string | null = null;
+  if (subUids.length === 0 || subGids.length === 0) {
+    reason = `no subordinate id range for ${info.username} in ${subUids.length === 0 ? '/etc/subuid' : '/etc/subgid'}`;
+  } else if (newuidmap === null || newgidmap === null) {
+    reason = `${newuidmap === null ? 'newuidmap' : 'newgidmap'} is not installed (package uidmap)`;
+  }
+  if (reason !== null || newuidmap === null || newgidmap === null) {
+    const single = (own: number): IdMap => ({ helper: null, ranges: [{ inside: 0, outside: own, count: 1 }] });
+    return {
+      uid: single(uid),
+      gid: single(gid),
+      maxUid: 0,
+      maxGid: 0,
+      warning:
+        `${reason ?? 'no subordinate ids'}: using a single-id map (only container root exists; ` +
+        `files owned by other ids show as nobody). Fix: add "${info.username}:100000:65536" to /etc/subuid and /etc/subgid and install uidmap`,
+    };
+  }
+  const uidMap: IdMap = { helper: newuidmap, ranges: buildIdRanges(uid, subUids) };
+  const gidMap: IdMap = { helper: newgidmap, ranges: buildIdRanges(gid, subGids) };
+  return { uid: uidMap, gid: gidMap, maxUid: lastId(uidMap), maxGid: lastId(gidMap), warning: null };
+}

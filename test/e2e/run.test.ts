@@ -1,0 +1,291 @@
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { hostname as hostHostname, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isolatedEnv, nook, show, waitFor, type NookResult } from '../helpers/nook.js';
+import { APP_UID, makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
+
+let tmp: { path: string; cleanup: () => void };
+let env: NodeJS.ProcessEnv;
+let rootfs: string;
+
+beforeAll(() => {
+  tmp = tempDir('run');
+  env = isolatedEnv(join(tmp.path, 'home'));
+  rootfs = makeBusyboxRootfs(join(tmp.path, 'rootfs'));
+});
+afterAll(() => tmp.cleanup());
+
+/** Runs `sh -c SCRIPT` in the busybox container and expects exit 0. */
+async function sh(script: string, flags: readonly string[] = []): Promise<string> {
+  const result = await nook(['run', '--rm', '--rootfs', rootfs, ...flags, '--', 'sh', '-c', script], { env });
+  expect(result.status, show(result)).toBe(0);
+  return result.stdout;
+}
+
+function subordinateStart(file: string): number {
+  const { username } = userInfo();
+  const uid = String(process.getuid!());
+  const line = readFileSync(file, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${username}:`) || l.startsWith(`${uid}:`));
+  if (line === undefined) throw new Error(`the test user ${username} needs a range in ${file} (see .ci/run)`);
+  return Number(line.split(':')[1]);
+}
+
+function containerStateLeft(): string[] {
+  const dir = join(env.XDG_RUNTIME_DIR!, 'nook', 'containers');
+  return existsSync(dir) ? readdirSync(dir) : [];
+}
+
+describe('namespaces', () => {
+  it('runs the command as PID 1 and hides the host processes', async () => {
+    const out = await sh('echo "pid=$$"; ls /proc | grep -E "^[0-9]+$" | sort -n | tr "\\n" " "');
+    expect(out).toContain('pid=1\n');
+    const pids = out.split('\n')[1]!.trim().split(' ').map(Number);
+    expect(pids[0]).toBe(1);
+    // sh, and the pipeline's ls/grep/sort/tr: nothing from the host.
+    expect(pids.length).toBeLessThanOrEqual(6);
+  });
+
+  it('has its own hostname and leaves the host one alone', async () => {
+    const before = hostHostname();
+    expect(await sh('hostname; cat /etc/hostname', ['--hostname', 'box'])).toBe('box\nbox\n');
+    expect(hostHostname()).toBe(before);
+  });
+
+  it('maps container ids onto the user and the subordinate range', async () => {
+    const uidMap = (await sh('cat /proc/self/uid_map')).trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
+    const gidMap = (await sh('cat /proc/self/gid_map')).trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
+    expect(uidMap).toEqual([
+      [0, process.getuid!(), 1],
+      [1, subordinateStart('/etc/subuid'), 65535],
+    ]);
+    expect(gidMap).toEqual([
+      [0, process.getgid!(), 1],
+      [1, subordinateStart('/etc/subgid'), 65535],
+    ]);
+  });
+
+  it('makes files of container root belong to the user, and those of other ids to the subordinate range', async () => {
+    await sh('touch /tmp/by-root');
+    await sh('touch /tmp/by-app', ['-u', 'app']);
+    expect(statSync(join(rootfs, 'tmp', 'by-root')).uid).toBe(process.getuid!());
+    expect(statSync(join(rootfs, 'tmp', 'by-app')).uid).toBe(subordinateStart('/etc/subuid') + APP_UID - 1);
+  });
+
+  it('has only an up loopback interface with --network none', async () => {
+    const out = await sh('ls /sys/class/net; cat /sys/class/net/lo/flags');
+    expect(out).toBe('lo\n0x9\n');
+  });
+
+  it('shares the host network with --network host', async () => {
+    const out = await sh('ls /sys/class/net', ['--network', 'host']);
+    expect(out.trim().split('\n').sort()).toEqual(readdirSync('/sys/class/net').sort());
+  });
+});
+
+describe('filesystem view', () => {
+  it('shows nothing outside the rootfs', async () => {
+    const outside = join(tmp.path, 'outside-marker');
+    writeFileSync(outside, 'host');
+    const out = await sh(`test -e ${outside} && echo visible || echo hidden; ls /`);
+    expect(out.split('\n')[0]).toBe('hidden');
+    const entries = out.split('\n').slice(1).filter(Boolean).sort();
+    expect(entries).toEqual(readdirSync(rootfs).sort());
+  });
+
+  it('writes /tmp into the rootfs, not into the host /tmp', async () => {
+    const name = `nook-marker-${process.pid}-${Date.now()}`;
+    await sh(`echo inside > /tmp/${name}`);
+    expect(existsSync(join('/tmp', name))).toBe(false);
+    expect(readFileSync(join(rootfs, 'tmp', name), 'utf8')).toBe('inside\n');
+  });
+
+  it('builds /dev from a tmpfs, host device nodes and its own devpts', async () => {
+    const out = await sh('ls /dev | tr "\\n" " "; echo; readlink /dev/ptmx /dev/fd; head -c 4 /dev/zero | wc -c; grep -E " /dev(/pts|/shm|/mqueue)? " /proc/mounts | cut -d" " -f3 | tr "\\n" " "');
+    const [devList, ptmx, fd, zero, types] = out.split('\n');
+    for (const node of ['null', 'zero', 'full', 'random', 'urandom', 'tty', 'pts', 'shm', 'mqueue', 'ptmx', 'fd', 'stdin', 'stdout', 'stderr']) {
+      expect(devList!.split(' ')).toContain(node);
+    }
+    expect([ptmx, fd]).toEqual(['pts/ptmx', '/proc/self/fd']);
+    expect(zero!.trim()).toBe('4');
+    expect(types!.trim().split(' ').sort()).toEqual(['devpts', 'mqueue', 'tmpfs', 'tmpfs']);
+  });
+
+  it('honours --read-only while keeping /tmp writable', async () => {
+    const out = await sh('touch /etc/nope 2>/dev/null && echo wrote-etc || echo etc-ro; touch /tmp/ok && echo tmp-rw', ['--read-only']);
+    expect(out).toBe('etc-ro\ntmp-rw\n');
+    expect(existsSync(join(rootfs, 'etc', 'nope'))).toBe(false);
+  });
+
+  it('passes -e, -w and stdin through', async () => {
+    mkdirSync(join(rootfs, 'work'), { recursive: true });
+    const result = await nook(['run', '--rm', '--rootfs', rootfs, '-e', 'GREETING=hi there', '-w', '/work', 'sh', '-c', 'echo "$GREETING"; pwd; cat'], {
+      env,
+      input: 'from stdin\n',
+    });
+    expect(result.status, show(result)).toBe(0);
+    expect(result.stdout).toBe('hi there\n/work\nfrom stdin\n');
+  });
+});
+
+describe('hardening', () => {
+  it('masks kernel files and makes /proc/sys, /proc/sysrq-trigger and /sys read-only', async () => {
+    const out = await sh(
+      [
+        'wc -c < /proc/kcore',
+        'echo x > /proc/kcore 2>/dev/null && echo kcore-written || echo kcore-refused',
+        'echo 1 > /proc/sysrq-trigger 2>/dev/null && echo sysrq-written || echo sysrq-refused',
+        'echo 1 > /proc/sys/kernel/domainname 2>/dev/null && echo sys-written || echo sys-refused',
+        'touch /sys/nook 2>/dev/null && echo sysfs-written || echo sysfs-refused',
+        'ls /sys/firmware | wc -l',
+      ].join('; '),
+    );
+    expect(out.split('\n')).toEqual(['0', 'kcore-refused', 'sysrq-refused', 'sys-refused', 'sysfs-refused', '0', '']);
+  });
+
+  it("keeps podman's default capabilities and nothing inheritable or ambient", async () => {
+    const out = await sh('grep -E "^(CapInh|CapPrm|CapEff|CapAmb|NoNewPrivs)" /proc/self/status');
+    expect(out).toMatch(/CapInh:\s+0000000000000000/);
+    expect(out).toMatch(/CapPrm:\s+00000000800405fb/);
+    expect(out).toMatch(/CapEff:\s+00000000800405fb/);
+    expect(out).toMatch(/CapAmb:\s+0000000000000000/);
+    expect(out).toMatch(/NoNewPrivs:\s+0/);
+  });
+
+  it('sets no_new_privs with --security-opt no-new-privileges', async () => {
+    expect(await sh('grep NoNewPrivs /proc/self/status', ['--security-opt', 'no-new-privileges'])).toMatch(/NoNewPrivs:\s+1/);
+  });
+
+  it('leaks no file descriptors into the container', async () => {
+    const result = await nook(['run', '--rm', '--rootfs', rootfs, 'ls', '/proc/self/fd'], { env });
+    expect(result.status, show(result)).toBe(0);
+    expect(result.stdout.trim().split('\n')).toEqual(['0', '1', '2', '3']);
+  });
+
+  it('runs as another user with -u, with no capabilities left', async () => {
+    const out = await sh('id -u; id -g; id -G; echo $HOME; grep CapEff /proc/self/status', ['-u', 'app']);
+    expect(out).toMatch(/^1000\n1000\n1000 2000\n\/home\/app\nCapEff:\s+0000000000000000\n$/);
+    expect(await sh('id -u; id -g', ['-u', '1234:55'])).toBe('1234\n55\n');
+  });
+});
+
+describe('exit codes and signals', () => {
+  async function status(args: readonly string[]): Promise<NookResult> {
+    return nook(['run', '--rm', '--rootfs', rootfs, ...args], { env });
+  }
+
+  it("returns the container's exit code", async () => {
+    expect((await status(['true'])).status).toBe(0);
+    expect((await status(['sh', '-c', 'exit 42'])).status).toBe(42);
+    expect((await status(['sh', '-c', 'kill -9 $$'])).status).toBe(137);
+  });
+
+  it('returns 127 for a command that does not exist', async () => {
+    const result = await status(['no-such-command']);
+    expect(result.status, show(result)).toBe(127);
+    expect(result.stderr).toMatch(/"no-such-command" not found/);
+  });
+
+  it('returns 126 for a command that cannot be executed', async () => {
+    writeFileSync(join(rootfs, 'bin', 'not-executable'), '#!/bin/sh\necho no\n');
+    chmodSync(join(rootfs, 'bin', 'not-executable'), 0o644);
+    const result = await status(['/bin/not-executable']);
+    expect(result.status, show(result)).toBe(126);
+    expect(result.stderr).toMatch(/cannot execute "\/bin\/not-executable"/);
+  });
+
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    it(`relays ${signal} sent to nook to the container`, async () => {
+      const script = `trap "echo got-${signal}; exit 7" ${signal.slice(3)}; echo ready; sleep 60 & wait`;
+      const result = await nook(['run', '--rm', '--rootfs', rootfs, 'sh', '-c', script], {
+        env,
+        onSpawn: (child, stdout) => {
+          void waitFor(() => stdout().includes('ready'), 'the container to start').then(() => child.kill(signal));
+        },
+      });
+      expect(result.status, show(result)).toBe(7);
+      expect(result.stdout).toBe(`ready\ngot-${signal}\n`);
+    });
+  }
+});
+
+describe('untrusted rootfs paths', () => {
+  function hostileRootfs(name: string): { root: string; target: string } {
+    const root = makeBusyboxRootfs(join(tmp.path, name));
+    const target = join(tmp.path, `${name}-host-target`);
+    mkdirSync(target);
+    writeFileSync(join(target, 'keep'), 'host data');
+    return { root, target };
+  }
+
+  for (const dir of ['proc', 'dev', 'sys']) {
+    it(`refuses a rootfs whose /${dir} is a symlink to a host path`, async () => {
+      const { root, target } = hostileRootfs(`link-${dir}`);
+      rmSync(join(root, dir), { recursive: true });
+      symlinkSync(target, join(root, dir));
+      const result = await nook(['run', '--rm', '--rootfs', root, 'true'], { env });
+      expect(result.status, show(result)).toBe(125);
+      expect(result.stderr).toMatch(/symlink/);
+      expect(readdirSync(target)).toEqual(['keep']);
+      expect(readFileSync(join(target, 'keep'), 'utf8')).toBe('host data');
+    });
+  }
+
+  it('keeps /etc/hosts that links to a host file inside the rootfs', async () => {
+    const { root, target } = hostileRootfs('link-hosts');
+    const hostFile = join(target, 'keep');
+    symlinkSync(hostFile, join(root, 'etc', 'hosts'));
+    const result = await nook(['run', '--rm', '--rootfs', root, 'sh', '-c', 'echo pwned > /etc/hosts; cat /etc/hosts'], { env });
+    expect(readFileSync(hostFile, 'utf8')).toBe('host data');
+    expect(result.stdout).not.toContain('host data');
+  });
+
+  it('refuses a working directory that leads out of the rootfs', async () => {
+    const result = await nook(['run', '--rm', '--rootfs', rootfs, '-w', '/proc/self/fd/0', 'true'], { env });
+    expect(result.status, show(result)).toBe(125);
+    expect(result.stderr).toMatch(/working directory/);
+  });
+});
+
+describe('bad input', () => {
+  async function expectRefused(args: readonly string[], message: RegExp): Promise<void> {
+    const result = await nook(args, { env });
+    expect(result.status, show(result)).toBe(125);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).toMatch(/hint: /);
+    expect(result.stdout).toBe('');
+    expect(containerStateLeft()).toEqual([]);
+  }
+
+  it('names a missing rootfs', async () => {
+    await expectRefused(['run', '--rootfs', join(tmp.path, 'missing'), 'true'], /rootfs ".*missing" does not exist/);
+  });
+
+  it('needs a command when the rootfs has no /bin/sh', async () => {
+    const empty = join(tmp.path, 'empty-rootfs');
+    mkdirSync(empty, { recursive: true });
+    await expectRefused(['run', '--rootfs', empty], /no command given.*no \/bin\/sh/);
+  });
+
+  it('names an unknown flag', async () => {
+    await expectRefused(['run', '--rootfs', rootfs, '--no-such-flag', 'true'], /unknown option '--no-such-flag'/);
+  });
+
+  it('names a bad user', async () => {
+    await expectRefused(['run', '--rootfs', rootfs, '-u', 'nosuchuser', 'true'], /unable to find user nosuchuser/);
+    await expectRefused(['run', '--rootfs', rootfs, '-u', 'a:b:c', 'true'], /invalid user "a:b:c"/);
+    await expectRefused(['run', '--rootfs', rootfs, '-u', '70000', 'true'], /outside the container's id map/);
+  });
+
+  it('prints the plan with --explain and runs nothing', async () => {
+    const result = await nook(['run', '--rootfs', rootfs, '--explain', 'sh', '-c', 'touch /explained'], { env });
+    expect(result.status, show(result)).toBe(0);
+    expect(result.stdout).toMatch(/^unshare --user --mount --pid/);
+    expect(result.stdout).toContain('pivot_root . .');
+    expect(result.stdout).toContain(`mount -t proc -o nosuid,nodev,noexec proc ${rootfs}/proc`);
+    expect(existsSync(join(rootfs, 'explained'))).toBe(false);
+    expect(containerStateLeft()).toEqual([]);
+  });
+});

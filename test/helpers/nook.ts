@@ -1,0 +1,61 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const NOOK_BIN = join(import.meta.dirname, '..', '..', 'bin', 'nook');
+
+export interface NookResult {
+  readonly status: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Private XDG dirs for one test file, so tests never touch the user's real store. */
+export function isolatedEnv(home: string): NodeJS.ProcessEnv {
+  const runtime = join(home, 'runtime');
+  mkdirSync(runtime, { recursive: true, mode: 0o700 });
+  // NODE_EXTRA_CA_CERTS and friends are left out on purpose: they slow every Node start.
+  return {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    HOME: home,
+    XDG_DATA_HOME: join(home, 'data'),
+    XDG_CONFIG_HOME: join(home, 'config'),
+    XDG_RUNTIME_DIR: runtime,
+    LANG: 'C.UTF-8',
+  };
+}
+
+export interface NookOptions {
+  readonly env: NodeJS.ProcessEnv;
+  readonly input?: string;
+  /** Called once the process is running, e.g. to send it signals. */
+  readonly onSpawn?: (child: ChildProcess, stdout: () => string) => void;
+}
+
+export function nook(args: readonly string[], opts: NookOptions): Promise<NookResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(NOOK_BIN, args, { env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdin.end(opts.input ?? '');
+    child.on('error', reject);
+    child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
+    opts.onSpawn?.(child, () => stdout);
+  });
+}
+
+/** Formats a result for assertion messages, so a failing run shows what nook said. */
+export function show(result: NookResult): string {
+  return `exit ${result.status}${result.signal ? ` (${result.signal})` : ''}\n--- stdout\n${result.stdout}--- stderr\n${result.stderr}`;
+}
+
+export async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
