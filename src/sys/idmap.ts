@@ -29,9 +29,10 @@ export function parseSubordinateFile(text: string, user: { name: string; id: num
     const [owner, start, count] = line.trim().split(':');
     if (owner === undefined || start === undefined || count === undefined) continue;
     if (owner !== user.name && owner !== String(user.id)) continue;
+    if (!/^[0-9]{1,10}$/.test(start) || !/^[0-9]{1,10}$/.test(count)) continue;
     const s = Number(start);
     const c = Number(count);
-    if (Number.isSafeInteger(s) && Number.isSafeInteger(c) && s >= 0 && c > 0) ranges.push({ start: s, count: c });
+    if (c > 0) ranges.push({ start: s, count: c });
   }
   return ranges;
 }

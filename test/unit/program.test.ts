@@ -1,0 +1,101 @@
+import { CommanderError } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { createProgram, type Invocation } from '../../src/cli/program.js';
+import type { RunOptions } from '../../src/engine/run.js';
+import { UsageError } from '../../src/errors.js';
+
+interface Parsed {
+  readonly invocation: Invocation | undefined;
+  readonly out: string[];
+  readonly err: string[];
+}
+
+function parse(args: string[]): Parsed {
+  const out: string[] = [];
+  const err: string[] = [];
+  let invocation: Invocation | undefined;
+  createProgram({ out: (l) => out.push(l), err: (l) => err.push(l) }, (i) => (invocation = i)).parse(args, { from: 'user' });
+  return { invocation, out, err };
+}
+
+function run(...args: string[]): RunOptions {
+  const { invocation } = parse(['run', ...args]);
+  expect(invocation?.command).toBe('run');
+  return invocation!.options;
+}
+
+function parseError(args: string[]): unknown {
+  try {
+    parse(args);
+  } catch (err) {
+    return err;
+  }
+  throw new Error(`parsing ${JSON.stringify(args)} did not fail`);
+}
+
+describe('nook run command line', () => {
+  it('has the documented defaults', () => {
+    expect(run('--rootfs', 'R')).toEqual({
+      rootfs: 'R', command: [], env: [], workdir: undefined, hostname: undefined, user: undefined,
+      readOnly: false, network: 'none', noNewPrivs: false, remove: false, explain: false,
+    });
+  });
+
+  it('reads every option', () => {
+    const o = run('--rootfs', 'R', '--rm', '-w', '/w', '--hostname', 'h', '-u', '1:2', '--read-only', '--network', 'host', '--explain', 'true');
+    expect(o).toMatchObject({ rootfs: 'R', remove: true, workdir: '/w', hostname: 'h', user: '1:2', readOnly: true, network: 'host', explain: true, command: ['true'] });
+  });
+
+  it("leaves options after the command to the command", () => {
+    expect(run('--rootfs', 'R', 'sh', '-c', 'exit 1').command).toEqual(['sh', '-c', 'exit 1']);
+    const o = run('--rootfs', 'R', 'env', '-e', 'A=1', '--rm', '--network', 'bogus');
+    expect(o.command).toEqual(['env', '-e', 'A=1', '--rm', '--network', 'bogus']);
+    expect(o.env).toEqual([]);
+    expect(o.remove).toBe(false);
+  });
+
+  it('takes the command after --', () => {
+    expect(run('--rootfs', 'R', '--', '-e', 'x').command).toEqual(['-e', 'x']);
+    expect(run('--rootfs', 'R', '--', 'ls', '--', '-l').command).toEqual(['ls', '--', '-l']);
+  });
+
+  it('collects repeated -e in order', () => {
+    expect(run('--rootfs', 'R', '-e', 'A=1', '--env', 'B=2', '-e', 'HOME', 'true').env).toEqual(['A=1', 'B=2', 'HOME']);
+  });
+
+  it('turns --security-opt no-new-privileges on, and =false off', () => {
+    expect(run('--rootfs', 'R', '--security-opt', 'no-new-privileges').noNewPrivs).toBe(true);
+    expect(run('--rootfs', 'R', '--security-opt', 'no-new-privileges=true').noNewPrivs).toBe(true);
+    expect(run('--rootfs', 'R', '--security-opt', 'no-new-privileges:true').noNewPrivs).toBe(true);
+    expect(run('--rootfs', 'R', '--security-opt', 'no-new-privileges', '--security-opt', 'no-new-privileges=false').noNewPrivs).toBe(false);
+  });
+
+  it('refuses unknown security options and network modes with a UsageError', () => {
+    for (const args of [
+      ['--security-opt', 'label=disable'],
+      ['--security-opt', 'no-new-privileges=maybe'],
+      ['--network', 'bridge'],
+      ['--network', 'slirp4netns'],
+    ]) {
+      const err = parseError(['run', '--rootfs', 'R', ...args, 'true']);
+      expect(err, args.join(' ')).toBeInstanceOf(UsageError);
+      expect((err as UsageError).hint).toBeTruthy();
+    }
+  });
+
+  it('refuses an unknown flag or a missing --rootfs without exiting the process', () => {
+    const unknown = parseError(['run', '--rootfs', 'R', '--bogus', 'true']);
+    expect(unknown).toBeInstanceOf(CommanderError);
+    expect((unknown as CommanderError).code).toBe('commander.unknownOption');
+    const missing = parseError(['run', 'true']);
+    expect(missing).toBeInstanceOf(CommanderError);
+    expect((missing as CommanderError).code).toBe('commander.missingMandatoryOptionValue');
+  });
+
+  it('prints the version through the io it was given', () => {
+    const out: string[] = [];
+    const program = createProgram({ out: (l) => out.push(l), err: () => undefined }, () => undefined);
+    expect(() => program.parse(['--version'], { from: 'user' })).toThrow(expect.objectContaining({ code: 'commander.version' }));
+    expect(out).toEqual(['0.1.0']);
+  });
+});

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { ExecError, RootfsError, RuntimeError } from '../../src/errors.js';
+import { reportToError } from '../../src/runtime/report-error.js';
+import { decodeNetstrings, decodeReport, errnoName, type RuntimeReport } from '../../src/runtime/report.js';
+
+const ENOENT = 2;
+const EPERM = 1;
+const EACCES = 13;
+const ELOOP = 40;
+
+const netstrings = (...fields: string[]): Buffer =>
+  Buffer.concat(fields.map((f) => Buffer.concat([Buffer.from(`${Buffer.byteLength(f)}:`), Buffer.from(f), Buffer.from(',')])));
+
+describe('decodeNetstrings', () => {
+  it('splits well-formed fields, counting bytes', () => {
+    expect(decodeNetstrings(Buffer.from('5:error,2:-1,0:,'))).toEqual(['error', '-1', '']);
+    expect(decodeNetstrings(Buffer.from('2:é,'))).toEqual(['é']);
+    expect(decodeNetstrings(Buffer.from('3:a,b,'))).toEqual(['a,b']);
+    expect(decodeNetstrings(Buffer.alloc(0))).toEqual([]);
+  });
+
+  it('returns null for truncated input', () => {
+    for (const text of ['5:err', '5:error', '5:error,3:ab', '12']) expect(decodeNetstrings(Buffer.from(text)), text).toBeNull();
+  });
+
+  it('returns null for a bad length or terminator', () => {
+    for (const text of ['x:abc,', ':abc,', '-1:,', '3:abcd,', '2:abc,', '5:error;', ' 5:error,', '123456789:x,']) {
+      expect(decodeNetstrings(Buffer.from(text)), text).toBeNull();
+    }
+  });
+});
+
+describe('decodeReport', () => {
+  it('reads an error record', () => {
+    expect(decodeReport(netstrings('error', '7', 'mount', '40', '/proc'))).toEqual({ opIndex: 7, opName: 'mount', errno: 40, detail: '/proc' });
+    expect(decodeReport(netstrings('error', '-1', 'clone', '1', ''))).toEqual({ opIndex: -1, opName: 'clone', errno: 1, detail: '' });
+  });
+
+  it('returns null when the runtime reported nothing', () => {
+    expect(decodeReport(Buffer.alloc(0))).toBeNull();
+  });
+
+  it('turns an unreadable report into a runtime failure that quotes it', () => {
+    for (const data of [Buffer.from('garbage'), netstrings('error', '1', 'mount'), netstrings('warning', '1', 'mount', '2', '/x')]) {
+      const report = decodeReport(data);
+      expect(report).toMatchObject({ opIndex: -1, opName: 'runtime', errno: 0 });
+      expect(report!.detail).toContain('unreadable report');
+    }
+  });
+});
+
+describe('reportToError', () => {
+  const context = { rootfs: '/srv/rootfs' };
+  const report = (opName: string, errno: number, detail: string, opIndex = 5): RuntimeReport => ({ opIndex, opName, errno, detail });
+
+  it('makes a missing command exit 127', () => {
+    const err = reportToError(report('exec', ENOENT, 'nosuchcmd'), context);
+    expect(err).toBeInstanceOf(ExecError);
+    expect(err.exitCode).toBe(127);
+    expect(err.message).toContain('nosuchcmd');
+  });
+
+  it('makes a command that cannot run exit 126', () => {
+    const err = reportToError(report('exec', EACCES, '/etc/passwd'), context);
+    expect(err).toBeInstanceOf(ExecError);
+    expect(err.exitCode).toBe(126);
+    expect(err.message).toContain('EACCES');
+  });
+
+  it('blames a symlink for ELOOP on a mount, naming the rootfs', () => {
+    const err = reportToError(report('mount', ELOOP, '/proc'), context);
+    expect(err).toBeInstanceOf(RootfsError);
+    expect(err.exitCode).toBe(125);
+    expect(err.message).toMatch(/symlink/);
+    expect(err.message).toContain('/proc');
+    expect(err.hint).toContain('/srv/rootfs');
+  });
+
+  it('points a failed id map at /etc/subuid', () => {
+    for (const op of ['uid-map', 'gid-map']) {
+      const err = reportToError(report(op, EPERM, 'newuidmap failed', -1), context);
+      expect(err).toBeInstanceOf(RuntimeError);
+      expect(err.exitCode).toBe(125);
+      expect(err.hint).toMatch(/subuid/);
+    }
+  });
+
+  it('reports other setup failures with their 1-based step and errno', () => {
+    const err = reportToError(report('mount', EPERM, '/dev/pts', 9), context);
+    expect(err).toBeInstanceOf(RuntimeError);
+    expect(err.exitCode).toBe(125);
+    expect(err.message).toContain('step 10');
+    expect(err.message).toContain('EPERM');
+  });
+
+  it('reports a refused plan and a failed clone as runtime errors', () => {
+    expect(reportToError(report('plan', 0, 'unknown op "frob"', -1), context).message).toContain('unknown op "frob"');
+    expect(reportToError(report('clone', EPERM, '', -1), context).hint).toMatch(/user namespaces/);
+  });
+});
+
+describe('errnoName', () => {
+  it('names known errnos and numbers unknown ones', () => {
+    expect(errnoName(ENOENT)).toBe('ENOENT');
+    expect(errnoName(ELOOP)).toBe('ELOOP');
+    expect(errnoName(99999)).toBe('errno 99999');
+  });
+});

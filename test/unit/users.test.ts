@@ -1,0 +1,117 @@
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/errors.js';
+import { resolveUser } from '../../src/rootfs/users.js';
+
+const FULL = { maxUid: 65535, maxGid: 65535 };
+const SINGLE = { maxUid: 0, maxGid: 0 };
+
+const PASSWD = [
+  'root:x:0:0:root:/root:/bin/sh',
+  'daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin',
+  '# a comment:x:5:5::/:',
+  'alice:x:1000:1000:Alice:/home/alice:/bin/sh',
+  'nohome:x:1001:1001:::/bin/sh',
+  'big:x:70000:70000::/home/big:/bin/sh',
+  'broken:x:abc:1::/:/bin/sh',
+  '',
+].join('\n');
+
+const GROUP = [
+  'root:x:0:',
+  'wheel:x:10:root,alice',
+  'audio:x:29:bob,alice',
+  'staff:x:50:',
+  'alice:x:1000:alice',
+  'huge:x:70001:alice',
+  '',
+].join('\n');
+
+describe('resolveUser', () => {
+  let root: string;
+  let bare: string;
+
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'nook-users-'));
+    mkdirSync(join(root, 'etc'));
+    mkdirSync(join(root, 'usr', 'share', 'base'), { recursive: true });
+    // The image's passwd is an absolute symlink: it must be read from inside the root.
+    writeFileSync(join(root, 'usr', 'share', 'base', 'passwd'), PASSWD);
+    symlinkSync('/usr/share/base/passwd', join(root, 'etc', 'passwd'));
+    writeFileSync(join(root, 'etc', 'group'), GROUP);
+    bare = mkdtempSync(join(tmpdir(), 'nook-users-bare-'));
+  });
+
+  afterAll(() => {
+    rmSync(root, { recursive: true, force: true });
+    rmSync(bare, { recursive: true, force: true });
+  });
+
+  const expectUsageError = (spec: string, limits = FULL, message?: RegExp): UsageError => {
+    let caught: unknown;
+    try {
+      resolveUser(root, spec, limits);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught, `-u ${JSON.stringify(spec)}`).toBeInstanceOf(UsageError);
+    if (message) expect((caught as UsageError).message).toMatch(message);
+    return caught as UsageError;
+  };
+
+  it('resolves a name to its uid, primary gid, home and supplementary groups', () => {
+    // huge (70001) lies outside the id map and is left out.
+    expect(resolveUser(root, 'alice', FULL)).toEqual({ uid: 1000, gid: 1000, groups: [10, 29], home: '/home/alice' });
+  });
+
+  it('resolves a known uid like its name', () => {
+    expect(resolveUser(root, '1000', FULL)).toEqual(resolveUser(root, 'alice', FULL));
+    expect(resolveUser(root, '0', FULL)).toEqual({ uid: 0, gid: 0, groups: [10], home: '/root' });
+  });
+
+  it('accepts an unknown numeric uid with gid 0 and home /', () => {
+    expect(resolveUser(root, '4242', FULL)).toEqual({ uid: 4242, gid: 0, groups: [], home: '/' });
+    expect(resolveUser(root, '4242:7', FULL)).toEqual({ uid: 4242, gid: 7, groups: [], home: '/' });
+    // uid 5 appears only on a commented-out line.
+    expect(resolveUser(root, '5', FULL)).toEqual({ uid: 5, gid: 0, groups: [], home: '/' });
+  });
+
+  it('takes an explicit group by name or id, without supplementary groups', () => {
+    expect(resolveUser(root, 'alice:staff', FULL)).toEqual({ uid: 1000, gid: 50, groups: [], home: '/home/alice' });
+    expect(resolveUser(root, '1000:29', FULL)).toEqual({ uid: 1000, gid: 29, groups: [], home: '/home/alice' });
+  });
+
+  it('gives home / to a user with an empty home field', () => {
+    expect(resolveUser(root, 'nohome', FULL).home).toBe('/');
+  });
+
+  it('refuses unknown names', () => {
+    expectUsageError('mallory', FULL, /unable to find user mallory/);
+    expectUsageError('alice:nogroup', FULL, /unable to find group nogroup/);
+    expectUsageError('broken');
+  });
+
+  it('refuses malformed user specs', () => {
+    for (const spec of ['a:b:c', '', 'x:', ':1', ':', 'bad name', '-1', 'alice:bad group']) expectUsageError(spec);
+  });
+
+  it('refuses ids outside the id map', () => {
+    expectUsageError('70000', FULL, /outside the container's id map/);
+    expectUsageError('big');
+    expectUsageError('0:70000');
+    expectUsageError('alice:huge');
+  });
+
+  it('points at /etc/subuid when only root is mapped', () => {
+    expect(resolveUser(root, 'root', SINGLE)).toEqual({ uid: 0, gid: 0, groups: [], home: '/root' });
+    expect(expectUsageError('alice', SINGLE).hint).toMatch(/subuid/);
+  });
+
+  it('works in a rootfs without /etc/passwd and /etc/group', () => {
+    expect(resolveUser(bare, '0', FULL)).toEqual({ uid: 0, gid: 0, groups: [], home: '/' });
+    expect(resolveUser(bare, '1000:1000', FULL)).toEqual({ uid: 1000, gid: 1000, groups: [], home: '/' });
+    expect(() => resolveUser(bare, 'root', FULL)).toThrow(UsageError);
+  });
+});
