@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, posix, resolve } from 'node:path';
 import { RootfsError, UsageError } from '../errors.js';
 import { capabilityMask, DEFAULT_CAPABILITIES } from '../plan/capabilities.js';
 import { compilePlan } from '../plan/compile.js';
@@ -100,7 +100,8 @@ export async function runContainer(opts: RunOptions, io: RunIO): Promise<number>
     hostname,
     readOnly: opts.readOnly,
     etcFiles,
-    workdir: opts.workdir ?? '/',
+    // The runtime takes container paths only in normal form.
+    workdir: opts.workdir === undefined ? '/' : posix.normalize(opts.workdir).replace(/(.)\/+$/, '$1'),
     user,
     capabilities: capabilityMask(DEFAULT_CAPABILITIES),
     noNewPrivs: opts.noNewPrivs,

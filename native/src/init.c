@@ -1,0 +1,94 @@
+#include "init.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ops.h"
+
+int nook_arm_deathsig(int syncfd, struct nook_error *e)
+{
+	char byte;
+	ssize_t n;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		return nook_fail(e, errno, "PR_SET_PDEATHSIG");
+	/* Did the monitor die before the prctl? getppid() cannot say: in a new PID namespace
+	 * it is 0 either way. The monitor's end of the sync socket can: it closes only when
+	 * the monitor exits. */
+	n = recv(syncfd, &byte, 1, MSG_DONTWAIT);
+	if (n == 0)
+		return nook_fail(e, ESRCH, "the monitor exited");
+	if (n > 0)
+		return nook_fail(e, EPROTO, "unexpected message '%c' from the monitor", byte);
+	if (errno != EAGAIN)
+		return nook_fail(e, errno, "sync socket");
+	return 0;
+}
+
+static int wait_for_maps(int syncfd, struct nook_error *e)
+{
+	char msg;
+	ssize_t n;
+
+	do
+		n = recv(syncfd, &msg, 1, 0);
+	while (n < 0 && errno == EINTR);
+	/* The monitor gave up before writing the maps, and has reported why. */
+	if (n == 0)
+		_exit(NOOK_EXIT_FAILED);
+	if (n < 0)
+		return nook_fail(e, errno, "waiting for the id maps");
+	if (msg != NOOK_SYNC_MAPPED)
+		return nook_fail(e, EPROTO, "unexpected message: expected '%c', got '%c'",
+				 NOOK_SYNC_MAPPED, msg);
+	return 0;
+}
+
+static int start(const struct nook_plan *plan, int syncfd, struct nook_ctx *ctx,
+		 struct nook_error *e)
+{
+	if (wait_for_maps(syncfd, e) < 0)
+		return -1;
+	if (setresgid(0, 0, 0) < 0)
+		return nook_fail(e, errno, "setresgid(0)");
+	if (setresuid(0, 0, 0) < 0)
+		return nook_fail(e, errno, "setresuid(0)");
+	if (nook_arm_deathsig(syncfd, e) < 0)
+		return -1;
+	/* Only now: newuidmap refuses to write the maps of a non-dumpable process. Keeps
+	 * /proc/1/fd, /proc/1/mem ... out of reach of container processes until execve. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return nook_fail(e, errno, "PR_SET_DUMPABLE");
+	/* Until a rootfs op, container paths resolve under the runtime's own root. */
+	ctx->rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (ctx->rootfd < 0)
+		return nook_fail(e, errno, "/");
+	ctx->syncfd = syncfd;
+	ctx->setgroups_denied = plan->gid_map.helper == NULL;
+	return 0;
+}
+
+noreturn void nook_init(const struct nook_plan *plan, int syncfd, const sigset_t *mask)
+{
+	struct nook_ctx ctx = { .rootfd = -1 };
+	const struct nook_op *failed;
+	struct nook_error e = { 0 };
+
+	prctl(PR_SET_NAME, "nook-init", 0, 0, 0);
+	/* The monitor blocked the signals it forwards; the command starts with the mask
+	 * nook-runtime was given. */
+	sigprocmask(SIG_SETMASK, mask, NULL);
+	if (start(plan, syncfd, &ctx, &e) < 0) {
+		nook_report(-1, "sync", &e);
+		_exit(NOOK_EXIT_FAILED);
+	}
+	/* Returns only when an op failed: on success, exec replaced us. */
+	nook_run_ops(&ctx, plan, &failed, &e);
+	nook_report(failed->index, nook_op_name(failed->code), &e);
+	if (failed->code != NOOK_OP_EXEC)
+		_exit(NOOK_EXIT_FAILED);
+	_exit(e.err == ENOENT ? NOOK_EXIT_NOT_FOUND : NOOK_EXIT_CANNOT_EXEC);
+}

@@ -1,0 +1,574 @@
+#include "plan.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include "util.h"
+
+/* Largest fixed arity in the op table (mount). */
+#define MAX_ARITY 5
+
+static const struct {
+	const char *name;
+	int arity;
+} op_table[] = {
+#define NOOK_OP_ENTRY(code, name, arity) [code] = { name, arity },
+	NOOK_OPS(NOOK_OP_ENTRY)
+#undef NOOK_OP_ENTRY
+};
+
+const char *nook_op_name(enum nook_op_code code)
+{
+	return op_table[code].name;
+}
+
+int nook_plan_read(int fd, struct nook_plan *plan, struct nook_error *e)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t cap = 0, len = 0;
+
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			/* One byte of room past the limit tells "exactly 16 MiB" from "more". */
+			size_t grow = cap ? cap * 2 : 64 * 1024;
+			char *bigger;
+
+			if (cap > NOOK_PLAN_MAX)
+				return nook_fail(e, E2BIG, "plan larger than 16 MiB");
+			if (grow > NOOK_PLAN_MAX + 1)
+				grow = NOOK_PLAN_MAX + 1;
+			bigger = realloc(buf, grow);
+			if (!bigger)
+				return nook_fail(e, ENOMEM, "reading the plan");
+			buf = bigger;
+			cap = grow;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return nook_fail(e, errno, "reading the plan from fd 3");
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	plan->buf = buf;
+	plan->len = len;
+	buf = NULL;
+	return 0;
+}
+
+struct cursor {
+	char *p, *end;
+};
+
+/* Decodes one netstring in place: its ',' becomes the field's terminating NUL. */
+static int next_field(struct cursor *c, char **field, struct nook_error *e)
+{
+	char *digits = c->p;
+	size_t len = 0;
+
+	while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
+		len = len * 10 + (size_t)(*c->p - '0');
+		c->p++;
+		if (len > NOOK_FIELD_MAX)
+			return nook_fail(e, E2BIG, "field longer than 1 MiB");
+	}
+	if (c->p == c->end)
+		return nook_fail(e, EINVAL, "plan ends inside a field");
+	if (c->p == digits || *c->p != ':')
+		return nook_fail(e, EINVAL, "malformed netstring");
+	if (*digits == '0' && c->p - digits > 1)
+		return nook_fail(e, EINVAL, "netstring length with a leading zero");
+	c->p++;
+	if ((size_t)(c->end - c->p) <= len)
+		return nook_fail(e, EINVAL, "plan ends inside a field");
+	if (c->p[len] != ',')
+		return nook_fail(e, EINVAL, "netstring not terminated by ','");
+	if (memchr(c->p, '\0', len))
+		return nook_fail(e, EINVAL, "field contains a NUL byte");
+	c->p[len] = '\0';
+	*field = c->p;
+	c->p += len + 1;
+	return 0;
+}
+
+/* Decimal as the TypeScript side prints it: digits only, no sign, no leading zero. */
+static bool parse_decimal_n(const char *s, size_t len, uint64_t max, uint64_t *out)
+{
+	uint64_t value = 0;
+
+	if (len == 0 || (s[0] == '0' && len > 1))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned digit = (unsigned)(s[i] - '0');
+
+		if (s[i] < '0' || s[i] > '9' || digit > max || value > (max - digit) / 10)
+			return false;
+		value = value * 10 + digit;
+	}
+	*out = value;
+	return true;
+}
+
+static bool parse_decimal(const char *s, uint64_t max, uint64_t *out)
+{
+	return parse_decimal_n(s, strlen(s), max, out);
+}
+
+static bool parse_mode(const char *s, mode_t *out)
+{
+	size_t len = strlen(s);
+	mode_t mode = 0;
+
+	if (len == 0 || len > 5)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '7')
+			return false;
+		mode = mode * 8 + (mode_t)(s[i] - '0');
+	}
+	if (mode > 07777)
+		return false;
+	*out = mode;
+	return true;
+}
+
+static bool parse_mask(const char *s, uint64_t *out)
+{
+	size_t len = strlen(s);
+	uint64_t mask = 0;
+
+	if (len == 0 || len > 16)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		unsigned digit;
+
+		if (c >= '0' && c <= '9')
+			digit = (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			digit = (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			digit = (unsigned)(c - 'A' + 10);
+		else
+			return false;
+		mask = mask << 4 | digit;
+	}
+	*out = mask;
+	return true;
+}
+
+/* Plans carry normalized absolute paths (no empty, "." or ".." component, no trailing
+ * slash), so what a path names never depends on how the kernel walks such components. */
+static int check_path(const char *op, const char *path, struct nook_error *e)
+{
+	const char *slash = path;
+
+	if (path[0] != '/' || strlen(path) >= PATH_MAX)
+		return nook_fail(e, EINVAL, "%s: '%s' is not an absolute path", op, path);
+	if (path[1] == '\0')
+		return 0;
+	while (*slash) {
+		const char *name = slash + 1;
+		const char *next = strchrnul(name, '/');
+		size_t len = (size_t)(next - name);
+
+		if (len == 0 || (len == 1 && name[0] == '.') ||
+		    (len == 2 && name[0] == '.' && name[1] == '.'))
+			return nook_fail(e, EINVAL, "%s: '%s' is not a normalized path", op, path);
+		slash = next;
+	}
+	return 0;
+}
+
+struct flag {
+	const char *name;
+	unsigned long value;
+};
+
+static int parse_flags(const char *op, const char *list, const struct flag *table, size_t n,
+		       unsigned long *out, struct nook_error *e)
+{
+	const char *item = list;
+
+	*out = 0;
+	if (*list == '\0')
+		return 0;
+	for (;;) {
+		const char *comma = strchrnul(item, ',');
+		size_t len = (size_t)(comma - item);
+		size_t i;
+
+		for (i = 0; i < n; i++)
+			if (strlen(table[i].name) == len && memcmp(table[i].name, item, len) == 0)
+				break;
+		if (i == n)
+			return nook_fail(e, EINVAL, "%s: unknown flag '%.*s'", op, (int)len, item);
+		if (*out & table[i].value)
+			return nook_fail(e, EINVAL, "%s: flag '%s' given twice", op, table[i].name);
+		*out |= table[i].value;
+		if (*comma == '\0')
+			return 0;
+		item = comma + 1;
+	}
+}
+
+#define N_FLAGS(table) (sizeof(table) / sizeof((table)[0]))
+
+static const struct flag namespace_flags[] = {
+	{ "user", CLONE_NEWUSER }, { "mount", CLONE_NEWNS }, { "pid", CLONE_NEWPID },
+	{ "uts", CLONE_NEWUTS },   { "ipc", CLONE_NEWIPC },  { "net", CLONE_NEWNET },
+	{ "cgroup", CLONE_NEWCGROUP },
+};
+
+static const struct flag mount_flags[] = {
+	{ "nosuid", MS_NOSUID },     { "nodev", MS_NODEV },
+	{ "noexec", MS_NOEXEC },     { "ro", MS_RDONLY },
+	{ "relatime", MS_RELATIME }, { "strictatime", MS_STRICTATIME },
+	{ "noatime", MS_NOATIME },
+};
+
+static const struct flag bind_flags[] = {
+	{ "rec", NOOK_BIND_REC },
+	{ "ro", NOOK_BIND_RO },
+	{ "nofollow", NOOK_BIND_NOFOLLOW },
+	{ "create-file", NOOK_BIND_CREATE_FILE },
+	{ "create-dir", NOOK_BIND_CREATE_DIR },
+};
+
+static const struct flag remount_flags[] = {
+	{ "rec", NOOK_REMOUNT_REC },
+	{ "optional", NOOK_REMOUNT_OPTIONAL },
+};
+
+static int decode_idmap(const char *op, char **args, int index, struct nook_idmap *map,
+			struct nook_error *e)
+{
+	char *map_text = args[1];
+	size_t n = 1;
+
+	if (args[0][0] != '\0' && check_path(op, args[0], e) < 0)
+		return -1;
+	for (const char *c = map_text; *c; c++)
+		n += *c == ' ';
+	if (n % 3 != 0)
+		return nook_fail(e, EINVAL, "%s: map '%s' is not a list of triples", op, map_text);
+	if (args[0][0] == '\0' && n != 3)
+		return nook_fail(e, EINVAL, "%s: without a helper the map is one triple", op);
+	map->ids = calloc(n, sizeof *map->ids);
+	if (!map->ids)
+		return nook_fail(e, ENOMEM, "%s", op);
+	for (size_t i = 0; i < n; i++) {
+		char *space = strchrnul(map_text, ' ');
+		uint64_t id;
+
+		if (!parse_decimal_n(map_text, (size_t)(space - map_text), UINT32_MAX, &id))
+			return nook_fail(e, EINVAL, "%s: bad number in map", op);
+		map->ids[i] = map_text;
+		map_text = space + (*space == ' ');
+		*space = '\0';
+	}
+	map->n_ids = n;
+	map->helper = args[0][0] ? args[0] : NULL;
+	map->index = index;
+	return 0;
+}
+
+static int decode_groups(const char *list, struct nook_op *op, struct nook_error *e)
+{
+	size_t n = 1;
+
+	if (*list == '\0')
+		return 0;
+	for (const char *c = list; *c; c++)
+		n += *c == ',';
+	op->user.groups = calloc(n, sizeof *op->user.groups);
+	if (!op->user.groups)
+		return nook_fail(e, ENOMEM, "user");
+	for (size_t i = 0; i < n; i++) {
+		const char *comma = strchrnul(list, ',');
+		uint64_t gid;
+
+		if (!parse_decimal_n(list, (size_t)(comma - list), UINT32_MAX - 1, &gid))
+			return nook_fail(e, EINVAL, "user: bad group list");
+		op->user.groups[i] = (gid_t)gid;
+		list = comma + 1;
+	}
+	op->user.n_groups = n;
+	return 0;
+}
+
+/* Reads a count field, then that many fields into a NULL-terminated vector. */
+static int decode_vector(struct cursor *c, const char *what, size_t min, char ***out,
+			 struct nook_error *e)
+{
+	char *count_text;
+	uint64_t count;
+	char **vec;
+
+	if (c->p == c->end)
+		return nook_fail(e, EINVAL, "exec: missing %s count", what);
+	if (next_field(c, &count_text, e) < 0)
+		return -1;
+	/* Each field takes at least 3 bytes ("0:,"): bounds the allocation by the plan. */
+	if (!parse_decimal(count_text, (uint64_t)(c->end - c->p) / 3, &count) || count < min)
+		return nook_fail(e, EINVAL, "exec: bad %s count '%s'", what, count_text);
+	vec = calloc(count + 1, sizeof *vec);
+	if (!vec)
+		return nook_fail(e, ENOMEM, "exec");
+	*out = vec;
+	for (uint64_t i = 0; i < count; i++)
+		if (next_field(c, &vec[i], e) < 0)
+			return -1;
+	return 0;
+}
+
+static int decode_exec(struct cursor *c, struct nook_op *op, struct nook_error *e)
+{
+	if (decode_vector(c, "argv", 1, &op->exec.argv, e) < 0 ||
+	    decode_vector(c, "env", 0, &op->exec.envp, e) < 0)
+		return -1;
+	if (op->exec.argv[0][0] == '\0')
+		return nook_fail(e, EINVAL, "exec: empty command");
+	for (char **env = op->exec.envp; *env; env++)
+		if ((*env)[0] == '=' || !strchr(*env, '='))
+			return nook_fail(e, EINVAL, "exec: '%s' is not NAME=value", *env);
+	return 0;
+}
+
+static int decode_setup_op(const char *name, char **args, struct nook_op *op,
+			   struct nook_error *e)
+{
+	unsigned long flags;
+	uint64_t number;
+
+	switch (op->code) {
+	case NOOK_OP_ROOTFS:
+		op->rootfs.dir = args[0];
+		return check_path(name, args[0], e);
+	case NOOK_OP_MKDIR:
+		op->mkdir.path = args[0];
+		if (!parse_mode(args[1], &op->mkdir.mode))
+			return nook_fail(e, EINVAL, "mkdir: bad mode '%s'", args[1]);
+		return check_path(name, args[0], e);
+	case NOOK_OP_MOUNT:
+		op->mount.fstype = args[0];
+		op->mount.source = args[1];
+		op->mount.path = args[2];
+		op->mount.data = args[4];
+		if (args[0][0] == '\0' || args[1][0] == '\0')
+			return nook_fail(e, EINVAL, "mount: empty fstype or source");
+		if (parse_flags(name, args[3], mount_flags, N_FLAGS(mount_flags), &flags, e) < 0)
+			return -1;
+		if (__builtin_popcountl(flags & (MS_RELATIME | MS_STRICTATIME | MS_NOATIME)) > 1)
+			return nook_fail(e, EINVAL, "mount: more than one atime flag");
+		op->mount.flags = flags;
+		return check_path(name, args[2], e);
+	case NOOK_OP_BIND:
+		op->bind.source = args[0];
+		op->bind.path = args[1];
+		if (parse_flags(name, args[2], bind_flags, N_FLAGS(bind_flags), &flags, e) < 0)
+			return -1;
+		if ((flags & NOOK_BIND_CREATE_FILE) && (flags & NOOK_BIND_CREATE_DIR))
+			return nook_fail(e, EINVAL, "bind: create-file and create-dir together");
+		op->bind.flags = (unsigned int)flags;
+		if (check_path(name, args[0], e) < 0)
+			return -1;
+		return check_path(name, args[1], e);
+	case NOOK_OP_SYMLINK:
+		op->symlink.target = args[0];
+		op->symlink.path = args[1];
+		if (args[0][0] == '\0' || strlen(args[0]) >= PATH_MAX)
+			return nook_fail(e, EINVAL, "symlink: bad target");
+		return check_path(name, args[1], e);
+	case NOOK_OP_REMOUNT_RO:
+		op->remount_ro.path = args[0];
+		if (parse_flags(name, args[1], remount_flags, N_FLAGS(remount_flags), &flags, e) < 0)
+			return -1;
+		op->remount_ro.flags = (unsigned int)flags;
+		return check_path(name, args[0], e);
+	case NOOK_OP_MASK:
+		op->mask.path = args[0];
+		return check_path(name, args[0], e);
+	case NOOK_OP_SETHOSTNAME:
+		op->sethostname.name = args[0];
+		if (args[0][0] == '\0' || strlen(args[0]) > HOST_NAME_MAX)
+			return nook_fail(e, EINVAL, "sethostname: bad name '%s'", args[0]);
+		return 0;
+	case NOOK_OP_CHDIR:
+		op->chdir.path = args[0];
+		return check_path(name, args[0], e);
+	case NOOK_OP_CAP_BOUNDING:
+	case NOOK_OP_CAP_SET:
+		if (!parse_mask(args[0], &op->caps.mask))
+			return nook_fail(e, EINVAL, "%s: bad mask '%s'", name, args[0]);
+		return 0;
+	case NOOK_OP_USER:
+		if (!parse_decimal(args[0], UINT32_MAX - 1, &number))
+			return nook_fail(e, EINVAL, "user: bad uid '%s'", args[0]);
+		op->user.uid = (uid_t)number;
+		if (!parse_decimal(args[1], UINT32_MAX - 1, &number))
+			return nook_fail(e, EINVAL, "user: bad gid '%s'", args[1]);
+		op->user.gid = (gid_t)number;
+		return decode_groups(args[2], op, e);
+	case NOOK_OP_PIVOT_ROOT:
+	case NOOK_OP_LOOPBACK_UP:
+	case NOOK_OP_NO_NEW_PRIVS:
+	case NOOK_OP_CLOSE_FDS:
+		return 0;
+	default:
+		return nook_fail(e, EINVAL, "%s is not a setup op", name);
+	}
+}
+
+/* Where the decoder stands: launch records, then setup ops ending with exec, then end. */
+struct order {
+	enum { AT_START, IN_LAUNCH, IN_SETUP, AFTER_EXEC } stage;
+	bool seen[NOOK_OP_COUNT];
+};
+
+static bool is_launch_record(enum nook_op_code code)
+{
+	return code == NOOK_OP_NAMESPACES || code == NOOK_OP_UID_MAP || code == NOOK_OP_GID_MAP;
+}
+
+static int check_order(struct order *o, enum nook_op_code code, const char *name,
+		       struct nook_error *e)
+{
+	if (o->stage == AT_START) {
+		if (code != NOOK_OP_NOOK_PLAN)
+			return nook_fail(e, EINVAL, "plan does not start with nook-plan");
+		o->stage = IN_LAUNCH;
+	} else if (code == NOOK_OP_NOOK_PLAN) {
+		return nook_fail(e, EINVAL, "nook-plan given twice");
+	} else if (code == NOOK_OP_END) {
+		if (o->stage != AFTER_EXEC)
+			return nook_fail(e, EINVAL, "plan has no exec");
+	} else if (is_launch_record(code)) {
+		if (o->stage != IN_LAUNCH)
+			return nook_fail(e, EINVAL, "%s after the first setup op", name);
+		if (o->seen[code])
+			return nook_fail(e, EINVAL, "%s given twice", name);
+	} else {
+		if (o->stage == AFTER_EXEC)
+			return nook_fail(e, EINVAL, "%s after exec", name);
+		if (o->stage == IN_LAUNCH) {
+			if (!o->seen[NOOK_OP_NAMESPACES] || !o->seen[NOOK_OP_UID_MAP] ||
+			    !o->seen[NOOK_OP_GID_MAP])
+				return nook_fail(e, EINVAL,
+						 "namespaces, uid-map and gid-map must precede %s", name);
+			o->stage = IN_SETUP;
+		}
+		if ((code == NOOK_OP_ROOTFS || code == NOOK_OP_PIVOT_ROOT) && o->seen[code])
+			return nook_fail(e, EINVAL, "%s given twice", name);
+		if (code == NOOK_OP_PIVOT_ROOT && !o->seen[NOOK_OP_ROOTFS])
+			return nook_fail(e, EINVAL, "pivot-root without rootfs");
+		if (code == NOOK_OP_EXEC)
+			o->stage = AFTER_EXEC;
+	}
+	o->seen[code] = true;
+	return 0;
+}
+
+static struct nook_op *append_op(struct nook_plan *plan, struct nook_error *e)
+{
+	struct nook_op *ops = reallocarray(plan->ops, plan->n_ops + 1, sizeof *ops);
+
+	if (!ops) {
+		nook_fail(e, ENOMEM, "decoding the plan");
+		return NULL;
+	}
+	plan->ops = ops;
+	memset(&ops[plan->n_ops], 0, sizeof *ops);
+	return &ops[plan->n_ops++];
+}
+
+static int decode_launch_record(struct nook_plan *plan, enum nook_op_code code, const char *name,
+				char **args, struct nook_error *e)
+{
+	unsigned long flags;
+
+	switch (code) {
+	case NOOK_OP_NOOK_PLAN:
+		if (strcmp(args[0], NOOK_PROTOCOL_VERSION) != 0)
+			return nook_fail(e, EINVAL, "unsupported plan version '%s'", args[0]);
+		return 0;
+	case NOOK_OP_NAMESPACES:
+		if (parse_flags(name, args[0], namespace_flags, N_FLAGS(namespace_flags), &flags,
+				e) < 0)
+			return -1;
+		if (!(flags & CLONE_NEWUSER))
+			return nook_fail(e, EINVAL, "namespaces: 'user' is required");
+		plan->clone_flags = (int)flags;
+		return 0;
+	case NOOK_OP_UID_MAP:
+		return decode_idmap(name, args, nook_plan_index(plan), &plan->uid_map, e);
+	case NOOK_OP_GID_MAP:
+		return decode_idmap(name, args, nook_plan_index(plan), &plan->gid_map, e);
+	default:
+		return 0;
+	}
+}
+
+int nook_plan_decode(struct nook_plan *plan, struct nook_error *e)
+{
+	struct cursor c = { plan->buf, plan->buf + plan->len };
+	struct order order = { .stage = AT_START };
+
+	for (plan->n_records = 0;; plan->n_records++) {
+		char *args[MAX_ARITY];
+		enum nook_op_code code;
+		char *name;
+		int arity;
+
+		if (c.p == c.end)
+			return nook_fail(e, EINVAL, "plan ends without end");
+		if (next_field(&c, &name, e) < 0)
+			return -1;
+		for (code = 0; code < NOOK_OP_COUNT; code++)
+			if (strcmp(op_table[code].name, name) == 0)
+				break;
+		if (code == NOOK_OP_COUNT)
+			return nook_fail(e, EINVAL, "unknown op '%s'", name);
+		arity = op_table[code].arity;
+		for (int i = 0; i < arity; i++) {
+			if (c.p == c.end)
+				return nook_fail(e, EINVAL, "%s takes %d fields, got %d", name, arity,
+						 i);
+			if (next_field(&c, &args[i], e) < 0)
+				return -1;
+		}
+		if (check_order(&order, code, name, e) < 0)
+			return -1;
+		if (code == NOOK_OP_END)
+			break;
+		if (code == NOOK_OP_NOOK_PLAN || is_launch_record(code)) {
+			if (decode_launch_record(plan, code, name, args, e) < 0)
+				return -1;
+		} else {
+			struct nook_op *op = append_op(plan, e);
+
+			if (!op)
+				return -1;
+			op->code = code;
+			op->index = nook_plan_index(plan);
+			if (code == NOOK_OP_EXEC ? decode_exec(&c, op, e) < 0
+						 : decode_setup_op(name, args, op, e) < 0)
+				return -1;
+		}
+	}
+	if (c.p != c.end) {
+		plan->n_records++;
+		return nook_fail(e, EINVAL, "data after end");
+	}
+	return 0;
+}

@@ -1,0 +1,109 @@
+/* The plan, decoded and validated in full before anything is created. Strings point into
+ * the plan buffer, which lives as long as the process. */
+#ifndef NOOK_PLAN_H
+#define NOOK_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "protocol.h"
+#include "report.h"
+
+#define NOOK_FIELD_MAX (1u << 20)
+#define NOOK_PLAN_MAX (16u << 20)
+
+enum {
+	NOOK_BIND_REC = 1 << 0,
+	NOOK_BIND_RO = 1 << 1,
+	NOOK_BIND_NOFOLLOW = 1 << 2,
+	NOOK_BIND_CREATE_FILE = 1 << 3,
+	NOOK_BIND_CREATE_DIR = 1 << 4,
+};
+
+enum {
+	NOOK_REMOUNT_REC = 1 << 0,
+	NOOK_REMOUNT_OPTIONAL = 1 << 1,
+};
+
+/* index: the record's place after nook-plan (namespaces is 0), as reports give it; that is
+ * its place in the op list the TypeScript side encodes. */
+struct nook_idmap {
+	int index;
+	const char *helper; /* NULL: the runtime writes /proc/PID/[ug]id_map itself */
+	char **ids;	    /* inside, outside, count, inside, ... as decimal strings */
+	size_t n_ids;
+};
+
+struct nook_op {
+	enum nook_op_code code;
+	int index;
+	union {
+		struct {
+			const char *dir;
+		} rootfs;
+		struct {
+			const char *path;
+			mode_t mode;
+		} mkdir;
+		struct {
+			const char *fstype, *source, *path, *data;
+			unsigned long flags;
+		} mount;
+		struct {
+			const char *source, *path;
+			unsigned int flags;
+		} bind;
+		struct {
+			const char *target, *path;
+		} symlink;
+		struct {
+			const char *path;
+			unsigned int flags;
+		} remount_ro;
+		struct {
+			const char *path;
+		} mask;
+		struct {
+			const char *name;
+		} sethostname;
+		struct {
+			const char *path;
+		} chdir;
+		struct {
+			uint64_t mask;
+		} caps;
+		struct {
+			uid_t uid;
+			gid_t gid;
+			gid_t *groups;
+			size_t n_groups;
+		} user;
+		struct {
+			char **argv;
+			char **envp;
+		} exec;
+	};
+};
+
+struct nook_plan {
+	char *buf;
+	size_t len;
+	/* Records decoded so far, nook-plan included. */
+	int n_records;
+	int clone_flags;
+	struct nook_idmap uid_map, gid_map;
+	struct nook_op *ops;
+	size_t n_ops;
+};
+
+int nook_plan_read(int fd, struct nook_plan *plan, struct nook_error *e);
+int nook_plan_decode(struct nook_plan *plan, struct nook_error *e);
+
+/* The report index of the record being decoded (-1: nook-plan, or nothing read yet). */
+static inline int nook_plan_index(const struct nook_plan *plan)
+{
+	return plan->n_records - 1;
+}
+
+#endif

@@ -1,0 +1,42 @@
+/* The plan's op table: the one place the C side names ops. src/plan/protocol.ts is its
+ * TypeScript twin, and test/unit/protocol.test.ts parses the X() lines below with a regex,
+ * so keep one entry per line in exactly this form. Arity -1 means variable (exec). */
+#ifndef NOOK_PROTOCOL_H
+#define NOOK_PROTOCOL_H
+
+#define NOOK_PROTOCOL_VERSION "1"
+
+#define NOOK_OPS(X) \
+  X(NOOK_OP_NOOK_PLAN, "nook-plan", 1) \
+  X(NOOK_OP_NAMESPACES, "namespaces", 1) \
+  X(NOOK_OP_UID_MAP, "uid-map", 2) \
+  X(NOOK_OP_GID_MAP, "gid-map", 2) \
+  X(NOOK_OP_ROOTFS, "rootfs", 1) \
+  X(NOOK_OP_MKDIR, "mkdir", 2) \
+  X(NOOK_OP_MOUNT, "mount", 5) \
+  X(NOOK_OP_BIND, "bind", 3) \
+  X(NOOK_OP_SYMLINK, "symlink", 2) \
+  X(NOOK_OP_REMOUNT_RO, "remount-ro", 2) \
+  X(NOOK_OP_MASK, "mask", 1) \
+  X(NOOK_OP_PIVOT_ROOT, "pivot-root", 0) \
+  X(NOOK_OP_LOOPBACK_UP, "loopback-up", 0) \
+  X(NOOK_OP_SETHOSTNAME, "sethostname", 1) \
+  X(NOOK_OP_CHDIR, "chdir", 1) \
+  X(NOOK_OP_CAP_BOUNDING, "cap-bounding", 1) \
+  X(NOOK_OP_USER, "user", 3) \
+  X(NOOK_OP_CAP_SET, "cap-set", 1) \
+  X(NOOK_OP_NO_NEW_PRIVS, "no-new-privs", 0) \
+  X(NOOK_OP_CLOSE_FDS, "close-fds", 0) \
+  X(NOOK_OP_EXEC, "exec", -1) \
+  X(NOOK_OP_END, "end", 0)
+
+enum nook_op_code {
+#define NOOK_OP_ENUM(code, name, arity) code,
+	NOOK_OPS(NOOK_OP_ENUM)
+#undef NOOK_OP_ENUM
+	NOOK_OP_COUNT
+};
+
+const char *nook_op_name(enum nook_op_code code);
+
+#endif
