@@ -2,7 +2,8 @@
 // (dist/nook.cjs). One CommonJS file keeps start-up near the Node floor: no module
 // resolution walk, no ESM loader, nothing loaded that the command does not reach.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -35,5 +36,25 @@ async function buildCli() {
   });
 }
 
+/**
+ * Writes dist/nook.cjs.cache (see bin/nook) by running a representative command: V8's cache
+ * then holds the functions a container start compiles, not just the top level.
+ */
+function buildCodeCache() {
+  const rootfs = mkdtempSync(join(tmpdir(), 'nook-build-'));
+  try {
+    rmSync(join(root, 'dist', 'nook.cjs.cache'), { force: true });
+    execFileSync(process.execPath, [join(root, 'bin', 'nook'), 'run', '--explain', '--rootfs', rootfs, '-u', '0:0', '-e', 'A=1', '--', 'true'], {
+      env: { ...process.env, NOOK_WRITE_CODE_CACHE: '1' },
+      stdio: 'ignore',
+    });
+  } finally {
+    rmSync(rootfs, { recursive: true, force: true });
+  }
+}
+
 if (what === 'all' || what === 'native') buildNative();
-if (what === 'all' || what === 'cli') await buildCli();
+if (what === 'all' || what === 'cli') {
+  await buildCli();
+  buildCodeCache();
+}

@@ -57,19 +57,27 @@ static void read_first_line(int fd, char *line, size_t size)
 	line[strcspn(line, "\n")] = '\0';
 }
 
-static int run_helper(pid_t pid, const struct nook_idmap *map, struct nook_error *e)
+/* A newuidmap/newgidmap run in flight: its pid and the read end of its output. */
+struct helper_run {
+	const struct nook_idmap *map;
+	pid_t pid;
+	int out;
+};
+
+static int start_helper(pid_t target, const struct nook_idmap *map, struct helper_run *run,
+			struct nook_error *e)
 {
 	_cleanup_free_ char **argv = calloc(map->n_ids + 3, sizeof *argv);
-	_cleanup_close_ int out_read = -1;
 	posix_spawn_file_actions_t actions;
 	char *envp[] = { NULL };
-	char pid_text[16], output[512];
-	int out[2], status, r;
-	pid_t helper;
+	char pid_text[16];
+	int out[2], r;
 
+	run->map = map;
+	run->out = -1;
 	if (!argv)
 		return nook_fail(e, ENOMEM, "%s", map->helper);
-	snprintf(pid_text, sizeof pid_text, "%d", (int)pid);
+	snprintf(pid_text, sizeof pid_text, "%d", (int)target);
 	argv[0] = (char *)map->helper;
 	argv[1] = pid_text;
 	memcpy(argv + 2, map->ids, map->n_ids * sizeof *argv);
@@ -78,33 +86,88 @@ static int run_helper(pid_t pid, const struct nook_idmap *map, struct nook_error
 	 * terminal. */
 	if (pipe2(out, O_CLOEXEC) < 0)
 		return nook_fail(e, errno, "pipe");
-	out_read = out[0];
 	r = posix_spawn_file_actions_init(&actions);
 	if (r == 0)
 		r = posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
 	if (r == 0)
 		r = posix_spawn_file_actions_adddup2(&actions, out[1], STDERR_FILENO);
 	if (r == 0)
-		r = posix_spawn(&helper, map->helper, &actions, NULL, argv, envp);
+		r = posix_spawn(&run->pid, map->helper, &actions, NULL, argv, envp);
 	posix_spawn_file_actions_destroy(&actions);
 	close(out[1]);
-	if (r != 0)
+	if (r != 0) {
+		close(out[0]);
 		return nook_fail(e, r, "%s", map->helper);
+	}
+	run->out = out[0];
+	return 0;
+}
 
-	read_first_line(out_read, output, sizeof output);
-	while (waitpid(helper, &status, 0) < 0)
+static int finish_helper(struct helper_run *run, struct nook_error *e)
+{
+	const char *helper = run->map->helper;
+	char output[512];
+	int status;
+
+	read_first_line(run->out, output, sizeof output);
+	close(run->out);
+	run->out = -1;
+	while (waitpid(run->pid, &status, 0) < 0)
 		if (errno != EINTR)
-			return nook_fail(e, errno, "waiting for %s", map->helper);
+			return nook_fail(e, errno, "waiting for %s", helper);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (output[0])
 		return nook_fail(e, 0, "%s", output);
 	if (WIFSIGNALED(status))
-		return nook_fail(e, 0, "%s killed by signal %d", map->helper, WTERMSIG(status));
-	return nook_fail(e, 0, "%s exited with status %d", map->helper, WEXITSTATUS(status));
+		return nook_fail(e, 0, "%s killed by signal %d", helper, WTERMSIG(status));
+	return nook_fail(e, 0, "%s exited with status %d", helper, WEXITSTATUS(status));
 }
 
-int nook_write_idmap(pid_t pid, const struct nook_idmap *map, bool gid, struct nook_error *e)
+static int run_helpers_one(pid_t pid, const struct nook_idmap *map, struct nook_error *e)
 {
-	return map->helper ? run_helper(pid, map, e) : write_map(pid, map, gid, e);
+	struct helper_run run;
+
+	if (start_helper(pid, map, &run, e) < 0)
+		return -1;
+	return finish_helper(&run, e);
+}
+
+/* Both helpers run at once: each is a setuid exec of a few milliseconds, and neither
+ * map depends on the other. */
+static int run_helpers(pid_t pid, const struct nook_idmap *uid, const struct nook_idmap *gid,
+		       const struct nook_idmap **failed, struct nook_error *e)
+{
+	struct helper_run runs[2];
+	struct nook_error second = { 0 };
+	int r;
+
+	*failed = uid;
+	if (start_helper(pid, uid, &runs[0], e) < 0)
+		return -1;
+	if (start_helper(pid, gid, &runs[1], &second) < 0) {
+		finish_helper(&runs[0], e);
+		*failed = gid;
+		*e = second;
+		return -1;
+	}
+	r = finish_helper(&runs[0], e);
+	if (finish_helper(&runs[1], &second) < 0 && r == 0) {
+		*failed = gid;
+		*e = second;
+		return -1;
+	}
+	return r;
+}
+
+int nook_write_idmaps(pid_t pid, const struct nook_idmap *uid, const struct nook_idmap *gid,
+		      const struct nook_idmap **failed, struct nook_error *e)
+{
+	if (uid->helper && gid->helper)
+		return run_helpers(pid, uid, gid, failed, e);
+	*failed = uid;
+	if ((uid->helper ? run_helpers_one(pid, uid, e) : write_map(pid, uid, false, e)) < 0)
+		return -1;
+	*failed = gid;
+	return gid->helper ? run_helpers_one(pid, gid, e) : write_map(pid, gid, true, e);
 }

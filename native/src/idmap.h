@@ -8,6 +8,8 @@
 #include "plan.h"
 #include "report.h"
 
-int nook_write_idmap(pid_t pid, const struct nook_idmap *map, bool gid, struct nook_error *e);
+/* Writes both maps of @pid; on failure @failed is the map that could not be written. */
+int nook_write_idmaps(pid_t pid, const struct nook_idmap *uid, const struct nook_idmap *gid,
+		      const struct nook_idmap **failed, struct nook_error *e);
 
 #endif

@@ -41,12 +41,11 @@ static int run_monitor(const struct nook_plan *plan, pid_t child, int syncfd,
 {
 	const char msg = NOOK_SYNC_MAPPED;
 	struct nook_error e = { 0 };
+	const struct nook_idmap *failed;
 	int status;
 
-	if (nook_write_idmap(child, &plan->uid_map, false, &e) < 0)
-		return give_up(child, plan->uid_map.index, "uid-map", &e);
-	if (nook_write_idmap(child, &plan->gid_map, true, &e) < 0)
-		return give_up(child, plan->gid_map.index, "gid-map", &e);
+	if (nook_write_idmaps(child, &plan->uid_map, &plan->gid_map, &failed, &e) < 0)
+		return give_up(child, failed->index, failed == &plan->uid_map ? "uid-map" : "gid-map", &e);
 	/* syncfd stays open as long as the monitor lives: the container reads its closing
 	 * as the monitor's death (init.c). */
 	if (send(syncfd, &msg, 1, MSG_NOSIGNAL) != 1) {

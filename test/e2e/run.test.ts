@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname as hostHostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,6 +84,37 @@ describe('namespaces', () => {
     const out = await sh('ls /sys/class/net', ['--network', 'host']);
     expect(out.trim().split('\n').sort()).toEqual(readdirSync('/sys/class/net').sort());
   });
+});
+
+describe('id map fallbacks', () => {
+  /** A PATH holding only node (nook's interpreter) and the given fake tools. */
+  function pathWith(tools: Record<string, string>): string {
+    const bin = mkdtempSync(join(tmp.path, 'bin-'));
+    symlinkSync(process.execPath, join(bin, 'node'));
+    for (const [name, script] of Object.entries(tools)) {
+      writeFileSync(join(bin, name), `#!/bin/sh\n${script}\n`);
+      chmodSync(join(bin, name), 0o755);
+    }
+    return bin;
+  }
+
+  it('uses a single-id map, and says so once, without newuidmap', async () => {
+    const result = await nook(['run', '--rm', '--rootfs', rootfs, 'cat', '/proc/self/uid_map'], { env: { ...env, PATH: pathWith({}) } });
+    expect(result.status, show(result)).toBe(0);
+    expect(result.stdout.trim().split(/\s+/).map(Number)).toEqual([0, process.getuid!(), 1]);
+    expect(result.stderr.match(/WARN: newuidmap is not installed/g)).toHaveLength(1);
+  });
+
+  for (const failing of ['newuidmap', 'newgidmap'] as const) {
+    it(`reports what ${failing} said when it fails`, async () => {
+      const real = { newuidmap: 'exec /usr/bin/newuidmap "$@"', newgidmap: 'exec /usr/bin/newgidmap "$@"' };
+      const bin = pathWith({ ...real, [failing]: `echo "${failing}: refused by the test" >&2; exit 1` });
+      const result = await nook(['run', '--rm', '--rootfs', rootfs, 'true'], { env: { ...env, PATH: bin } });
+      expect(result.status, show(result)).toBe(125);
+      expect(result.stderr).toContain(`cannot set up the container's ${failing === 'newuidmap' ? 'user' : 'group'} ids: ${failing}: refused by the test`);
+      expect(containerStateLeft()).toEqual([]);
+    });
+  }
 });
 
 describe('filesystem view', () => {
