@@ -23,17 +23,11 @@ function buildNative() {
 
 async function buildCli() {
   const esbuild = await import('esbuild');
-  await esbuild.build({
-    entryPoints: [join(root, 'src', 'cli', 'main.ts')],
-    outfile: join(root, 'dist', 'nook.cjs'),
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    sourcemap: 'linked',
-    legalComments: 'none',
-    logLevel: 'warning',
-  });
+  const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: 'linked', legalComments: 'none', logLevel: 'warning' };
+  await esbuild.build({ ...common, entryPoints: [join(root, 'src', 'cli', 'main.ts')], outfile: join(root, 'dist', 'nook.cjs') });
+  // The layer extractor runs in its own process, inside a user namespace. koffi is a
+  // native addon: it is loaded from node_modules, not bundled.
+  await esbuild.build({ ...common, entryPoints: [join(root, 'src', 'image', 'extract', 'main.ts')], outfile: join(root, 'dist', 'extract.cjs'), external: ['koffi'] });
 }
 
 /**

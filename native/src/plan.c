@@ -345,6 +345,32 @@ static int decode_exec(struct cursor *c, struct nook_op *op, struct nook_error *
 	return 0;
 }
 
+/* The lower layers come as one field, "top:…:bottom"; the plan buffer is ours to split. */
+static int decode_overlay(const char *name, char **args, struct nook_op *op,
+			  struct nook_error *e)
+{
+	size_t n = 1, i = 0;
+	char *dir, *rest;
+
+	for (const char *p = args[0]; *p; p++)
+		n += *p == ':';
+	op->overlay.lower = calloc(n + 1, sizeof *op->overlay.lower);
+	if (!op->overlay.lower)
+		return nook_fail(e, ENOMEM, "%s", name);
+	rest = args[0];
+	while ((dir = strsep(&rest, ":")) != NULL) {
+		if (check_path(name, dir, e) < 0)
+			return -1;
+		op->overlay.lower[i++] = dir;
+	}
+	op->overlay.upper = args[1];
+	op->overlay.work = args[2];
+	op->overlay.target = args[3];
+	if (check_path(name, args[1], e) < 0 || check_path(name, args[2], e) < 0)
+		return -1;
+	return check_path(name, args[3], e);
+}
+
 static int decode_setup_op(const char *name, char **args, struct nook_op *op,
 			   struct nook_error *e)
 {
@@ -355,6 +381,8 @@ static int decode_setup_op(const char *name, char **args, struct nook_op *op,
 	case NOOK_OP_ROOTFS:
 		op->rootfs.dir = args[0];
 		return check_path(name, args[0], e);
+	case NOOK_OP_OVERLAY_ROOTFS:
+		return decode_overlay(name, args, op, e);
 	case NOOK_OP_MKDIR:
 		op->mkdir.path = args[0];
 		if (!parse_mode(args[1], &op->mkdir.mode))
@@ -468,7 +496,11 @@ static int check_order(struct order *o, enum nook_op_code code, const char *name
 						 "namespaces, uid-map and gid-map must precede %s", name);
 			o->stage = IN_SETUP;
 		}
-		if ((code == NOOK_OP_ROOTFS || code == NOOK_OP_PIVOT_ROOT) && o->seen[code])
+		if (code == NOOK_OP_OVERLAY_ROOTFS)
+			code = NOOK_OP_ROOTFS;
+		if (code == NOOK_OP_ROOTFS && o->seen[code])
+			return nook_fail(e, EINVAL, "%s: the plan already has a root filesystem", name);
+		if (code == NOOK_OP_PIVOT_ROOT && o->seen[code])
 			return nook_fail(e, EINVAL, "%s given twice", name);
 		if (code == NOOK_OP_PIVOT_ROOT && !o->seen[NOOK_OP_ROOTFS])
 			return nook_fail(e, EINVAL, "pivot-root without rootfs");

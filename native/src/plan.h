@@ -43,6 +43,10 @@ struct nook_op {
 			const char *dir;
 		} rootfs;
 		struct {
+			char **lower; /* topmost first, NULL-terminated */
+			const char *upper, *work, *target;
+		} overlay;
+		struct {
 			const char *path;
 			mode_t mode;
 		} mkdir;

@@ -12,6 +12,7 @@
   X(NOOK_OP_UID_MAP, "uid-map", 2) \
   X(NOOK_OP_GID_MAP, "gid-map", 2) \
   X(NOOK_OP_ROOTFS, "rootfs", 1) \
+  X(NOOK_OP_OVERLAY_ROOTFS, "overlay-rootfs", 4) \
   X(NOOK_OP_MKDIR, "mkdir", 2) \
   X(NOOK_OP_MOUNT, "mount", 5) \
   X(NOOK_OP_BIND, "bind", 3) \

@@ -35,6 +35,9 @@
 #ifndef FSMOUNT_CLOEXEC
 #define FSMOUNT_CLOEXEC 0x00000001
 #endif
+#ifndef FSCONFIG_SET_FLAG
+#define FSCONFIG_SET_FLAG 0
+#endif
 #ifndef FSCONFIG_SET_STRING
 #define FSCONFIG_SET_STRING 1
 #endif

@@ -116,7 +116,7 @@ export async function runContainer(opts: RunOptions, io: RunIO): Promise<number>
   const etcFiles = etcFilePaths(stateDir);
   const spec: ContainerSpec = {
     id,
-    rootfs: root,
+    rootfs: { kind: 'directory', path: root },
     uidMap: idMaps.uid,
     gidMap: idMaps.gid,
     network: opts.network,

@@ -15,7 +15,7 @@ export function compilePlan(spec: ContainerSpec): Op[] {
     { op: 'namespaces', namespaces },
     { op: 'uid-map', map: spec.uidMap },
     { op: 'gid-map', map: spec.gidMap },
-    { op: 'rootfs', hostPath: spec.rootfs },
+    spec.rootfs.kind === 'directory' ? { op: 'rootfs', hostPath: spec.rootfs.path } : { op: 'overlay-rootfs', overlay: spec.rootfs.overlay },
     ...kernelInterfaces(spec, ownNetwork),
     ...etcFiles(spec),
     ...readOnlyRoot(spec),

@@ -1,4 +1,4 @@
-import type { IdMap, Op } from './ops.js';
+import type { IdMap, Op, OverlayRootfs } from './ops.js';
 import { OP_ARITY, PROTOCOL_VERSION, type OpName } from './protocol.js';
 
 /** The protocol's field form: `<length in bytes>:<bytes>,` (docs/protocol.md). */
@@ -11,6 +11,14 @@ function idMapFields(map: IdMap): string[] {
   return [map.helper ?? '', map.ranges.map((r) => `${r.inside} ${r.outside} ${r.count}`).join(' ')];
 }
 
+function overlayFields(overlay: OverlayRootfs): string[] {
+  for (const dir of [...overlay.lowerDirs, overlay.upperDir, overlay.workDir]) {
+    // ':' separates the layers in the field; ',' would break overlay's own option syntax.
+    if (/[:,]/.test(dir)) throw new Error(`overlay directory ${dir} contains ':' or ','`);
+  }
+  return [overlay.lowerDirs.join(':'), overlay.upperDir, overlay.workDir, overlay.target];
+}
+
 /** The argument fields of one op, in protocol order. */
 export function opFields(op: Op): string[] {
   switch (op.op) {
@@ -21,6 +29,8 @@ export function opFields(op: Op): string[] {
       return idMapFields(op.map);
     case 'rootfs':
       return [op.hostPath];
+    case 'overlay-rootfs':
+      return overlayFields(op.overlay);
     case 'mkdir':
       return [op.path, op.mode.toString(8).padStart(4, '0')];
     case 'mount':

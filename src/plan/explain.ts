@@ -29,6 +29,12 @@ export function explainPlan(ops: readonly Op[]): string[] {
       case 'rootfs':
         root = op.hostPath.replace(/\/+$/, '');
         return `mount --make-rslave / && ${sh('mount', '--rbind', op.hostPath, op.hostPath)}`;
+      case 'overlay-rootfs': {
+        const { lowerDirs, upperDir, workDir, target } = op.overlay;
+        root = target.replace(/\/+$/, '');
+        const options = `lowerdir=${lowerDirs.join(':')},upperdir=${upperDir},workdir=${workDir},userxattr`;
+        return `mount --make-rslave / && ${sh('mount', '-t', 'overlay', '-o', options, 'overlay', target)}`;
+      }
       case 'mkdir':
         return sh('mkdir', '-p', '-m', op.mode.toString(8), at(op.path));
       case 'mount':

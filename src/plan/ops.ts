@@ -17,6 +17,16 @@ export interface IdMap {
   readonly ranges: readonly IdRange[];
 }
 
+/** An image's layers stacked by overlayfs; every path is a host path nook created. */
+export interface OverlayRootfs {
+  /** Layer directories, topmost first (overlayfs order). */
+  readonly lowerDirs: readonly string[];
+  readonly upperDir: string;
+  readonly workDir: string;
+  /** Where the overlay is mounted; it becomes the container's root. */
+  readonly target: string;
+}
+
 export type MountFlag = 'nosuid' | 'nodev' | 'noexec' | 'ro' | 'relatime' | 'strictatime' | 'noatime';
 export type BindFlag = 'rec' | 'ro' | 'nofollow' | 'create-file' | 'create-dir';
 export type RemountFlag = 'rec' | 'optional';
@@ -26,6 +36,7 @@ export type Op =
   | { readonly op: 'uid-map'; readonly map: IdMap }
   | { readonly op: 'gid-map'; readonly map: IdMap }
   | { readonly op: 'rootfs'; readonly hostPath: string }
+  | { readonly op: 'overlay-rootfs'; readonly overlay: OverlayRootfs }
   | { readonly op: 'mkdir'; readonly path: string; readonly mode: number }
   | {
       readonly op: 'mount';

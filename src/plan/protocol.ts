@@ -11,6 +11,7 @@ export const OP_ARITY = {
   'uid-map': 2,
   'gid-map': 2,
   rootfs: 1,
+  'overlay-rootfs': 4,
   mkdir: 2,
   mount: 5,
   bind: 3,

@@ -1,10 +1,9 @@
-import type { IdMap } from './ops.js';
+import type { IdMap, OverlayRootfs } from './ops.js';
 
 /** Everything the plan compiler needs to know about one container, already decided. */
 export interface ContainerSpec {
   readonly id: string;
-  /** Host directory used as the container's root. */
-  readonly rootfs: string;
+  readonly rootfs: RootfsSource;
   readonly uidMap: IdMap;
   readonly gidMap: IdMap;
   readonly network: NetworkMode;
@@ -19,6 +18,11 @@ export interface ContainerSpec {
   readonly argv: readonly string[];
   readonly env: readonly string[];
 }
+
+/** What becomes the container's root: a host directory as it is, or an image's layers. */
+export type RootfsSource =
+  | { readonly kind: 'directory'; readonly path: string }
+  | { readonly kind: 'overlay'; readonly overlay: OverlayRootfs };
 
 export type NetworkMode = 'none' | 'host';
 

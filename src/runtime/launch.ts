@@ -15,6 +15,14 @@ export interface RuntimeResult {
   /** The container's exit code, 128+signal if it was killed. */
   readonly status: number;
   readonly report: RuntimeReport | null;
+  /** What the process wrote, when launched with `capture`. */
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface LaunchOptions {
+  /** Collect stdout and stderr instead of passing the terminal through (stdin: none). */
+  readonly capture?: boolean;
 }
 
 export function runtimeBinary(): string {
@@ -27,7 +35,7 @@ export function runtimeBinary(): string {
  * pipes, which would pull Node's stream machinery into every start (~3 ms).
  */
 function anonymousFile(dir: string, name: string): number {
-  const path = join(dir, name);
+  const path = join(dir, `.${name}-${process.pid}-${Math.random().toString(36).slice(2)}`);
   const fd = openSync(path, 'wx+', 0o600);
   unlinkSync(path);
   return fd;
@@ -35,17 +43,22 @@ function anonymousFile(dir: string, name: string): number {
 
 /**
  * Starts nook-runtime with the plan on fd 3, relays signals to it while the container runs,
- * and collects its exit status and failure report (fd 4). `scratchDir` is private to this
- * container and holds the two files only while they are being created.
+ * and collects its exit status and failure report (fd 4). `scratchDir` is a private
+ * directory that holds the two files only while they are being created.
  */
-export function launchRuntime(plan: Buffer, scratchDir: string): Promise<RuntimeResult> {
+export function launchRuntime(plan: Buffer, scratchDir: string, options: LaunchOptions = {}): Promise<RuntimeResult> {
   const planFd = anonymousFile(scratchDir, 'plan');
   const reportFd = anonymousFile(scratchDir, 'report');
   // Positional write: the shared file offset stays at 0, where the runtime starts reading.
   writeSync(planFd, plan, 0, plan.length, 0);
 
   return new Promise<RuntimeResult>((resolve, reject) => {
-    const child = spawn(runtimeBinary(), [], { stdio: ['inherit', 'inherit', 'inherit', planFd, reportFd], env: {} });
+    const stdio = options.capture ? (['ignore', 'pipe', 'pipe'] as const) : (['inherit', 'inherit', 'inherit'] as const);
+    const child = spawn(runtimeBinary(), [], { stdio: [...stdio, planFd, reportFd], env: {} });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const relay = (signal: NodeJS.Signals): void => {
       child.kill(signal);
     };
@@ -60,12 +73,13 @@ export function launchRuntime(plan: Buffer, scratchDir: string): Promise<Runtime
         new HostError(`cannot start the nook runtime ${runtimeBinary()}: ${err.message}`, 'rebuild it with "npm install" (or "npm run build") in the nook checkout'),
       );
     });
-    child.on('exit', (code, signal) => {
+    // 'close' waits for captured output to drain; without capture it follows 'exit' at once.
+    child.on('close', (code, signal) => {
       stopRelaying();
       const status = code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
       const buffer = Buffer.alloc(REPORT_MAX);
       const length = readSync(reportFd, buffer, 0, REPORT_MAX, 0);
-      resolve({ status, report: decodeReport(buffer.subarray(0, length)) });
+      resolve({ status, report: decodeReport(buffer.subarray(0, length)), stdout, stderr });
     });
   }).finally(() => {
     closeSync(planFd);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compilePlan } from '../../src/plan/compile.js';
 import { HOST_DEVICES, MASKED_PATHS, READONLY_PATHS } from '../../src/plan/hardening.js';
 import type { Op, OpOf } from '../../src/plan/ops.js';
-import { makeSpec, SINGLE_MAP } from './spec-fixture.js';
+import { makeSpec, ROOTFS, SINGLE_MAP } from './spec-fixture.js';
 
 const indexOf = (plan: readonly Op[], match: (op: Op) => boolean): number => plan.findIndex(match);
 const allOf = <N extends Op['op']>(plan: readonly Op[], name: N): OpOf<N>[] => plan.filter((op): op is OpOf<N> => op.op === name);
@@ -24,7 +24,7 @@ describe('compilePlan', () => {
       { op: 'namespaces', namespaces: expect.arrayContaining(['user', 'mount', 'pid', 'uts', 'ipc', 'cgroup']) },
       { op: 'uid-map', map: spec.uidMap },
       { op: 'gid-map', map: spec.gidMap },
-      { op: 'rootfs', hostPath: spec.rootfs },
+      { op: 'rootfs', hostPath: ROOTFS },
     ]);
     expect(allOf(plan, 'rootfs')).toHaveLength(1);
   });
@@ -218,5 +218,16 @@ describe('compilePlan', () => {
       expect(plan).not.toContainEqual(expect.objectContaining({ op: 'remount-ro', path: '/' }));
       expect(plan).not.toContainEqual(expect.objectContaining({ op: 'mount', path: '/tmp' }));
     });
+  });
+});
+
+describe('compilePlan with an image', () => {
+  it('mounts the layers as the root and keeps everything else', () => {
+    const overlay = { lowerDirs: ['/s/layers/b/diff', '/s/layers/a/diff'], upperDir: '/s/c/upper', workDir: '/s/c/work', target: '/s/c/merged' };
+    const image = compilePlan(makeSpec({ rootfs: { kind: 'overlay', overlay } }));
+    const directory = compilePlan(makeSpec());
+    expect(image[3]).toEqual({ op: 'overlay-rootfs', overlay });
+    expect(image.filter((op) => op.op === 'rootfs')).toEqual([]);
+    expect(image.slice(4)).toEqual(directory.slice(4));
   });
 });

@@ -101,3 +101,15 @@ describe('opFields', () => {
     ]);
   });
 });
+
+describe('encodePlan overlay-rootfs', () => {
+  it('joins the layers with colons, topmost first', () => {
+    const overlay = { lowerDirs: ['/l/top', '/l/bottom'], upperDir: '/u', workDir: '/w', target: '/m' };
+    expect(opFields({ op: 'overlay-rootfs', overlay })).toEqual(['/l/top:/l/bottom', '/u', '/w', '/m']);
+  });
+
+  it('refuses a layer path that would break the field or overlay options', () => {
+    const overlay = { lowerDirs: ['/l/a:b'], upperDir: '/u', workDir: '/w', target: '/m' };
+    expect(() => opFields({ op: 'overlay-rootfs', overlay })).toThrow(/contains ':' or ','/);
+  });
+});

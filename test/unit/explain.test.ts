@@ -59,7 +59,7 @@ describe('explainPlan', () => {
   });
 
   it('does not double the slash of a rootfs given with a trailing one', () => {
-    const out = explainPlan(compilePlan(makeSpec({ rootfs: `${ROOTFS}/` })));
+    const out = explainPlan(compilePlan(makeSpec({ rootfs: { kind: 'directory', path: `${ROOTFS}/` } })));
     expect(out).toContain(`mkdir -p -m 755 ${ROOTFS}/proc`);
     expect(out.join('\n')).not.toContain(`${ROOTFS}//`);
   });

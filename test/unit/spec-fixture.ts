@@ -20,7 +20,7 @@ export const SINGLE_MAP = (own: number): IdMap => ({ helper: null, ranges: [{ in
 export function makeSpec(overrides: Partial<ContainerSpec> = {}): ContainerSpec {
   return {
     id: 'c0ffee',
-    rootfs: ROOTFS,
+    rootfs: { kind: 'directory', path: ROOTFS },
     uidMap: FULL_MAP('/usr/bin/newuidmap', 1000),
     gidMap: FULL_MAP('/usr/bin/newgidmap', 1000),
     network: 'none',

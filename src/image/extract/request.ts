@@ -1,0 +1,35 @@
+/**
+ * What the layer extractor (dist/extract.cjs, run as root of a user namespace) is asked to
+ * do and what it answers. It travels as one JSON argument; the answer is one JSON line per
+ * layer on stdout, or one JSON error line on stderr and exit status EXTRACT_FAILED.
+ */
+export interface ExtractRequest {
+  readonly layers: readonly LayerToExtract[];
+  /** Keep the archive's owners (a full id map); false: everything belongs to container root. */
+  readonly preserveOwners: boolean;
+  /** Highest container uid/gid that maps to a host id. */
+  readonly maxId: number;
+}
+
+export interface LayerToExtract {
+  /** The compressed (or plain) layer tarball in the blob store. */
+  readonly blob: string;
+  /** An empty directory that receives the layer's files. */
+  readonly target: string;
+}
+
+export interface ExtractedLayer {
+  readonly target: string;
+  /** sha256 of the uncompressed tar stream: the image config's diff_id for this layer. */
+  readonly diffId: string;
+  readonly entries: number;
+  /** Device nodes a user namespace may not create; skipped, as rootless podman does. */
+  readonly skippedDevices: number;
+}
+
+export interface ExtractFailure {
+  readonly blob: string;
+  readonly message: string;
+}
+
+export const EXTRACT_FAILED = 3;

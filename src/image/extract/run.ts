@@ -1,0 +1,55 @@
+import { join } from 'node:path';
+import { NookError } from '../../errors.js';
+import { runInUserns } from '../../runtime/userns.js';
+import type { ContainerIdMaps } from '../../sys/idmap.js';
+import { EXTRACT_FAILED, type ExtractedLayer, type ExtractFailure, type LayerToExtract } from './request.js';
+
+/** Where scripts/build.mjs puts the extractor: next to the CLI bundle. */
+function extractorScript(): string {
+  return join(__dirname, 'extract.cjs');
+}
+
+/** A layer that could not be extracted: malformed, or trying to escape its directory. */
+export class LayerExtractError extends NookError {
+  constructor(blob: string, message: string) {
+    super('layer', `layer ${blob.split('/').pop()} cannot be extracted: ${message}`, {
+      hint: 'the image is malformed or unsafe; nothing from it was kept',
+    });
+    this.name = 'LayerExtractError';
+  }
+}
+
+function parseLines<T>(text: string): T[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as T);
+}
+
+/**
+ * Extracts layers into their (empty) target directories as root of a user namespace with
+ * the container id maps, so files keep their image owners as mapped ids.
+ */
+export async function extractLayers(maps: ContainerIdMaps, layers: readonly LayerToExtract[]): Promise<ExtractedLayer[]> {
+  const request = { layers, preserveOwners: maps.maxUid > 0 && maps.maxGid > 0, maxId: Math.min(maps.maxUid, maps.maxGid) };
+  const result = await runInUserns(maps, [process.execPath, extractorScript(), JSON.stringify(request)], [], { capture: true });
+  if (result.status === EXTRACT_FAILED) {
+    const [failure] = parseLines<ExtractFailure>(result.stderr);
+    throw new LayerExtractError(failure?.blob ?? 'unknown', failure?.message ?? result.stderr.trim());
+  }
+  if (result.status !== 0) {
+    throw new NookError('layer', `the layer extractor failed (exit ${result.status}): ${result.stderr.trim().split('\n').pop() ?? ''}`, {
+      hint: 'run "npm install" again in the nook checkout if dist/extract.cjs is missing',
+    });
+  }
+  return parseLines<ExtractedLayer>(result.stdout);
+}
+
+/** Removes directories that may hold files of any container id (the user alone cannot). */
+export async function removeAsContainerRoot(maps: ContainerIdMaps, paths: readonly string[]): Promise<void> {
+  if (paths.length === 0) return;
+  const result = await runInUserns(maps, ['rm', '-rf', '--', ...paths], ['PATH=/usr/bin:/bin'], { capture: true });
+  if (result.status !== 0) {
+    throw new NookError('store', `cannot remove ${paths.join(', ')}: ${result.stderr.trim()}`, { hint: 'check the store with "nook unshare ls -la PATH"' });
+  }
+}
