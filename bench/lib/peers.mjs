@@ -1,0 +1,148 @@
+// The commands measured: nook, the floor (`node -e 0`) and the tools a user would pick
+// instead (bubblewrap, podman). A peer is used when it is installed and can start the
+// fixture here; otherwise it is skipped with a note saying why. The bench never fails
+// because of a peer.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { capture, timeOnce } from './spawn.mjs';
+
+const PODMAN_IMAGE = 'localhost/nook-bench-busybox:latest';
+
+export function findOnPath(name, path) {
+  for (const dir of path.split(':')) {
+    const candidate = join(dir, name);
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+function firstLine(text) {
+  return text.split('\n')[0].trim();
+}
+
+/**
+ * nook as a user runs it: bin/nook, through its `#!/usr/bin/env node` line. Its version is
+ * the package's, plus the commit when the checkout is a git clone.
+ */
+export function nookPeer(repoRoot, rootfs, env) {
+  const bin = join(repoRoot, 'bin', 'nook');
+  for (const built of ['dist/nook.cjs', 'native/build/nook-runtime']) {
+    if (!existsSync(join(repoRoot, built))) throw new Error(`${built} is missing: run "npm install" (or "npm run build") first`);
+  }
+  let version = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version;
+  const git = capture('git', ['-C', repoRoot, 'rev-parse', '--short', 'HEAD'], env);
+  if (git.ok && git.out) version += ` (${git.out})`;
+  return {
+    version,
+    run: { id: 'nook', label: 'nook run --rm --rootfs DIR true', cmd: bin, args: ['run', '--rm', '--rootfs', rootfs, 'true'], env },
+    // Plans the same container and prints it, starting nothing: the CLI's own share of a start.
+    explain: { id: 'nook-explain', label: 'nook run --rm --rootfs DIR --explain true', cmd: bin, args: ['run', '--rm', '--rootfs', rootfs, '--explain', 'true'], env },
+  };
+}
+
+/** The floor: the node that nook's shebang finds, starting and doing nothing. */
+export function nodePeer(env) {
+  const node = findOnPath('node', env.PATH) ?? process.execPath;
+  return {
+    version: capture(node, ['--version'], env).out || process.version,
+    run: { id: 'node', label: 'node -e 0', cmd: node, args: ['-e', '0'], env },
+  };
+}
+
+/**
+ * bubblewrap over the same directory with every namespace it can create, mapped to root
+ * inside as nook is: the closest thing to a nook container without images or a store.
+ */
+export function bwrapPeer(rootfs, env) {
+  const bwrap = findOnPath('bwrap', env.PATH);
+  if (!bwrap) return { skipped: 'bwrap is not installed (Debian: apt-get install bubblewrap)' };
+  const run = {
+    id: 'bwrap',
+    label: 'bwrap --unshare-all --uid 0 --gid 0 --bind DIR / --proc /proc --dev /dev true',
+    cmd: bwrap,
+    args: ['--unshare-all', '--uid', '0', '--gid', '0', '--bind', rootfs, '/', '--proc', '/proc', '--dev', '/dev', 'true'],
+    env,
+  };
+  const probe = timeOnce(run);
+  if (!probe.ok) return { skipped: `bwrap cannot start a sandbox here (${probe.error})` };
+  return { version: firstLine(capture(bwrap, ['--version'], env).out), run };
+}
+
+/**
+ * podman with a private store in the work dir: the fixture tarred (owned by root, as in
+ * an image) and imported. The storage driver is overlay when the kernel allows it rootless
+ * (podman's fast path), else podman's default. The OCI runtime is podman's default (crun)
+ * unless it cannot start a container here, then runc: crun refuses hybrid cgroup v1/v2
+ * hosts. Every fallback is noted in the report.
+ */
+export function podmanPeer(workDir, rootfs, env) {
+  const podman = findOnPath('podman', env.PATH);
+  if (!podman) return { skipped: 'podman is not installed (Debian: apt-get install podman)' };
+  const notes = [];
+  const store = join(workDir, 'podman');
+  const storeArgs = ['--root', join(store, 'root'), '--runroot', join(store, 'run')];
+  let base = storeArgs; // grows the storage driver once one works; cleanup must name it too
+  const cleanup = () => podmanCleanup(podman, base, store, env);
+
+  const tar = join(workDir, 'rootfs.tar');
+  const tarred = capture('tar', ['-C', rootfs, '--numeric-owner', '--owner=0', '--group=0', '-cf', tar, '.'], env);
+  if (!tarred.ok) return { skipped: `cannot tar the fixture for podman import (${tarred.err})` };
+
+  let imported = null;
+  for (const driver of [['--storage-driver', 'overlay'], []]) {
+    base = [...storeArgs, ...driver];
+    imported = capture(podman, [...base, 'import', '-q', tar, PODMAN_IMAGE], env);
+    if (imported.ok) break;
+    if (driver.length) notes.push(`podman: overlay storage unavailable (${imported.err}); using podman's default driver`);
+    cleanup(); // a store is tied to its driver: start the next attempt from nothing
+  }
+  if (!imported.ok) return { skipped: `podman cannot import the fixture (${imported.err})`, cleanup };
+
+  const runArgs = (runtime) => [...base, ...runtime, 'run', '--rm', PODMAN_IMAGE, 'true'];
+  let runtime = null;
+  const first = timeOnce({ cmd: podman, args: runArgs([]), env });
+  if (first.ok) runtime = [];
+  else if (findOnPath('runc', env.PATH) && timeOnce({ cmd: podman, args: runArgs(['--runtime', 'runc']), env }).ok) {
+    runtime = ['--runtime', 'runc'];
+    notes.push(`podman: its default runtime fails here (${first.error}); measured with --runtime runc`);
+  }
+  if (!runtime) return { skipped: `podman cannot run a container here (${first.error})`, cleanup };
+
+  const info = capture(podman, [...base, ...runtime, 'info', '--format', '{{.Host.OCIRuntime.Version}}|{{.Store.GraphDriverName}}'], env);
+  const [ociRuntime = '?', driver = '?'] = info.out.split('|').map((part) => firstLine(part));
+  return {
+    version: `${firstLine(capture(podman, ['--version'], env).out)}; ${ociRuntime}; storage ${driver}`,
+    run: { id: 'podman', label: `podman ${runtime.length ? '--runtime runc ' : ''}run --rm IMAGE true`, cmd: podman, args: runArgs(runtime), env },
+    notes,
+    cleanup,
+  };
+}
+
+/**
+ * Leaves nothing behind: the store holds files owned by subordinate ids (only removable
+ * inside podman's user namespace), and rootless podman keeps a pause process per runtime
+ * dir alive after its first command. It is ours (our private XDG_RUNTIME_DIR), so it is
+ * ended by the pid podman recorded.
+ */
+function podmanCleanup(podman, baseArgs, store, env) {
+  if (existsSync(store)) capture(podman, [...baseArgs, 'unshare', 'rm', '-rf', store], env);
+  const pidFile = join(env.XDG_RUNTIME_DIR, 'libpod', 'tmp', 'pause.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  if (Number.isInteger(pid) && pid > 1) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** The fixture's busybox and whether nook gets a full id map (it needs newuidmap for one). */
+export function helperVersions(env) {
+  const busybox = capture('busybox', ['--help'], env);
+  return {
+    busybox: firstLine(busybox.out || busybox.err || '').replace(/ multi-call binary\.$/, '') || 'unknown',
+    newuidmap: findOnPath('newuidmap', env.PATH) ? 'installed' : 'missing: nook runs with a single-id map',
+  };
+}

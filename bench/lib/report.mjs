@@ -1,0 +1,117 @@
+// The results as markdown (for people and docs/benchmarks.md) and JSON (for tools and
+// for comparing runs). Both come from the same results object.
+
+const NOT_YET = 'not measured yet: nook has no images/lifecycle yet';
+
+/** What the issue asks for that nook cannot do yet: listed, so the gap stays visible. */
+export const NOT_MEASURED = [
+  { figure: 'Start latency: `nook run --rm IMAGE true`', status: NOT_YET },
+  { figure: 'Start latency: `nook sandbox -- true`', status: 'not measured yet: nook has no sandbox mode yet' },
+  { figure: 'Pull (tmpfs and disk) vs `podman pull` and download | gunzip | tar -x', status: NOT_YET },
+  { figure: 'Exec latency', status: NOT_YET },
+  { figure: 'Stop latency', status: NOT_YET },
+  { figure: 'Detached containers: memory (RSS of nook processes) and disk per container', status: NOT_YET },
+];
+
+function ms(value) {
+  return value === null || value === undefined ? '–' : value.toFixed(1);
+}
+
+function ratio(value) {
+  return value === null || value === undefined ? '–' : value.toFixed(2);
+}
+
+function signedMs(value) {
+  return value === null || value === undefined ? '–' : `${value >= 0 ? '+' : ''}${value.toFixed(1)} ms`;
+}
+
+function verdict(met) {
+  if (met === null || met === undefined) return '';
+  return met ? 'met' : '**not met**';
+}
+
+/** A markdown table; a `|` inside a cell is escaped so it does not split the cell. */
+function table(header, rows) {
+  const line = (cells) => `| ${cells.map((c) => String(c).replaceAll('|', '\\|')).join(' | ')} |`;
+  return [line(header), `|${header.map(() => '---').join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function machineSection(r) {
+  const m = r.machine;
+  return [
+    `Machine: ${m.cores} cores, ${m.cpu}, ${m.memoryGiB} GiB, kernel ${m.kernel}, ${m.distribution}; ` +
+      `uid ${m.uid}; load average ${r.load.start} at start, ${r.load.end} at end; ${m.date}.`,
+    '',
+    table(
+      ['tool', 'version'],
+      Object.entries(r.versions).map(([k, v]) => [k, v]),
+    ),
+  ].join('\n');
+}
+
+function startSection(start, settings) {
+  const lines = [
+    `## Start latency`,
+    '',
+    `Wall time of one start, in ms: ${plural(settings.runs, 'round')} after ${plural(settings.warmup, 'warm-up round')}, ` +
+      `each round running every command once (order rotated, and reversed every other round).`,
+    '',
+    table(
+      ['command', 'median', 'min', 'max', 'failures'],
+      start.commands.map((c) => [`\`${c.label}\``, ms(c.median), ms(c.min), ms(c.max), `${c.failures}/${c.n + c.failures}`]),
+    ),
+    '',
+    table(
+      ['comparison', 'ratio of medians', 'median of per-round ratios', 'difference (paired median)', 'target', 'status'],
+      start.comparisons.map((c) => [
+        c.title,
+        ratio(c.ratioOfMedians),
+        ratio(c.medianOfRatios),
+        signedMs(c.medianOfDifferences),
+        c.target ?? '',
+        c.skipped ? 'not measured: peer skipped' : verdict(c.met),
+      ]),
+    ),
+  ];
+  for (const c of start.commands) for (const e of c.errors) lines.push('', `- \`${c.label}\` failed: ${e}`);
+  return lines.join('\n');
+}
+
+function scaleSection(scale, settings) {
+  return [
+    `## Scale`,
+    '',
+    `N \`nook run --rm --rootfs DIR true\` started at once; wall time until the last exits, in ms, ` +
+      `${plural(settings.scaleRounds, 'round')} after ${plural(settings.scaleWarmup, 'warm-up round')}.`,
+    '',
+    table(
+      ['N', 'wall median', 'min', 'max', 'wall / N', 'median start within the batch', 'failures', 'target'],
+      scale.map((s) => [
+        String(s.n),
+        ms(s.wall.median),
+        ms(s.wall.min),
+        ms(s.wall.max),
+        ms(s.perContainerMs),
+        ms(s.medianStartInBatchMs),
+        `${s.failures}/${s.starts}`,
+        s.n === 32 ? `no failure: ${verdict(s.failures === 0)}` : '',
+      ]),
+    ),
+    ...scale.flatMap((s) => s.errors.map((e) => `\n- N=${s.n} failure: ${e}`)),
+  ].join('\n');
+}
+
+export function toMarkdown(r) {
+  const parts = ['# nook benchmarks', '', machineSection(r), '', startSection(r.start, r.settings), '', scaleSection(r.scale, r.settings)];
+  parts.push('', '## Not measured yet', '', table(['figure', 'status'], r.notMeasured.map((x) => [x.figure, x.status])));
+  if (r.notes.length) parts.push('', '## Notes', '', ...r.notes.map((n) => `- ${n}`));
+  return parts.join('\n') + '\n';
+}
+
+export function toJson(r) {
+  return JSON.stringify(r, null, 2) + '\n';
+}

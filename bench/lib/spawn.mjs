@@ -1,0 +1,53 @@
+// Timing child processes. Every timing is wall-clock from just before spawn to just after
+// exit, taken with process.hrtime.bigint(), so it includes what a user waits for: fork,
+// exec, the tool's own start-up and teardown.
+import { spawn, spawnSync } from 'node:child_process';
+
+function elapsedMs(start) {
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+/** The last non-empty stderr line, which is usually the one that says what went wrong. */
+function lastLine(text) {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.at(-1) ?? '';
+}
+
+/**
+ * Runs `cmd` once, synchronously (nothing else of ours runs meanwhile), and returns
+ * { ms, ok, error }. Only stderr is kept: the commands measured print nothing otherwise.
+ */
+export function timeOnce({ cmd, args, env }) {
+  const start = process.hrtime.bigint();
+  const result = spawnSync(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: 60_000 });
+  const ms = elapsedMs(start);
+  if (result.error) return { ms, ok: false, error: result.error.message };
+  if (result.status !== 0) {
+    const why = result.signal ? `killed by ${result.signal}` : `exit ${result.status}`;
+    return { ms, ok: false, error: `${why}: ${lastLine(result.stderr ?? '')}` };
+  }
+  return { ms, ok: true, error: null };
+}
+
+/** Runs `cmd` once asynchronously; resolves (never rejects) to { ms, ok, error }. */
+export function timeAsync({ cmd, args, env }) {
+  return new Promise((resolve) => {
+    const start = process.hrtime.bigint();
+    let stderr = '';
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+    child.on('error', (err) => resolve({ ms: elapsedMs(start), ok: false, error: err.message }));
+    child.on('close', (status, signal) => {
+      const ms = elapsedMs(start);
+      if (status === 0) resolve({ ms, ok: true, error: null });
+      else resolve({ ms, ok: false, error: `${signal ? `killed by ${signal}` : `exit ${status}`}: ${lastLine(stderr)}` });
+    });
+  });
+}
+
+/** Runs a command for its output (versions, setup); returns trimmed stdout or null on failure. */
+export function capture(cmd, args, env, input) {
+  const result = spawnSync(cmd, args, { env, input, encoding: 'utf8', stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], timeout: 120_000 });
+  if (result.error || result.status !== 0) return { ok: false, out: (result.stdout ?? '').trim(), err: lastLine(result.stderr ?? result.error?.message ?? '') };
+  return { ok: true, out: result.stdout.trim(), err: lastLine(result.stderr ?? '') };
+}

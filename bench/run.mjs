@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+// `npm run bench`: nook's start latency and scale against the floor and its peers, as a
+// markdown table and JSON on stdout and in bench/results/latest.{md,json}. Progress goes to
+// stderr. Options: --runs N (start rounds, default 25), --warmup N (default 3),
+// --scale-rounds N (default 5). See docs/benchmarks.md for how to read the output.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { childEnv, makeRootfs, makeWorkDir, removeWorkDir } from './lib/fixture.mjs';
+import { loadAverage, machineInfo } from './lib/machine.mjs';
+import { bwrapPeer, helperVersions, nodePeer, nookPeer, podmanPeer } from './lib/peers.mjs';
+import { NOT_MEASURED, toJson, toMarkdown } from './lib/report.mjs';
+import { measureScale } from './scale.mjs';
+import { measureStart } from './start.mjs';
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const repoRoot = join(benchDir, '..');
+const SCALE_LEVELS = [1, 8, 32];
+
+function log(message) {
+  process.stderr.write(`${message}\n`);
+}
+
+function settingsFromArgs() {
+  const { values } = parseArgs({
+    options: {
+      runs: { type: 'string', default: '25' },
+      warmup: { type: 'string', default: '3' },
+      'scale-rounds': { type: 'string', default: '5' },
+    },
+  });
+  const count = (name, min) => {
+    const n = Number(values[name]);
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}`);
+    return n;
+  };
+  return { runs: count('runs', 1), warmup: count('warmup', 0), scaleRounds: count('scale-rounds', 1), scaleWarmup: 1, scaleLevels: SCALE_LEVELS };
+}
+
+/**
+ * As root every tool takes its privileged path (no user namespace mapping helpers, no
+ * rootless podman), so the numbers would say nothing about what nook is for.
+ */
+function refuseRoot() {
+  if (process.getuid() !== 0) return;
+  log('nook bench: run the benchmark as an ordinary user, not root: nook is rootless, and as root');
+  log('nook and its peers take other paths, so the numbers would be meaningless.');
+  log('e.g.: runuser -u SOMEUSER -- env -i HOME=/home/SOMEUSER PATH=/usr/local/bin:/usr/bin:/bin npm run bench');
+  process.exit(1);
+}
+
+/** Sets up the fixture and every peer; peers that cannot run here become notes. */
+function preparePeers(workDir, rootfs, env, notes) {
+  const nook = nookPeer(repoRoot, rootfs, env);
+  const node = nodePeer(env);
+  const versions = { nook: nook.version, node: node.version, ...helperVersions(env) };
+  const cases = [nook.run, node.run, nook.explain];
+  const cleanups = [];
+  for (const [name, peer] of [
+    ['bwrap', bwrapPeer(rootfs, env)],
+    ['podman', podmanPeer(workDir, rootfs, env)],
+  ]) {
+    if (peer.cleanup) cleanups.push(peer.cleanup);
+    if (peer.skipped) {
+      versions[name] = 'skipped';
+      notes.push(`${name} skipped: ${peer.skipped}`);
+      continue;
+    }
+    versions[name] = peer.version;
+    notes.push(...(peer.notes ?? []));
+    cases.push(peer.run);
+  }
+  return { nook, cases, versions, cleanups };
+}
+
+async function main() {
+  refuseRoot();
+  const settings = settingsFromArgs();
+  const workDir = makeWorkDir();
+  const cleanups = [];
+  const teardown = () => {
+    for (const cleanup of cleanups.splice(0)) cleanup();
+    removeWorkDir(workDir);
+  };
+  // Ctrl-C lands after the running child exits (spawnSync blocks); leave nothing behind.
+  process.on('SIGINT', () => {
+    teardown();
+    process.exit(130);
+  });
+
+  try {
+    const notes = [];
+    const startLoad = loadAverage();
+    const env = childEnv(workDir);
+    const rootfs = makeRootfs(join(workDir, 'rootfs'));
+    log('preparing peers…');
+    const peers = preparePeers(workDir, rootfs, env, notes);
+    cleanups.push(...peers.cleanups);
+
+    log(`start latency: ${peers.cases.map((c) => c.id).join(', ')}`);
+    const start = measureStart(peers.cases, settings, log);
+    notes.push(...start.notes);
+    const scale = await measureScale(peers.nook.run, settings.scaleLevels, { rounds: settings.scaleRounds, warmup: settings.scaleWarmup }, log);
+
+    const results = {
+      machine: machineInfo(),
+      load: { start: startLoad, end: loadAverage() },
+      versions: peers.versions,
+      settings,
+      start,
+      scale,
+      notMeasured: NOT_MEASURED,
+      notes,
+    };
+    const markdown = toMarkdown(results);
+    const json = toJson(results);
+    const outDir = join(benchDir, 'results');
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, 'latest.md'), markdown);
+    writeFileSync(join(outDir, 'latest.json'), json);
+    process.stdout.write(`${markdown}\n\`\`\`json\n${json}\`\`\`\n`);
+    log(`written: ${join(outDir, 'latest.md')}, ${join(outDir, 'latest.json')}`);
+  } finally {
+    teardown();
+  }
+}
+
+main().catch((err) => {
+  log(`nook bench: ${err.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,92 @@
+// Start latency: how long `true` takes in a fresh container, for nook and each peer.
+// All commands run in rounds, one of each per round, so every comparison is between
+// runs taken seconds apart: on a shared machine absolute times drift, ratios hold.
+import { compare, summarize } from './lib/stats.mjs';
+import { timeOnce } from './lib/spawn.mjs';
+
+/**
+ * The round's order: rotated by one each round, so every command takes every position in
+ * turn, and reversed every other round, so a command does not always run right after the
+ * same one (e.g. after podman, whose teardown may still be finishing in the background).
+ */
+function orderFor(list, round) {
+  const k = round % list.length;
+  const rotated = [...list.slice(k), ...list.slice(0, k)];
+  return round % 2 ? rotated.reverse() : rotated;
+}
+
+/**
+ * Runs `cases` (each { id, label, cmd, args, env }) `warmup` rounds unrecorded, then
+ * `runs` recorded rounds. A case that fails in warm-up is dropped with a note (a peer
+ * that worked in the probe and fails now); later failures are counted, not timed.
+ */
+export function measureStart(cases, { runs, warmup }, log) {
+  const notes = [];
+  let active = [...cases];
+  for (let round = 0; round < warmup; round++) {
+    for (const c of orderFor(active, round)) {
+      const result = timeOnce(c);
+      if (!result.ok && c.id !== 'nook') {
+        notes.push(`${c.label}: dropped, failed in warm-up (${result.error})`);
+        active = active.filter((x) => x !== c);
+      }
+    }
+  }
+
+  const samples = Object.fromEntries(active.map((c) => [c.id, []]));
+  const failures = Object.fromEntries(active.map((c) => [c.id, []]));
+  const rounds = [];
+  for (let round = 0; round < runs; round++) {
+    const times = {};
+    for (const c of orderFor(active, round)) {
+      const result = timeOnce(c);
+      if (result.ok) {
+        times[c.id] = result.ms;
+        samples[c.id].push(result.ms);
+      } else failures[c.id].push(result.error);
+    }
+    rounds.push(times);
+    log(`start: round ${round + 1}/${runs} ${active.map((c) => `${c.id} ${times[c.id]?.toFixed(1) ?? 'failed'}`).join(', ')}`);
+  }
+
+  const commands = active.map((c) => ({
+    id: c.id,
+    label: c.label,
+    ...summarize(samples[c.id]),
+    failures: failures[c.id].length,
+    errors: [...new Set(failures[c.id])].slice(0, 3),
+    samples: samples[c.id],
+  }));
+  return { commands, comparisons: comparisons(active, rounds), notes };
+}
+
+/** Pairs of nook's time and another command's time from the same round. */
+function pairsAgainst(rounds, other) {
+  return rounds.filter((r) => r.nook !== undefined && r[other] !== undefined).map((r) => ({ a: r.nook, b: r[other] }));
+}
+
+/**
+ * nook against each other command, with the issue's targets. Targets are judged on the
+ * paired figures (median of per-round ratios or differences), which a drifting machine
+ * disturbs least; they are reported, never enforced.
+ */
+function comparisons(active, rounds) {
+  const ids = new Set(active.map((c) => c.id));
+  const out = [];
+  const add = (other, title, targetText, isMet) => {
+    if (!ids.has('nook') || !ids.has(other)) {
+      // A target stays visible when its peer could not be measured.
+      if (targetText) out.push({ id: `nook/${other}`, title, target: targetText, met: null, skipped: true });
+      return;
+    }
+    const c = compare(pairsAgainst(rounds, other));
+    out.push({ id: `nook/${other}`, title, ...c, target: targetText, met: targetText ? isMet(c) : null });
+  };
+  add('node', 'nook vs `node -e 0` (the floor)', 'nook within 15 ms of node -e 0', (c) =>
+    c.medianOfDifferences !== null ? c.medianOfDifferences <= 15 : null,
+  );
+  add('nook-explain', 'nook vs its CLI alone (`--explain`)', null);
+  add('bwrap', 'nook vs bwrap', null);
+  add('podman', 'nook vs podman', 'nook ≤ 0.25 × podman', (c) => (c.medianOfRatios !== null ? c.medianOfRatios <= 0.25 : null));
+  return out;
+}
