@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, type Stats } from 'node:fs';
-import { posix } from 'node:path';
+import { chmodSync, createReadStream, type Stats } from 'node:fs';
+import { join, posix } from 'node:path';
 import { PassThrough, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -81,20 +81,54 @@ function checkRelative(kind: string, path: string): void {
   if (path.split('/').includes('..')) throw new LayerError(`${kind} "${path}" contains ".."`);
 }
 
+/**
+ * The symlinks this layer has created so far. The target directory starts empty, so they
+ * are the only links an entry could be written through, and knowing them from the archive
+ * itself is exact even while earlier entries are still being written.
+ */
+class SymlinkGuard {
+  private readonly links = new Set<string>();
+
+  /** Refuses a path that goes through, or replaces, a symlink of this layer. */
+  check(kind: string, path: string): void {
+    const parts = normalise(path).split('/');
+    for (let i = 1; i <= parts.length; i++) {
+      const prefix = parts.slice(0, i).join('/');
+      if (this.links.has(prefix)) throw new LayerError(`${kind} "${path}" would be written through the symlink "${prefix}"`);
+    }
+  }
+
+  add(path: string): void {
+    this.links.add(normalise(path));
+  }
+}
+
+function normalise(path: string): string {
+  return path.split('/').filter((p) => p !== '' && p !== '.').join('/');
+}
+
 async function extractLayer(layer: LayerToExtract, request: ExtractRequest): Promise<ExtractedLayer> {
   const whiteouts: string[] = [];
+  const privileged: { path: string; mode: number }[] = [];
   const opaque: string[] = [];
   let entries = 0;
   let skippedDevices = 0;
   let failure: Error | null = null;
 
+  const symlinks = new SymlinkGuard();
   const accept = (path: string, stats: Stats | ReadEntry): boolean => {
     // Extraction always hands over archive entries; Stats is for tar.create.
     const entry = stats as ReadEntry;
     if (failure) return false;
     try {
       checkRelative('entry', path);
-      if (entry.type === 'Link' && entry.linkpath !== undefined) checkRelative(`hard link target of "${path}"`, entry.linkpath);
+      symlinks.check('entry', path);
+      if (entry.type === 'Link') {
+        checkRelative(`hard link target of "${path}"`, entry.linkpath ?? '');
+        symlinks.check(`hard link target of "${path}"`, entry.linkpath ?? '');
+      }
+      if (entry.type === 'SymbolicLink') symlinks.add(path);
+      if (entry.type === 'File' && (entry.mode ?? 0) & 0o6000) privileged.push({ path, mode: entry.mode! & 0o7777 });
       if (request.preserveOwners && ((entry.uid ?? 0) > request.maxId || (entry.gid ?? 0) > request.maxId)) {
         throw new LayerError(`"${path}" belongs to ${entry.uid}:${entry.gid}, beyond the ${request.maxId + 1} ids a container maps`);
       }
@@ -121,6 +155,10 @@ async function extractLayer(layer: LayerToExtract, request: ExtractRequest): Pro
     extractTar({
       cwd: layer.target,
       strict: true,
+      // node-tar's own sanitising rewrites absolute symlink targets (/etc/localtime ->
+      // /usr/share/zoneinfo/UTC), which an image needs as they are. The checks above
+      // refuse what that sanitising is for: absolute or '..' names, writes through links.
+      preservePaths: true,
       preserveOwner: request.preserveOwners,
       chmod: true,
       processUmask: 0,
@@ -131,6 +169,9 @@ async function extractLayer(layer: LayerToExtract, request: ExtractRequest): Pro
     }),
   );
   if (failure) throw failure;
+  // The kernel drops setuid/setgid when node-tar chowns after its chmod: set them again
+  // (ping, su, passwd in images rely on them).
+  for (const { path, mode } of privileged) chmodSync(join(layer.target, path), mode);
   for (const dir of opaque) makeOpaque(layer.target, dir);
   for (const path of whiteouts) makeWhiteout(layer.target, path);
   return { target: layer.target, diffId: `sha256:${hash.digest('hex')}`, entries, skippedDevices };
