@@ -58,3 +58,43 @@ export class HostError extends NookError {
     this.name = 'HostError';
   }
 }
+
+/** The image store is unusable or was changed under us (lock lost, missing files). */
+export class StoreError extends NookError {
+  constructor(message: string, hint?: string) {
+    super('store', message, hint === undefined ? {} : { hint });
+    this.name = 'StoreError';
+  }
+}
+
+/** A local image or image reference is unknown, ambiguous or malformed. */
+export class ImageError extends NookError {
+  constructor(message: string, hint?: string) {
+    super('image', message, hint === undefined ? {} : { hint });
+    this.name = 'ImageError';
+  }
+}
+
+/** A registry could not be reached, refused a request, or served something unusable. */
+export class RegistryError extends NookError {
+  constructor(message: string, hint?: string) {
+    super('registry', message, hint === undefined ? {} : { hint });
+    this.name = 'RegistryError';
+  }
+}
+
+/** A registry refused the credentials, or wants some and has none. */
+export class AuthError extends NookError {
+  constructor(message: string, hint?: string) {
+    super('auth', message, hint === undefined ? {} : { hint });
+    this.name = 'AuthError';
+  }
+}
+
+/** Content did not hash to the digest that names it: refused and not stored. */
+export class DigestMismatchError extends NookError {
+  constructor(message: string, hint?: string) {
+    super('digest-mismatch', message, hint === undefined ? {} : { hint });
+    this.name = 'DigestMismatchError';
+  }
+}

@@ -1,0 +1,136 @@
+import { Option, type Command } from 'commander';
+import { UsageError } from '../errors.js';
+
+export interface PullOptions {
+  readonly reference: string;
+  readonly quiet: boolean;
+  /** `os/arch[/variant]`; undefined: the host's. */
+  readonly platform: string | undefined;
+  readonly tlsVerify: boolean;
+}
+
+export interface ImagesOptions {
+  readonly format: 'table' | 'json';
+}
+
+export interface RmiOptions {
+  readonly images: readonly string[];
+  readonly force: boolean;
+}
+
+export interface TagOptions {
+  readonly image: string;
+  readonly names: readonly string[];
+}
+
+export interface ImageInspectOptions {
+  readonly images: readonly string[];
+}
+
+export interface LoginOptions {
+  readonly registry: string;
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  readonly passwordStdin: boolean;
+  readonly tlsVerify: boolean;
+}
+
+export interface LogoutOptions {
+  readonly registry: string;
+}
+
+/** The image-management commands' invocations (see createProgram). */
+export type ImageInvocation =
+  | { readonly command: 'pull'; readonly options: PullOptions }
+  | { readonly command: 'images'; readonly options: ImagesOptions }
+  | { readonly command: 'rmi'; readonly options: RmiOptions }
+  | { readonly command: 'tag'; readonly options: TagOptions }
+  | { readonly command: 'image-inspect'; readonly options: ImageInspectOptions }
+  | { readonly command: 'login'; readonly options: LoginOptions }
+  | { readonly command: 'logout'; readonly options: LogoutOptions };
+
+/** podman's boolean flags take `--flag`, `--flag=true` or `--flag=false`. */
+function parseBool(flag: string) {
+  return (value: string | undefined): boolean => {
+    if (value === undefined || value === 'true') return true;
+    if (value === 'false') return false;
+    throw new UsageError(`--${flag} takes true or false, not "${value}"`, `e.g. --${flag}=false`);
+  };
+}
+
+function tlsVerifyOption(): Option {
+  return new Option('--tls-verify [bool]', 'use https and verify certificates (false: plain http)').argParser(parseBool('tls-verify')).default(true);
+}
+
+/** Adds pull, images, rmi, tag, image inspect, login and logout to the program. */
+export function addImageCommands(program: Command, onInvoke: (invocation: ImageInvocation) => void): void {
+  program
+    .command('pull')
+    .description('pull an image from a registry')
+    .argument('<image>', 'image reference, e.g. alpine or quay.io/org/app:v1')
+    .option('-q, --quiet', 'print only the image id', false)
+    .option('--platform <os/arch[/variant]>', 'platform to pick from a multi-platform image (default: this host)')
+    .addOption(tlsVerifyOption())
+    .action((reference: string, o: Record<string, unknown>) => {
+      onInvoke({
+        command: 'pull',
+        options: { reference, quiet: o.quiet as boolean, platform: o.platform as string | undefined, tlsVerify: o.tlsVerify as boolean },
+      });
+    });
+
+  program
+    .command('images')
+    .description('list images in the store')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
+    .action((o: Record<string, unknown>) => onInvoke({ command: 'images', options: { format: o.format as 'table' | 'json' } }));
+
+  program
+    .command('rmi')
+    .description('remove images (a name only untags when the image has others)')
+    .argument('<image...>', 'image names or ids')
+    .option('-f, --force', 'remove an image with several names by id', false)
+    .action((images: string[], o: Record<string, unknown>) => onInvoke({ command: 'rmi', options: { images, force: o.force as boolean } }));
+
+  program
+    .command('tag')
+    .description('add names to an image')
+    .argument('<image>', 'image name or id')
+    .argument('<name...>', 'new names')
+    .action((image: string, names: string[]) => onInvoke({ command: 'tag', options: { image, names } }));
+
+  program
+    .command('image')
+    .description('manage images')
+    .command('inspect')
+    .description('show an image as JSON')
+    .argument('<image...>', 'image names or ids')
+    .action((images: string[]) => onInvoke({ command: 'image-inspect', options: { images } }));
+
+  program
+    .command('login')
+    .description('log in to a registry')
+    .argument('<registry>', 'registry host, e.g. quay.io or localhost:5000')
+    .option('-u, --username <user>', 'user name')
+    .option('-p, --password <password>', 'password (visible to other users in ps: prefer --password-stdin)')
+    .option('--password-stdin', 'read the password from standard input', false)
+    .addOption(tlsVerifyOption())
+    .action((registry: string, o: Record<string, unknown>) => {
+      if (o.password !== undefined && o.passwordStdin) throw new UsageError('--password and --password-stdin exclude each other', 'give one of them');
+      onInvoke({
+        command: 'login',
+        options: {
+          registry,
+          username: o.username as string | undefined,
+          password: o.password as string | undefined,
+          passwordStdin: o.passwordStdin as boolean,
+          tlsVerify: o.tlsVerify as boolean,
+        },
+      });
+    });
+
+  program
+    .command('logout')
+    .description('remove the login for a registry')
+    .argument('<registry>', 'registry host')
+    .action((registry: string) => onInvoke({ command: 'logout', options: { registry } }));
+}

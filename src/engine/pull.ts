@@ -1,0 +1,25 @@
+import type { PullOptions } from '../cli/image-commands.js';
+import { findCredentials } from '../image/credentials.js';
+import { hostPlatform, parsePlatform } from '../image/platform.js';
+import { pullToStore } from '../image/pull.js';
+import { formatReference, parseReference } from '../image/reference.js';
+import { RegistryClient } from '../image/registry.js';
+import { openStore } from '../store/store.js';
+import type { ImageIO } from './image-commands.js';
+
+/**
+ * `nook pull`: progress on stderr, one line per step (the same on a terminal for now), and
+ * the image id on stdout, which is all `-q` prints.
+ */
+export async function pullImage(options: PullOptions, io: ImageIO): Promise<number> {
+  const ref = parseReference(options.reference);
+  const platform = options.platform === undefined ? hostPlatform() : parsePlatform(options.platform);
+  const progress = options.quiet ? () => undefined : io.err;
+  const store = await openStore();
+  const credentials = await findCredentials(ref.registry, ref.repository);
+  const client = new RegistryClient(ref.registry, { tlsVerify: options.tlsVerify, credentials });
+  progress(`Trying to pull ${formatReference(ref)}...`);
+  const { record } = await pullToStore(client, ref, platform, store, progress);
+  io.out(record.id);
+  return 0;
+}

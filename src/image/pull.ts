@@ -1,0 +1,154 @@
+import { NookError, RegistryError, StoreError } from '../errors.js';
+import { digestHex, type Digest } from '../store/digest.js';
+import type { ImageRecord } from '../store/images.js';
+import type { Store } from '../store/store.js';
+import { parseImageConfig, parseManifest, type Descriptor, type Platform } from './manifest.js';
+import { formatPlatform, selectPlatform } from './platform.js';
+import { formatReference, repositoryName, type Reference } from './reference.js';
+import type { RegistryClient } from './registry.js';
+
+/** Layers downloaded at once: enough to fill a link, few enough to be polite to a registry. */
+const PARALLEL_LAYERS = 3;
+
+/** Receives one line per step ("Copying blob … done"). */
+export type PullProgress = (line: string) => void;
+
+export interface PullResult {
+  readonly record: ImageRecord;
+  readonly names: readonly string[];
+}
+
+/**
+ * Pulls `ref` into the store: manifest (picked for `platform` from an index), config and
+ * layers as verified blobs, then, under the store lock, the image record and its names.
+ * Downloads happen outside the lock. On failure the blobs this pull added that no image
+ * uses are removed again, so a failed pull leaves the store as it found it.
+ */
+export async function pullToStore(client: RegistryClient, ref: Reference, platform: Platform, store: Store, progress: PullProgress): Promise<PullResult> {
+  const added: Digest[] = [];
+  try {
+    // A concurrent rmi may remove a blob this pull found present and skipped; the commit
+    // notices, and one more pass fetches what went missing.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const result = await pullOnce(client, ref, platform, store, progress, added);
+      if (result !== undefined) return result;
+    }
+    throw new StoreError(`blobs of ${formatReference(ref)} kept disappearing while it was pulled`, 'another nook command is removing images: run the pull again');
+  } catch (err) {
+    await removeUnused(store, added).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function pullOnce(
+  client: RegistryClient,
+  ref: Reference,
+  platform: Platform,
+  store: Store,
+  progress: PullProgress,
+  added: Digest[],
+): Promise<PullResult | undefined> {
+  const repo = ref.repository;
+  const top = await client.getManifest(repo, ref.digest ?? ref.tag!);
+  const what = formatReference(ref);
+  let manifest = parseManifest(top.bytes, top.contentType, `manifest of ${what}`);
+  let manifestFetched = top;
+  let indexDigest: Digest | undefined;
+  if (manifest.kind === 'index') {
+    const picked = selectPlatform(manifest, platform, `image index of ${what}`);
+    indexDigest = top.digest;
+    manifestFetched = await client.getManifest(repo, picked.digest);
+    manifest = parseManifest(manifestFetched.bytes, manifestFetched.contentType, `manifest ${picked.digest} of ${what}`);
+    if (manifest.kind === 'index') throw new RegistryError(`the ${formatPlatform(platform)} entry of ${what}'s index is another index`, 'nook does not follow nested indexes');
+  }
+
+  const fetchBlob = async (d: Descriptor, kind: string): Promise<void> => {
+    if (await store.blobs.has(d.digest)) {
+      progress(`Copying ${kind} ${d.digest} skipped: already exists`);
+      return;
+    }
+    const stream = await client.getBlob(repo, d.digest);
+    const name = `${kind} ${d.digest} of ${repositoryName(ref)}`;
+    try {
+      await store.blobs.write(d.digest, stream, name, d.size);
+    } catch (err) {
+      if (err instanceof NookError) throw err;
+      // The connection broke mid-download, or the disk refused the write.
+      throw new RegistryError(`downloading ${name} failed: ${(err as Error).message}`, 'check the connection and run the pull again');
+    }
+    added.push(d.digest);
+    progress(`Copying ${kind} ${d.digest} done`);
+  };
+
+  await fetchBlob(manifest.config, 'config');
+  const config = parseImageConfig(await store.blobs.read(manifest.config.digest), `config of ${what}`);
+  if (config.diffIds.length !== manifest.layers.length) {
+    throw new RegistryError(`${what} is inconsistent: its manifest lists ${manifest.layers.length} layers, its config ${config.diffIds.length}`, 'the image is broken in the registry');
+  }
+  const unique = [...new Map(manifest.layers.map((l) => [l.digest, l])).values()];
+  await inParallel(unique, PARALLEL_LAYERS, (layer) => fetchBlob(layer, 'blob'));
+  progress('Writing manifest to image destination');
+  for (const [bytes, digest] of [[manifestFetched.bytes, manifestFetched.digest], ...(indexDigest ? [[top.bytes, top.digest] as const] : [])] as const) {
+    if (!(await store.blobs.has(digest))) {
+      await store.blobs.writeBytes(digest, bytes, `manifest ${digest} of ${what}`);
+      added.push(digest);
+    }
+  }
+
+  const record: ImageRecord = {
+    id: digestHex(manifest.config.digest),
+    configDigest: manifest.config.digest,
+    manifestDigest: manifestFetched.digest,
+    manifestMediaType: manifest.mediaType,
+    indexDigest,
+    layers: manifest.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
+    diffIds: config.diffIds,
+    os: config.os,
+    architecture: config.architecture,
+    variant: config.variant,
+    created: config.created,
+    size: manifest.config.size + manifest.layers.reduce((sum, l) => sum + l.size, 0),
+  };
+  const names = ref.tag === undefined ? [] : [`${repositoryName(ref)}:${ref.tag}`];
+  const digests = [manifestFetched.digest, ...(indexDigest ? [indexDigest] : [])].map((d) => `${repositoryName(ref)}@${d}`);
+  const needed = [record.configDigest, record.manifestDigest, ...(indexDigest ? [indexDigest] : []), ...record.layers.map((l) => l.digest)];
+
+  return store.images.update(async (index, held) => {
+    for (const d of needed) if (!(await store.blobs.has(d))) return undefined;
+    await store.images.writeRecord(record, held);
+    // A tag names one image: pulling it again moves it here from the image it named before.
+    for (const entry of Object.values(index.images)) entry.names = entry.names.filter((n) => !names.includes(n));
+    const entry = (index.images[record.id] ??= { names: [], digests: [] });
+    entry.names = [...new Set([...entry.names, ...names])];
+    entry.digests = [...new Set([...entry.digests, ...digests])];
+    return { record, names: entry.names };
+  });
+}
+
+/** Removes blobs in `candidates` that no image in the index uses (under the lock). */
+async function removeUnused(store: Store, candidates: readonly Digest[]): Promise<void> {
+  if (candidates.length === 0) return;
+  await store.images.update(async (index, held) => {
+    const used = await store.images.blobsInUse(index);
+    held.assertHeld();
+    await Promise.all(candidates.filter((d) => !used.has(d)).map((d) => store.blobs.remove(d)));
+  });
+}
+
+/** Runs `fn` on every item, at most `limit` at once; waits for all started work, then throws the first failure. */
+async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { err: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (failure === undefined && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure !== undefined) throw failure.err;
+}

@@ -1,0 +1,54 @@
+import { randomBytes } from 'node:crypto';
+import { readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+
+/**
+ * Every file in the store appears whole or not at all: it is written under a temp name in
+ * its final directory, then renamed over the final name (atomic within one filesystem).
+ * The temp name carries the writer's pid, so the sweep can tell a file a killed command
+ * left behind from one a running command is still writing.
+ */
+const TEMP = /\.tmp-(\d+)-[0-9a-f]+$/;
+
+export function tempPathFor(path: string): string {
+  return `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+}
+
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  const temp = tempPathFor(path);
+  try {
+    await writeFile(temp, data, { mode, flag: 'wx' });
+    await rename(temp, path);
+  } catch (err) {
+    await unlink(temp).catch(() => undefined);
+    throw err;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the pid exists but is someone else's; it may be ours in another guise, keep it.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes the temp files and dirs in `dir` whose writer is gone. */
+export async function sweepTemp(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  await Promise.all(
+    names.map(async (name) => {
+      const match = TEMP.exec(basename(name));
+      if (match && Number(match[1]) !== process.pid && !alive(Number(match[1]))) {
+        await rm(join(dir, name), { recursive: true, force: true });
+      }
+    }),
+  );
+}

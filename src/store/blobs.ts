@@ -1,0 +1,85 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { access, readFile, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { DigestMismatchError } from '../errors.js';
+import { tempPathFor } from './atomic.js';
+import { digestHex, type Digest } from './digest.js';
+
+/**
+ * Content-addressed blobs: `blobs/sha256/<hex>` holds exactly the bytes whose sha256 is
+ * <hex>. A blob is streamed to a temp file while it is hashed and renamed into place only
+ * when the hash matches, so a name in this directory is always a verified blob.
+ */
+export class BlobStore {
+  readonly dir: string;
+
+  constructor(root: string) {
+    this.dir = join(root, 'blobs', 'sha256');
+  }
+
+  path(digest: Digest): string {
+    return join(this.dir, digestHex(digest));
+  }
+
+  async has(digest: Digest): Promise<boolean> {
+    return access(this.path(digest)).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  read(digest: Digest): Promise<Buffer> {
+    return readFile(this.path(digest));
+  }
+
+  /**
+   * Stores `source` as `digest`. `size`, when the manifest gives it, also bounds the
+   * download: a registry that sends more is cut off instead of filling the disk.
+   * `what` names the blob in errors (e.g. "layer sha256:… of docker.io/library/alpine").
+   */
+  async write(digest: Digest, source: Readable | Iterable<Uint8Array> | AsyncIterable<Uint8Array>, what: string, size?: number): Promise<void> {
+    const temp = tempPathFor(this.path(digest));
+    const hash = createHash('sha256');
+    let received = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        received += chunk.length;
+        if (size !== undefined && received > size) {
+          done(new DigestMismatchError(`${what} is larger than the ${size} bytes its manifest declares`, 'the registry serves corrupt data; nothing was stored'));
+          return;
+        }
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(source, meter, createWriteStream(temp, { flags: 'wx', mode: 0o644 }));
+      const actual = `sha256:${hash.digest('hex')}`;
+      if (actual !== digest || (size !== undefined && received !== size)) {
+        throw new DigestMismatchError(
+          `${what} does not match its digest: received ${received} bytes hashing to ${actual}`,
+          'the registry serves corrupt data; nothing was stored',
+        );
+      }
+      await rename(temp, this.path(digest));
+    } catch (err) {
+      await unlink(temp).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Stores bytes already in memory (manifests), verified the same way. */
+  async writeBytes(digest: Digest, bytes: Uint8Array, what: string): Promise<void> {
+    if (await this.has(digest)) return;
+    await this.write(digest, [bytes], what, bytes.length);
+  }
+
+  async remove(digest: Digest): Promise<void> {
+    await unlink(this.path(digest)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
+}

@@ -1,0 +1,138 @@
+import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StoreError } from '../errors.js';
+import { extractLayers, LayerExtractError, removeAsContainerRoot } from '../image/extract/run.js';
+import type { ContainerIdMaps } from '../sys/idmap.js';
+import { tempPathFor, writeFileAtomic } from './atomic.js';
+import type { BlobStore } from './blobs.js';
+import { digestHex, type Digest } from './digest.js';
+
+/** A layer to have on disk: its compressed blob and the digest of its uncompressed tar. */
+export interface LayerSource {
+  readonly blob: Digest;
+  readonly diffId: Digest;
+}
+
+/** `layers/<diffId hex>/layer.json`. */
+interface LayerMeta {
+  readonly diffId: Digest;
+  readonly blob: Digest;
+  readonly entries: number;
+  readonly skippedDevices: number;
+}
+
+const TEMP = /\.tmp-(\d+)-[0-9a-f]+$/;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Extracted layers, one directory each (`layers/<diffId hex>/diff`), shared by every image
+ * that has the layer and used as overlayfs lower dirs. Their files belong to container ids,
+ * so creating and removing them happens as root of a user namespace. A layer appears by
+ * renaming a finished temp dir into place: a name here is always a complete layer.
+ */
+export class LayerStore {
+  readonly dir: string;
+
+  constructor(root: string) {
+    this.dir = join(root, 'layers');
+  }
+
+  path(diffId: Digest): string {
+    return join(this.dir, digestHex(diffId));
+  }
+
+  diffPath(diffId: Digest): string {
+    return join(this.path(diffId), 'diff');
+  }
+
+  async has(diffId: Digest): Promise<boolean> {
+    try {
+      const meta = JSON.parse(await readFile(join(this.path(diffId), 'layer.json'), 'utf8')) as LayerMeta;
+      return meta.diffId === diffId;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Extracts the layers not yet on disk, all in one user-namespace run. */
+  async ensure(maps: ContainerIdMaps, blobs: BlobStore, layers: readonly LayerSource[]): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const missing: LayerSource[] = [];
+    for (const layer of layers) {
+      if (!missing.some((m) => m.diffId === layer.diffId) && !(await this.has(layer.diffId))) missing.push(layer);
+    }
+    if (missing.length === 0) return;
+
+    const work = missing.map((layer) => ({ layer, temp: tempPathFor(this.path(layer.diffId)) }));
+    try {
+      for (const { temp } of work) await mkdir(join(temp, 'diff'), { recursive: true, mode: 0o755 });
+      const extracted = await extractLayers(
+        maps,
+        work.map(({ layer, temp }) => ({ blob: blobs.path(layer.blob), target: join(temp, 'diff') })),
+      );
+      for (const [i, { layer, temp }] of work.entries()) {
+        const result = extracted[i];
+        if (result === undefined || result.diffId !== layer.diffId) {
+          throw new LayerExtractError(blobs.path(layer.blob), `its content is ${result?.diffId ?? 'missing'}, but the image config says ${layer.diffId}`);
+        }
+        const meta: LayerMeta = { diffId: layer.diffId, blob: layer.blob, entries: result.entries, skippedDevices: result.skippedDevices };
+        await writeFileAtomic(join(temp, 'layer.json'), `${JSON.stringify(meta)}\n`);
+      }
+      for (const { layer, temp } of work) await this.publish(maps, temp, layer.diffId);
+    } catch (err) {
+      await removeAsContainerRoot(
+        maps,
+        work.map((w) => w.temp),
+      ).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Renames a finished layer into place; a concurrent command may have won the race. */
+  private async publish(maps: ContainerIdMaps, temp: string, diffId: Digest): Promise<void> {
+    try {
+      await rename(temp, this.path(diffId));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code === 'ENOTEMPTY' || code === 'EEXIST') && (await this.has(diffId))) {
+        await removeAsContainerRoot(maps, [temp]);
+        return;
+      }
+      throw new StoreError(`cannot store layer ${diffId}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Removes layers (no image may still use them: the caller checks, under the store lock). */
+  async remove(maps: ContainerIdMaps, diffIds: readonly Digest[]): Promise<void> {
+    await removeAsContainerRoot(
+      maps,
+      diffIds.map((d) => this.path(d)),
+    );
+  }
+
+  /** Removes what killed commands left half-extracted. */
+  async sweep(maps: ContainerIdMaps): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return;
+    }
+    const stale = names.filter((name) => {
+      const pid = Number(TEMP.exec(name)?.[1]);
+      return pid > 0 && pid !== process.pid && !alive(pid);
+    });
+    await removeAsContainerRoot(
+      maps,
+      stale.map((name) => join(this.dir, name)),
+    );
+  }
+}
