@@ -18,6 +18,14 @@ async function execute(invocation: Invocation): Promise<number> {
       const { runContainer } = await import('../engine/run.js');
       return runContainer(invocation.options, { out: io.out, warn: io.err });
     }
+    case 'unshare': {
+      const { unshareCommand } = await import('../engine/unshare.js');
+      return unshareCommand(invocation.argv, io.err);
+    }
+    default: {
+      const { executeImageCommand } = await import('../engine/image-commands.js');
+      return executeImageCommand(invocation, io);
+    }
   }
 }
 

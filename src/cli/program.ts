@@ -1,6 +1,8 @@
 import { Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
+import type { RunSource } from '../engine/container-root.js';
 import type { NetworkMode } from '../plan/spec.js';
+import { addImageCommands, type ImageInvocation } from './image-commands.js';
 
 export interface CliIO {
   readonly out: (line: string) => void;
@@ -8,7 +10,10 @@ export interface CliIO {
 }
 
 /** What a parsed command line asks for: the command's name and its typed options. */
-export type Invocation = { readonly command: 'run'; readonly options: import('../engine/run.js').RunOptions };
+export type Invocation =
+  | { readonly command: 'run'; readonly options: import('../engine/run.js').RunOptions }
+  | { readonly command: 'unshare'; readonly argv: readonly string[] }
+  | ImageInvocation;
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -28,6 +33,29 @@ function parseNoNewPrivs(securityOpts: readonly string[]): boolean {
   return noNewPrivs;
 }
 
+/** podman takes `--entrypoint CMD` or a JSON array; "" clears the image's entrypoint. */
+export function parseEntrypoint(value: string): string[] {
+  if (value === '') return [];
+  if (!value.trimStart().startsWith('[')) return [value];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    parsed = null;
+  }
+  if (!Array.isArray(parsed) || !parsed.every((v) => typeof v === 'string')) {
+    throw new UsageError(`invalid --entrypoint ${value}`, 'give a command, or a JSON array of strings like \'["/bin/sh","-c"]\'');
+  }
+  return parsed;
+}
+
+function parseRunSource(rootfs: string | undefined, args: readonly string[]): { source: RunSource; command: readonly string[] } {
+  if (rootfs !== undefined) return { source: { kind: 'rootfs', path: rootfs }, command: args };
+  const [image, ...command] = args;
+  if (image === undefined) throw new UsageError('nook run needs an image, or --rootfs DIR', 'nook run IMAGE [COMMAND...] or nook run --rootfs DIR [COMMAND...]');
+  return { source: { kind: 'image', name: image }, command };
+}
+
 /**
  * Builds the command-line parser. Parsing only records the invocation (`onInvoke`), so the
  * parser is tested without running anything.
@@ -43,10 +71,11 @@ export function createProgram(io: CliIO, onInvoke: (invocation: Invocation) => v
   program
     .command('run')
     .description('run a command in a new container')
-    .usage('[options] --rootfs DIR [--] [COMMAND [ARG...]]')
-    .argument('[command...]', 'command and arguments to run in the container')
+    .usage('[options] IMAGE [COMMAND [ARG...]]\n       nook run [options] --rootfs DIR [--] [COMMAND [ARG...]]')
+    .argument('[image-and-command...]', 'the image (unless --rootfs), then the command and its arguments')
     .passThroughOptions()
-    .requiredOption('--rootfs <dir>', 'directory to use as the root filesystem')
+    .option('--rootfs <dir>', 'use a directory as the root filesystem instead of an image')
+    .option('--entrypoint <command>', 'replace the image\'s entrypoint (a command, or a JSON array)')
     .option('--rm', 'remove the container when it exits', false)
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
     .option('-w, --workdir <dir>', 'working directory inside the container')
@@ -56,11 +85,13 @@ export function createProgram(io: CliIO, onInvoke: (invocation: Invocation) => v
     .addOption(new Option('--network <mode>', 'network mode: none or host').default('none'))
     .option('--security-opt <opt>', 'security option: no-new-privileges (repeatable)', collect, [])
     .option('--explain', 'print the equivalent shell commands instead of running', false)
-    .action((command: string[], o: Record<string, unknown>) => {
+    .action((args: string[], o: Record<string, unknown>) => {
+      const { source, command } = parseRunSource(o.rootfs as string | undefined, args);
       onInvoke({
         command: 'run',
         options: {
-          rootfs: o.rootfs as string,
+          source,
+          entrypoint: o.entrypoint === undefined ? undefined : parseEntrypoint(o.entrypoint as string),
           command,
           env: o.env as string[],
           workdir: o.workdir as string | undefined,
@@ -75,5 +106,13 @@ export function createProgram(io: CliIO, onInvoke: (invocation: Invocation) => v
       });
     });
 
+  program
+    .command('unshare')
+    .description('run a command (default: your shell) as root of a user namespace with the container id maps')
+    .argument('[command...]', 'command and arguments')
+    .passThroughOptions()
+    .action((argv: string[]) => onInvoke({ command: 'unshare', argv }));
+
+  addImageCommands(program, onInvoke);
   return program;
 }

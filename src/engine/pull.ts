@@ -5,6 +5,7 @@ import { pullToStore } from '../image/pull.js';
 import { formatReference, parseReference } from '../image/reference.js';
 import { RegistryClient } from '../image/registry.js';
 import { openStore } from '../store/store.js';
+import { containerIdMaps } from '../sys/idmap.js';
 import type { ImageIO } from './image-commands.js';
 
 /**
@@ -19,7 +20,9 @@ export async function pullImage(options: PullOptions, io: ImageIO): Promise<numb
   const credentials = await findCredentials(ref.registry, ref.repository);
   const client = new RegistryClient(ref.registry, { tlsVerify: options.tlsVerify, credentials });
   progress(`Trying to pull ${formatReference(ref)}...`);
-  const { record } = await pullToStore(client, ref, platform, store, progress);
+  const maps = containerIdMaps();
+  if (maps.warning !== null) io.err(`WARN: ${maps.warning}`);
+  const { record } = await pullToStore(client, ref, platform, store, maps, progress);
   io.out(record.id);
   return 0;
 }

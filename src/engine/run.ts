@@ -1,6 +1,6 @@
-import { closeSync, mkdirSync, openSync, readSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
-import { join, posix, resolve } from 'node:path';
-import { RootfsError, UsageError } from '../errors.js';
+import { closeSync, mkdirSync, openSync, readSync, rmdirSync, unlinkSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { UsageError } from '../errors.js';
 import { capabilityMask, DEFAULT_CAPABILITIES } from '../plan/capabilities.js';
 import { compilePlan } from '../plan/compile.js';
 import { encodePlan } from '../plan/encode.js';
@@ -11,12 +11,16 @@ import { resolveInRoot } from '../rootfs/resolve.js';
 import { resolveUser } from '../rootfs/users.js';
 import { launchRuntime } from '../runtime/launch.js';
 import { reportToError } from '../runtime/report-error.js';
-import { containerIdMaps } from '../sys/idmap.js';
+import { containerIdMaps, type ContainerIdMaps } from '../sys/idmap.js';
+import { effectiveCommand } from '../image/run-config.js';
+import { prepareDirectoryRoot, prepareImageRoot, type PreparedRoot, type RunSource } from './container-root.js';
 import { runtimeDir, runtimeDirPath } from '../sys/paths.js';
 import { etcFilePaths, renderEtcFiles, writeEtcFiles } from './etc-files.js';
 
 export interface RunOptions {
-  readonly rootfs: string;
+  readonly source: RunSource;
+  /** --entrypoint: replaces the image's, and drops its Cmd. */
+  readonly entrypoint: readonly string[] | undefined;
   readonly command: readonly string[];
   readonly env: readonly string[];
   readonly workdir: string | undefined;
@@ -36,16 +40,13 @@ export interface RunIO {
 
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/;
 
-function checkRootfs(path: string): string {
-  const root = resolve(path);
-  let isDir: boolean;
-  try {
-    isDir = statSync(root).isDirectory();
-  } catch {
-    throw new RootfsError(`rootfs "${path}" does not exist`, 'give --rootfs a directory that holds a root filesystem (e.g. an extracted busybox or Alpine tree)');
-  }
-  if (!isDir) throw new RootfsError(`rootfs "${path}" is not a directory`, 'give --rootfs a directory that holds a root filesystem');
-  return root;
+/** An image's `K=V` list as an object; entries without a name are ignored. */
+function envObject(list: readonly string[]): Record<string, string> {
+  const entries = list.flatMap((kv) => {
+    const eq = kv.indexOf('=');
+    return eq > 0 ? [[kv.slice(0, eq), kv.slice(eq + 1)] as const] : [];
+  });
+  return Object.fromEntries(entries);
 }
 
 /** podman's environment: defaults, then -e K=V in order; a bare -e K copies the host's K. */
@@ -61,9 +62,9 @@ export function containerEnv(defaults: Record<string, string>, assignments: read
   return [...env].map(([k, v]) => `${k}=${v}`);
 }
 
-function pickCommand(root: string, rootfsArg: string, command: readonly string[]): readonly string[] {
+function pickCommand(root: PreparedRoot, rootfsArg: string, command: readonly string[]): readonly string[] {
   if (command.length > 0) return command;
-  if (resolveInRoot(root, '/bin/sh') !== null) return ['/bin/sh'];
+  if (root.rootfs.kind === 'directory' && resolveInRoot(root.rootfs.path, '/bin/sh') !== null) return ['/bin/sh'];
   throw new UsageError(
     `no command given, and rootfs "${rootfsArg}" has no /bin/sh to run by default`,
     `name the command: nook run --rootfs ${rootfsArg} -- CMD [ARG...]`,
@@ -94,9 +95,28 @@ function removeStateDir(dir: string, files: readonly string[]): void {
   rmdirSync(dir);
 }
 
+function normalWorkdir(path: string): string {
+  // The runtime takes container paths only in normal form.
+  return posix.normalize(path).replace(/(.)\/+$/, '$1');
+}
+
+async function prepareRoot(opts: RunOptions, idMaps: ContainerIdMaps, id: string): Promise<PreparedRoot> {
+  if (opts.source.kind === 'rootfs') return prepareDirectoryRoot(opts.source.path);
+  const { openStore } = await import('../store/store.js');
+  return prepareImageRoot(await openStore(), idMaps, opts.source.name, id, { dryRun: opts.explain });
+}
+
+function containerCommand(opts: RunOptions, root: PreparedRoot): readonly string[] {
+  if (opts.source.kind === 'rootfs') return pickCommand(root, opts.source.path, opts.command);
+  const argv = effectiveCommand(root.config!, opts.entrypoint, opts.command);
+  if (argv.length === 0) {
+    throw new UsageError(`no command given, and image ${opts.source.name} has no ENTRYPOINT or CMD`, `name the command: nook run ${opts.source.name} CMD [ARG...]`);
+  }
+  return argv;
+}
+
 /** Builds the container the options describe and runs it in the foreground; returns its exit code. */
 export async function runContainer(opts: RunOptions, io: RunIO): Promise<number> {
-  const root = checkRootfs(opts.rootfs);
   if (opts.workdir !== undefined && !opts.workdir.startsWith('/')) {
     throw new UsageError(`working directory "${opts.workdir}" is not an absolute path`, 'give -w a path inside the container starting with /');
   }
@@ -104,27 +124,44 @@ export async function runContainer(opts: RunOptions, io: RunIO): Promise<number>
     throw new UsageError(`invalid hostname "${opts.hostname}"`, 'use up to 64 letters, digits, dots and dashes');
   }
   const idMaps = containerIdMaps();
-  const user = resolveUser(root, opts.user ?? '0', idMaps);
-  const argv = pickCommand(root, opts.rootfs, opts.command);
   const id = randomId();
+  const root = await prepareRoot(opts, idMaps, id);
+  try {
+    return await runPrepared(opts, io, idMaps, id, root);
+  } finally {
+    // Until containers are kept in the store (lifecycle), every run is removed on exit.
+    await root.release();
+  }
+}
+
+async function runPrepared(opts: RunOptions, io: RunIO, idMaps: ContainerIdMaps, id: string, root: PreparedRoot): Promise<number> {
+  const config = root.config;
+  const user = resolveUser(root.files, opts.user ?? (config?.user || '0'), idMaps);
+  const argv = containerCommand(opts, root);
   const hostname = opts.hostname ?? id.slice(0, 12);
   const env = containerEnv(
-    { PATH: DEFAULT_PATH, TERM: 'xterm', container: 'nook', HOSTNAME: hostname, HOME: user.uid === 0 && user.home === '/' ? '/root' : user.home },
+    {
+      PATH: DEFAULT_PATH,
+      TERM: 'xterm',
+      container: 'nook',
+      HOSTNAME: hostname,
+      HOME: user.uid === 0 && user.home === '/' ? '/root' : user.home,
+      ...envObject(config?.env ?? []),
+    },
     opts.env,
   );
   const stateDir = join(opts.explain ? runtimeDirPath() : runtimeDir(), 'containers', id);
   const etcFiles = etcFilePaths(stateDir);
   const spec: ContainerSpec = {
     id,
-    rootfs: { kind: 'directory', path: root },
+    rootfs: root.rootfs,
     uidMap: idMaps.uid,
     gidMap: idMaps.gid,
     network: opts.network,
     hostname,
     readOnly: opts.readOnly,
     etcFiles,
-    // The runtime takes container paths only in normal form.
-    workdir: opts.workdir === undefined ? '/' : posix.normalize(opts.workdir).replace(/(.)\/+$/, '$1'),
+    workdir: normalWorkdir(opts.workdir ?? (config?.workingDir || '/')),
     user,
     capabilities: capabilityMask(DEFAULT_CAPABILITIES),
     noNewPrivs: opts.noNewPrivs,
@@ -142,10 +179,10 @@ export async function runContainer(opts: RunOptions, io: RunIO): Promise<number>
   try {
     writeEtcFiles(etcFiles, renderEtcFiles(hostname, opts.network));
     const result = await launchRuntime(encodePlan(plan), stateDir);
-    if (result.report !== null) throw reportToError(result.report, { rootfs: opts.rootfs });
+    const label = opts.source.kind === 'rootfs' ? opts.source.path : opts.source.name;
+    if (result.report !== null) throw reportToError(result.report, { rootfs: label });
     return result.status;
   } finally {
-    // Until containers are kept in the store (lifecycle), every run is removed on exit.
     removeStateDir(stateDir, Object.values(etcFiles));
   }
 }

@@ -5,6 +5,8 @@ import type { Store } from '../store/store.js';
 import { parseImageConfig, parseManifest, type Descriptor, type Platform } from './manifest.js';
 import { formatPlatform, selectPlatform } from './platform.js';
 import { formatReference, repositoryName, type Reference } from './reference.js';
+import type { ContainerIdMaps } from '../sys/idmap.js';
+import { commitImage, imageLayers, type CommitResult } from './commit.js';
 import type { RegistryClient } from './registry.js';
 
 /** Layers downloaded at once: enough to fill a link, few enough to be polite to a registry. */
@@ -13,10 +15,7 @@ const PARALLEL_LAYERS = 3;
 /** Receives one line per step ("Copying blob … done"). */
 export type PullProgress = (line: string) => void;
 
-export interface PullResult {
-  readonly record: ImageRecord;
-  readonly names: readonly string[];
-}
+export type PullResult = CommitResult;
 
 /**
  * Pulls `ref` into the store: manifest (picked for `platform` from an index), config and
@@ -24,13 +23,20 @@ export interface PullResult {
  * Downloads happen outside the lock. On failure the blobs this pull added that no image
  * uses are removed again, so a failed pull leaves the store as it found it.
  */
-export async function pullToStore(client: RegistryClient, ref: Reference, platform: Platform, store: Store, progress: PullProgress): Promise<PullResult> {
+export async function pullToStore(
+  client: RegistryClient,
+  ref: Reference,
+  platform: Platform,
+  store: Store,
+  maps: ContainerIdMaps,
+  progress: PullProgress,
+): Promise<PullResult> {
   const added: Digest[] = [];
   try {
     // A concurrent rmi may remove a blob this pull found present and skipped; the commit
     // notices, and one more pass fetches what went missing.
     for (let attempt = 0; attempt < 2; attempt++) {
-      const result = await pullOnce(client, ref, platform, store, progress, added);
+      const result = await pullOnce(client, ref, platform, store, maps, progress, added);
       if (result !== undefined) return result;
     }
     throw new StoreError(`blobs of ${formatReference(ref)} kept disappearing while it was pulled`, 'another nook command is removing images: run the pull again');
@@ -45,6 +51,7 @@ async function pullOnce(
   ref: Reference,
   platform: Platform,
   store: Store,
+  maps: ContainerIdMaps,
   progress: PullProgress,
   added: Digest[],
 ): Promise<PullResult | undefined> {
@@ -109,20 +116,11 @@ async function pullOnce(
     created: config.created,
     size: manifest.config.size + manifest.layers.reduce((sum, l) => sum + l.size, 0),
   };
+  progress('Extracting layers');
+  await store.layers.ensure(maps, store.blobs, imageLayers(record));
   const names = ref.tag === undefined ? [] : [`${repositoryName(ref)}:${ref.tag}`];
   const digests = [manifestFetched.digest, ...(indexDigest ? [indexDigest] : [])].map((d) => `${repositoryName(ref)}@${d}`);
-  const needed = [record.configDigest, record.manifestDigest, ...(indexDigest ? [indexDigest] : []), ...record.layers.map((l) => l.digest)];
-
-  return store.images.update(async (index, held) => {
-    for (const d of needed) if (!(await store.blobs.has(d))) return undefined;
-    await store.images.writeRecord(record, held);
-    // A tag names one image: pulling it again moves it here from the image it named before.
-    for (const entry of Object.values(index.images)) entry.names = entry.names.filter((n) => !names.includes(n));
-    const entry = (index.images[record.id] ??= { names: [], digests: [] });
-    entry.names = [...new Set([...entry.names, ...names])];
-    entry.digests = [...new Set([...entry.digests, ...digests])];
-    return { record, names: entry.names };
-  });
+  return commitImage(store, record, names, digests);
 }
 
 /** Removes blobs in `candidates` that no image in the index uses (under the lock). */

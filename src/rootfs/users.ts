@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import type { ProcessUser } from '../plan/spec.js';
+import { readLayeredFile } from './layered.js';
 import { resolveInRoot } from './resolve.js';
 
 export interface ContainerUser extends ProcessUser {
@@ -20,14 +21,31 @@ interface GroupEntry {
   readonly members: readonly string[];
 }
 
-function readRootFile(root: string, path: string): string {
-  const host = resolveInRoot(root, path);
-  if (host === null) return '';
-  try {
-    return readFileSync(host, 'utf8');
-  } catch {
-    return '';
-  }
+/** Reads a file of the container's root filesystem, '' when it has none. */
+export type RootFileReader = (path: string) => string;
+
+/** Files of a plain directory used as the root. */
+export function directoryFiles(root: string): RootFileReader {
+  return (path) => {
+    const host = resolveInRoot(root, path);
+    if (host === null) return '';
+    try {
+      return readFileSync(host, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+}
+
+/** Files of an image, from its extracted layers (topmost first). */
+export function imageFiles(layers: readonly string[]): RootFileReader {
+  return (path) => {
+    try {
+      return readLayeredFile(layers, path) ?? '';
+    } catch {
+      return '';
+    }
+  };
 }
 
 export function parsePasswd(text: string): PasswdEntry[] {
@@ -56,7 +74,7 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*\$?$/;
  * Resolves `-u USER[:GROUP]` the way podman does, from the rootfs's own /etc/passwd and
  * /etc/group, read from outside (nothing in the image runs). A numeric uid need not exist.
  */
-export function resolveUser(root: string, spec: string, limits: { maxUid: number; maxGid: number }): ContainerUser {
+export function resolveUser(files: RootFileReader, spec: string, limits: { maxUid: number; maxGid: number }): ContainerUser {
   const [userPart, groupPart, extra] = spec.split(':');
   const fix = 'use -u NAME, -u UID, -u NAME:GROUP or -u UID:GID';
   if (extra !== undefined || !userPart || groupPart === '' || !(NUMERIC.test(userPart) || NAME.test(userPart))) {
@@ -65,8 +83,8 @@ export function resolveUser(root: string, spec: string, limits: { maxUid: number
   if (groupPart !== undefined && !(NUMERIC.test(groupPart) || NAME.test(groupPart))) {
     throw new UsageError(`invalid group in user "${spec}"`, fix);
   }
-  const passwd = parsePasswd(readRootFile(root, '/etc/passwd'));
-  const groups = parseGroup(readRootFile(root, '/etc/group'));
+  const passwd = parsePasswd(files('/etc/passwd'));
+  const groups = parseGroup(files('/etc/group'));
 
   const entry = NUMERIC.test(userPart) ? passwd.find((p) => p.uid === Number(userPart)) : passwd.find((p) => p.name === userPart);
   if (entry === undefined && !NUMERIC.test(userPart)) {

@@ -65,6 +65,7 @@ export class LayerStore {
   /** Extracts the layers not yet on disk, all in one user-namespace run. */
   async ensure(maps: ContainerIdMaps, blobs: BlobStore, layers: readonly LayerSource[]): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await this.sweep(maps);
     const missing: LayerSource[] = [];
     for (const layer of layers) {
       if (!missing.some((m) => m.diffId === layer.diffId) && !(await this.has(layer.diffId))) missing.push(layer);

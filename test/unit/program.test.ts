@@ -20,8 +20,8 @@ function parse(args: string[]): Parsed {
 
 function run(...args: string[]): RunOptions {
   const { invocation } = parse(['run', ...args]);
-  expect(invocation?.command).toBe('run');
-  return invocation!.options;
+  if (invocation?.command !== 'run') throw new Error(`parsed as ${invocation?.command}, not run`);
+  return invocation.options;
 }
 
 function parseError(args: string[]): unknown {
@@ -36,14 +36,14 @@ function parseError(args: string[]): unknown {
 describe('nook run command line', () => {
   it('has the documented defaults', () => {
     expect(run('--rootfs', 'R')).toEqual({
-      rootfs: 'R', command: [], env: [], workdir: undefined, hostname: undefined, user: undefined,
+      source: { kind: 'rootfs', path: 'R' }, entrypoint: undefined, command: [], env: [], workdir: undefined, hostname: undefined, user: undefined,
       readOnly: false, network: 'none', noNewPrivs: false, remove: false, explain: false,
     });
   });
 
   it('reads every option', () => {
     const o = run('--rootfs', 'R', '--rm', '-w', '/w', '--hostname', 'h', '-u', '1:2', '--read-only', '--network', 'host', '--explain', 'true');
-    expect(o).toMatchObject({ rootfs: 'R', remove: true, workdir: '/w', hostname: 'h', user: '1:2', readOnly: true, network: 'host', explain: true, command: ['true'] });
+    expect(o).toMatchObject({ source: { kind: 'rootfs', path: 'R' }, remove: true, workdir: '/w', hostname: 'h', user: '1:2', readOnly: true, network: 'host', explain: true, command: ['true'] });
   });
 
   it("leaves options after the command to the command", () => {
@@ -83,13 +83,24 @@ describe('nook run command line', () => {
     }
   });
 
-  it('refuses an unknown flag or a missing --rootfs without exiting the process', () => {
+  it('refuses an unknown flag, or neither an image nor --rootfs, without exiting the process', () => {
     const unknown = parseError(['run', '--rootfs', 'R', '--bogus', 'true']);
     expect(unknown).toBeInstanceOf(CommanderError);
     expect((unknown as CommanderError).code).toBe('commander.unknownOption');
-    const missing = parseError(['run', 'true']);
-    expect(missing).toBeInstanceOf(CommanderError);
-    expect((missing as CommanderError).code).toBe('commander.missingMandatoryOptionValue');
+    expect(parseError(['run'])).toBeInstanceOf(UsageError);
+  });
+
+  it('takes the first argument as the image without --rootfs', () => {
+    const o = run('-e', 'A=1', 'alpine:3', 'sh', '-c', 'echo $A');
+    expect(o.source).toEqual({ kind: 'image', name: 'alpine:3' });
+    expect(o.command).toEqual(['sh', '-c', 'echo $A']);
+  });
+
+  it('reads --entrypoint as a command or a JSON array', () => {
+    expect(run('--entrypoint', '/bin/true', 'img').entrypoint).toEqual(['/bin/true']);
+    expect(run('--entrypoint', '["/bin/sh","-c"]', 'img').entrypoint).toEqual(['/bin/sh', '-c']);
+    expect(run('--entrypoint', '', 'img').entrypoint).toEqual([]);
+    expect(parseError(['run', '--entrypoint', '[1]', 'img'])).toBeInstanceOf(UsageError);
   });
 
   it('prints the version through the io it was given', () => {

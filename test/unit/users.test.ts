@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { resolveUser } from '../../src/rootfs/users.js';
+import { directoryFiles, resolveUser } from '../../src/rootfs/users.js';
 
 const FULL = { maxUid: 65535, maxGid: 65535 };
 const SINGLE = { maxUid: 0, maxGid: 0 };
@@ -52,7 +52,7 @@ describe('resolveUser', () => {
   const expectUsageError = (spec: string, limits = FULL, message?: RegExp): UsageError => {
     let caught: unknown;
     try {
-      resolveUser(root, spec, limits);
+      resolveUser(directoryFiles(root), spec, limits);
     } catch (err) {
       caught = err;
     }
@@ -63,28 +63,28 @@ describe('resolveUser', () => {
 
   it('resolves a name to its uid, primary gid, home and supplementary groups', () => {
     // huge (70001) lies outside the id map and is left out.
-    expect(resolveUser(root, 'alice', FULL)).toEqual({ uid: 1000, gid: 1000, groups: [10, 29], home: '/home/alice' });
+    expect(resolveUser(directoryFiles(root), 'alice', FULL)).toEqual({ uid: 1000, gid: 1000, groups: [10, 29], home: '/home/alice' });
   });
 
   it('resolves a known uid like its name', () => {
-    expect(resolveUser(root, '1000', FULL)).toEqual(resolveUser(root, 'alice', FULL));
-    expect(resolveUser(root, '0', FULL)).toEqual({ uid: 0, gid: 0, groups: [10], home: '/root' });
+    expect(resolveUser(directoryFiles(root), '1000', FULL)).toEqual(resolveUser(directoryFiles(root), 'alice', FULL));
+    expect(resolveUser(directoryFiles(root), '0', FULL)).toEqual({ uid: 0, gid: 0, groups: [10], home: '/root' });
   });
 
   it('accepts an unknown numeric uid with gid 0 and home /', () => {
-    expect(resolveUser(root, '4242', FULL)).toEqual({ uid: 4242, gid: 0, groups: [], home: '/' });
-    expect(resolveUser(root, '4242:7', FULL)).toEqual({ uid: 4242, gid: 7, groups: [], home: '/' });
+    expect(resolveUser(directoryFiles(root), '4242', FULL)).toEqual({ uid: 4242, gid: 0, groups: [], home: '/' });
+    expect(resolveUser(directoryFiles(root), '4242:7', FULL)).toEqual({ uid: 4242, gid: 7, groups: [], home: '/' });
     // uid 5 appears only on a commented-out line.
-    expect(resolveUser(root, '5', FULL)).toEqual({ uid: 5, gid: 0, groups: [], home: '/' });
+    expect(resolveUser(directoryFiles(root), '5', FULL)).toEqual({ uid: 5, gid: 0, groups: [], home: '/' });
   });
 
   it('takes an explicit group by name or id, without supplementary groups', () => {
-    expect(resolveUser(root, 'alice:staff', FULL)).toEqual({ uid: 1000, gid: 50, groups: [], home: '/home/alice' });
-    expect(resolveUser(root, '1000:29', FULL)).toEqual({ uid: 1000, gid: 29, groups: [], home: '/home/alice' });
+    expect(resolveUser(directoryFiles(root), 'alice:staff', FULL)).toEqual({ uid: 1000, gid: 50, groups: [], home: '/home/alice' });
+    expect(resolveUser(directoryFiles(root), '1000:29', FULL)).toEqual({ uid: 1000, gid: 29, groups: [], home: '/home/alice' });
   });
 
   it('gives home / to a user with an empty home field', () => {
-    expect(resolveUser(root, 'nohome', FULL).home).toBe('/');
+    expect(resolveUser(directoryFiles(root), 'nohome', FULL).home).toBe('/');
   });
 
   it('refuses unknown names', () => {
@@ -105,13 +105,13 @@ describe('resolveUser', () => {
   });
 
   it('points at /etc/subuid when only root is mapped', () => {
-    expect(resolveUser(root, 'root', SINGLE)).toEqual({ uid: 0, gid: 0, groups: [], home: '/root' });
+    expect(resolveUser(directoryFiles(root), 'root', SINGLE)).toEqual({ uid: 0, gid: 0, groups: [], home: '/root' });
     expect(expectUsageError('alice', SINGLE).hint).toMatch(/subuid/);
   });
 
   it('works in a rootfs without /etc/passwd and /etc/group', () => {
-    expect(resolveUser(bare, '0', FULL)).toEqual({ uid: 0, gid: 0, groups: [], home: '/' });
-    expect(resolveUser(bare, '1000:1000', FULL)).toEqual({ uid: 1000, gid: 1000, groups: [], home: '/' });
-    expect(() => resolveUser(bare, 'root', FULL)).toThrow(UsageError);
+    expect(resolveUser(directoryFiles(bare), '0', FULL)).toEqual({ uid: 0, gid: 0, groups: [], home: '/' });
+    expect(resolveUser(directoryFiles(bare), '1000:1000', FULL)).toEqual({ uid: 1000, gid: 1000, groups: [], home: '/' });
+    expect(() => resolveUser(directoryFiles(bare), 'root', FULL)).toThrow(UsageError);
   });
 });

@@ -1,0 +1,74 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { RootfsError } from '../errors.js';
+import { removeAsContainerRoot } from '../image/extract/run.js';
+import { imageLayers } from '../image/commit.js';
+import { findLocalImage } from '../image/local.js';
+import { parseRunConfig, type RunConfig } from '../image/run-config.js';
+import type { RootfsSource } from '../plan/spec.js';
+import { directoryFiles, imageFiles, type RootFileReader } from '../rootfs/users.js';
+import type { Store } from '../store/store.js';
+import type { ContainerIdMaps } from '../sys/idmap.js';
+
+/** What `nook run` was asked to use as the root: a directory, or an image. */
+export type RunSource = { readonly kind: 'rootfs'; readonly path: string } | { readonly kind: 'image'; readonly name: string };
+
+/** A container's root, ready for the plan, and how to read it and undo it. */
+export interface PreparedRoot {
+  readonly rootfs: RootfsSource;
+  readonly files: RootFileReader;
+  /** The image's run config; null for a plain directory. */
+  readonly config: RunConfig | null;
+  /** Removes what preparing created (the container's overlay dirs). */
+  readonly release: () => Promise<void>;
+}
+
+export function prepareDirectoryRoot(path: string): PreparedRoot {
+  const root = resolve(path);
+  let isDir: boolean;
+  try {
+    isDir = statSync(root).isDirectory();
+  } catch {
+    throw new RootfsError(`rootfs "${path}" does not exist`, 'give --rootfs a directory that holds a root filesystem (e.g. an extracted busybox or Alpine tree)');
+  }
+  if (!isDir) throw new RootfsError(`rootfs "${path}" is not a directory`, 'give --rootfs a directory that holds a root filesystem');
+  return { rootfs: { kind: 'directory', path: root }, files: directoryFiles(root), config: null, release: async () => undefined };
+}
+
+/**
+ * An image's layers (extracted if they are not yet) under a per-container upper and work
+ * dir: `containers/<id>/{upper,work,merged}` in the store. The layers stay read-only and
+ * shared; everything the container writes lands in its upper dir.
+ */
+export async function prepareImageRoot(
+  store: Store,
+  maps: ContainerIdMaps,
+  name: string,
+  containerId: string,
+  options: { dryRun: boolean },
+): Promise<PreparedRoot> {
+  const index = await store.images.readIndex();
+  const { id } = findLocalImage(index, name);
+  const record = await store.images.readRecord(id);
+  const config = parseRunConfig(await store.blobs.read(record.configDigest));
+  const dir = join(store.root, 'containers', containerId);
+  const overlay = { lowerDirs: [...record.diffIds].reverse().map((d) => store.layers.diffPath(d)), upperDir: join(dir, 'upper'), workDir: join(dir, 'work'), target: join(dir, 'merged') };
+  const files = imageFiles(overlay.lowerDirs);
+  if (options.dryRun) return { rootfs: { kind: 'overlay', overlay }, files, config, release: async () => undefined };
+
+  // Images pulled before their layers could be extracted, or whose layers were removed by hand.
+  await store.layers.ensure(maps, store.blobs, imageLayers(record));
+  await mkdir(join(store.root, 'containers'), { recursive: true, mode: 0o700 });
+  await mkdir(dir, { mode: 0o700 });
+  await Promise.all([overlay.upperDir, overlay.workDir, overlay.target].map((d) => mkdir(d, { mode: 0o755 })));
+  return {
+    rootfs: { kind: 'overlay', overlay },
+    files,
+    config,
+    // The upper dir holds files of container ids: only container root may remove them.
+    release: async () => {
+      await removeAsContainerRoot(maps, [dir]).catch(() => rm(dir, { recursive: true, force: true }));
+    },
+  };
+}

@@ -1,0 +1,111 @@
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isolatedEnv, nook, show, type NookResult } from '../helpers/nook.js';
+import { tempDir } from '../helpers/rootfs.js';
+import { tarball, type TarEntry } from '../helpers/tarball.js';
+import { subordinateStart } from '../helpers/subids.js';
+
+const EXTRACTOR = join(import.meta.dirname, '..', '..', 'dist', 'extract.cjs');
+
+let tmp: { path: string; cleanup: () => void };
+let env: NodeJS.ProcessEnv;
+
+beforeAll(() => {
+  tmp = tempDir('extract');
+  env = isolatedEnv(join(tmp.path, 'home'));
+});
+afterAll(async () => {
+  // Layer files belong to container ids: only container root may remove them.
+  await nook(['unshare', 'rm', '-rf', tmp.path], { env });
+  tmp.cleanup();
+});
+
+let count = 0;
+
+/**
+ * Extracts one crafted layer the way nook does: dist/extract.cjs inside `nook unshare`.
+ * `outside` is a sibling of the layer directory holding a file nothing may touch.
+ */
+async function extract(
+  entries: readonly TarEntry[] | ((outside: string) => readonly TarEntry[]),
+): Promise<{ result: NookResult; dir: string; outside: string }> {
+  const base = join(tmp.path, `case-${++count}`);
+  const dir = join(base, 'layer');
+  const outside = join(base, 'outside');
+  mkdirSync(dir, { recursive: true });
+  mkdirSync(outside);
+  writeFileSync(join(outside, 'secret'), 'host secret');
+  const blob = join(base, 'layer.tar.gz');
+  writeFileSync(blob, tarball(typeof entries === 'function' ? entries(outside) : entries));
+  const request = JSON.stringify({ layers: [{ blob, target: dir }], preserveOwners: true, maxId: 65535 });
+  const result = await nook(['unshare', process.execPath, EXTRACTOR, request], { env });
+  return { result, dir, outside };
+}
+
+describe('layer extraction inside the user namespace', () => {
+  it('keeps image owners as mapped ids and reports the diff id', async () => {
+    const { result, dir } = await extract([
+      { type: 'dir', path: 'srv/', uid: 0, gid: 0 },
+      { type: 'file', path: 'srv/mine', body: 'hello', uid: 42, gid: 43, mode: 0o640 },
+      { type: 'file', path: 'srv/setuid', body: '#!/bin/sh\n', mode: 0o4755 },
+      { type: 'symlink', path: 'srv/link', target: '/etc/passwd' },
+      { type: 'hardlink', path: 'srv/again', target: 'srv/mine' },
+    ]);
+    expect(result.status, show(result)).toBe(0);
+    const answer = JSON.parse(result.stdout.trim()) as { diffId: string; entries: number };
+    expect(answer.diffId).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const base = subordinateStart('/etc/subuid') - 1;
+    const mine = lstatSync(join(dir, 'srv', 'mine'));
+    expect([mine.uid, mine.gid & 0, mine.mode & 0o7777]).toEqual([base + 42, 0, 0o640]);
+    expect(lstatSync(join(dir, 'srv', 'setuid')).mode & 0o7777).toBe(0o4755);
+    expect(lstatSync(join(dir, 'srv', 'again')).ino).toBe(mine.ino);
+    expect(lstatSync(join(dir, 'srv', 'link')).isSymbolicLink()).toBe(true);
+  });
+
+  it('turns OCI whiteouts into overlay whiteouts and opaque directories', async () => {
+    const { result, dir } = await extract([
+      { type: 'dir', path: 'etc/' },
+      { type: 'file', path: 'etc/.wh.removed' },
+      { type: 'file', path: 'gone/deeper/.wh.file' },
+      { type: 'dir', path: 'var/' },
+      { type: 'file', path: 'var/.wh..wh..opq' },
+      { type: 'file', path: 'var/kept', body: 'x' },
+    ]);
+    expect(result.status, show(result)).toBe(0);
+    for (const whiteout of ['etc/removed', 'gone/deeper/file']) {
+      const st = lstatSync(join(dir, whiteout));
+      expect(st.isCharacterDevice(), whiteout).toBe(true);
+      expect(st.rdev).toBe(0);
+    }
+    expect(readdirSync(join(dir, 'var'))).toEqual(['kept']);
+    expect(existsSync(join(dir, 'etc', '.wh.removed'))).toBe(false);
+    const xattr = await nook(['unshare', 'sh', '-c', `getfattr --only-values -n user.overlay.opaque ${join(dir, 'var')} 2>/dev/null || python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.overlay.opaque").decode())' ${join(dir, 'var')}`], { env });
+    expect(xattr.stdout.trim(), show(xattr)).toBe('y');
+  });
+
+  const hostile: Record<string, (outside: string) => readonly TarEntry[]> = {
+    'an absolute path': (outside) => [{ type: 'file', path: `${outside}/pwned`, body: 'x' }],
+    'a .. path': () => [{ type: 'file', path: '../outside/pwned', body: 'x' }],
+    'a write through a symlink': () => [
+      { type: 'symlink', path: 'escape', target: '../outside' },
+      { type: 'file', path: 'escape/pwned', body: 'x' },
+    ],
+    'a hard link out of the layer': () => [{ type: 'hardlink', path: 'stolen', target: '../outside/secret' }],
+    'a whiteout through a symlink': () => [
+      { type: 'symlink', path: 'escape', target: '../outside' },
+      { type: 'file', path: 'escape/.wh.secret' },
+    ],
+    'an owner beyond the id map': () => [{ type: 'file', path: 'big', body: 'x', uid: 70000 }],
+  };
+
+  for (const [name, entries] of Object.entries(hostile)) {
+    it(`fails the layer on ${name} and writes nothing outside it`, async () => {
+      const { result, outside } = await extract(entries);
+      expect(result.status, show(result)).toBe(3);
+      expect(JSON.parse(result.stderr.trim().split('\n').pop()!).message).toMatch(/absolute|\.\.|symlink|not a directory|beyond|link/i);
+      expect(readdirSync(outside)).toEqual(['secret']);
+      expect(readFileSync(join(outside, 'secret'), 'utf8')).toBe('host secret');
+    });
+  }
+});
