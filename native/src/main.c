@@ -64,7 +64,7 @@ int main(void)
 	struct nook_error e = { 0 };
 	sigset_t forwarded, original;
 	int sync[2];
-	pid_t child;
+	pid_t child, parent;
 
 	if (fcntl(PLAN_FD, F_GETFD) < 0 || fcntl(NOOK_REPORT_FD, F_GETFD) < 0) {
 		fputs("nook-runtime: needs the plan on fd 3 and fd 4 for reports; "
@@ -76,6 +76,13 @@ int main(void)
 	 * and the container are gone (the monitor keeps its copy until then). */
 	fcntl(NOOK_REPORT_FD, F_SETFD, FD_CLOEXEC);
 	prctl(PR_SET_NAME, "nook-monitor", 0, 0, 0);
+	/* nook waits in the foreground for the container: if it is killed, nobody is left to
+	 * report the end or clean up, so the container goes with it (the container itself
+	 * dies with the monitor, init.c). */
+	parent = getppid();
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (getppid() != parent)
+		return NOOK_EXIT_FAILED;
 
 	if (nook_plan_read(PLAN_FD, &plan, &e) < 0) {
 		nook_report(-1, "plan", &e);

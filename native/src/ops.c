@@ -94,6 +94,8 @@ static int nook_op_overlay_rootfs(struct nook_ctx *ctx, const struct nook_op *op
 	fs = nook_fsopen("overlay", FSOPEN_CLOEXEC);
 	if (fs < 0)
 		return nook_fail(e, errno, "overlay: fsopen");
+	if (nook_fsconfig(fs, FSCONFIG_SET_STRING, "source", "overlay", 0) < 0)
+		return overlay_failed(fs, "source", e);
 	for (char **lower = op->overlay.lower; *lower; lower++)
 		if (nook_fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", *lower, 0) < 0)
 			return overlay_failed(fs, *lower, e);

@@ -7,6 +7,7 @@ import { imageLayers } from '../image/commit.js';
 import { findLocalImage } from '../image/local.js';
 import { parseRunConfig, type RunConfig } from '../image/run-config.js';
 import type { RootfsSource } from '../plan/spec.js';
+import { markOwner, staleRunDirs } from './stale-runs.js';
 import { directoryFiles, imageFiles, type RootFileReader } from '../rootfs/users.js';
 import type { Store } from '../store/store.js';
 import type { ContainerIdMaps } from '../sys/idmap.js';
@@ -59,8 +60,11 @@ export async function prepareImageRoot(
 
   // Images pulled before their layers could be extracted, or whose layers were removed by hand.
   await store.layers.ensure(maps, store.blobs, imageLayers(record));
-  await mkdir(join(store.root, 'containers'), { recursive: true, mode: 0o700 });
+  const containers = join(store.root, 'containers');
+  await removeAsContainerRoot(maps, staleRunDirs(containers));
+  await mkdir(containers, { recursive: true, mode: 0o700 });
   await mkdir(dir, { mode: 0o700 });
+  markOwner(dir);
   await Promise.all([overlay.upperDir, overlay.workDir, overlay.target].map((d) => mkdir(d, { mode: 0o755 })));
   return {
     rootfs: { kind: 'overlay', overlay },

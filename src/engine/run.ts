@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readSync, rmdirSync, unlinkSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { UsageError } from '../errors.js';
 import { capabilityMask, DEFAULT_CAPABILITIES } from '../plan/capabilities.js';
@@ -13,6 +13,7 @@ import { launchRuntime } from '../runtime/launch.js';
 import { reportToError } from '../runtime/report-error.js';
 import { containerIdMaps, type ContainerIdMaps } from '../sys/idmap.js';
 import { effectiveCommand } from '../image/run-config.js';
+import { markOwner, OWNER_FILE, staleRunDirs } from './stale-runs.js';
 import { prepareDirectoryRoot, prepareImageRoot, type PreparedRoot, type RunSource } from './container-root.js';
 import { runtimeDir, runtimeDirPath } from '../sys/paths.js';
 import { etcFilePaths, renderEtcFiles, writeEtcFiles } from './etc-files.js';
@@ -85,7 +86,7 @@ function randomId(): string {
 
 /** Removes exactly what a run created (fs.rmSync's recursive walk costs ~2 ms here). */
 function removeStateDir(dir: string, files: readonly string[]): void {
-  for (const file of files) {
+  for (const file of [...files, join(dir, OWNER_FILE)]) {
     try {
       unlinkSync(file);
     } catch {
@@ -122,6 +123,9 @@ export async function runContainer(opts: RunOptions, io: RunIO): Promise<number>
   }
   if (opts.hostname !== undefined && !HOSTNAME.test(opts.hostname)) {
     throw new UsageError(`invalid hostname "${opts.hostname}"`, 'use up to 64 letters, digits, dots and dashes');
+  }
+  if (!opts.explain) {
+    for (const dir of staleRunDirs(join(runtimeDirPath(), 'containers'))) rmSync(dir, { recursive: true, force: true });
   }
   const idMaps = containerIdMaps();
   const id = randomId();
@@ -176,6 +180,7 @@ async function runPrepared(opts: RunOptions, io: RunIO, idMaps: ContainerIdMaps,
   if (idMaps.warning !== null) io.warn(`WARN: ${idMaps.warning}`);
 
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  markOwner(stateDir);
   try {
     writeEtcFiles(etcFiles, renderEtcFiles(hostname, opts.network));
     const result = await launchRuntime(encodePlan(plan), stateDir);

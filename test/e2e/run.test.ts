@@ -256,6 +256,33 @@ describe('exit codes and signals', () => {
   }
 });
 
+describe('when nook itself is killed', () => {
+  it('takes the container down with it', async () => {
+    const marker = `nook-orphan-check-${process.pid}`;
+    // The marker is the shell's $0, so the container's PID 1 carries it in its cmdline.
+    const result = await nook(['run', '--rm', '--rootfs', rootfs, 'sh', '-c', 'echo up; sleep 3600', marker], {
+      env,
+      onSpawn: (child, stdout) => {
+        void waitFor(() => stdout().includes('up'), 'the container to start').then(() => child.kill('SIGKILL'));
+      },
+    });
+    expect(result.signal, show(result)).toBe('SIGKILL');
+    await waitFor(() => !processRunning(marker), 'the container process to be gone');
+  });
+});
+
+function processRunning(marker: string): boolean {
+  return readdirSync('/proc')
+    .filter((p) => /^[0-9]+$/.test(p))
+    .some((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker);
+      } catch {
+        return false;
+      }
+    });
+}
+
 describe('untrusted rootfs paths', () => {
   function hostileRootfs(name: string): { root: string; target: string } {
     const root = makeBusyboxRootfs(join(tmp.path, name));

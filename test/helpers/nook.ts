@@ -29,6 +29,8 @@ export function isolatedEnv(home: string): NodeJS.ProcessEnv {
 export interface NookOptions {
   readonly env: NodeJS.ProcessEnv;
   readonly input?: string;
+  /** Leave stdin open for the test to write to and close (`child.stdin.end()`). */
+  readonly keepStdinOpen?: boolean;
   /** Called once the process is running, e.g. to send it signals. */
   readonly onSpawn?: (child: ChildProcess, stdout: () => string) => void;
 }
@@ -40,7 +42,7 @@ export function nook(args: readonly string[], opts: NookOptions): Promise<NookRe
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.stdin.end(opts.input ?? '');
+    if (!opts.keepStdinOpen) child.stdin.end(opts.input ?? '');
     child.on('error', reject);
     child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
     opts.onSpawn?.(child, () => stdout);

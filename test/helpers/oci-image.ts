@@ -17,6 +17,12 @@ export interface Descriptor {
   readonly platform?: { os: string; architecture: string; variant?: string };
 }
 
+export interface Layer {
+  readonly descriptor: Descriptor;
+  /** sha256 of the uncompressed tar. */
+  readonly diffId: string;
+}
+
 export interface Platform {
   readonly os: string;
   readonly architecture: string;
@@ -42,16 +48,21 @@ export class OciLayout {
   }
 
   /** A gzipped layer of `dir`'s tree, deterministic (sorted, owners 0, mtime 0) so equal trees share a digest. */
-  layer(dir: string): { descriptor: Descriptor; diffId: string } {
+  layer(dir: string): Layer {
     const tar = execFileSync('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '-C', dir, '-cf', '-', '.'], {
       maxBuffer: 256 * 1024 * 1024,
     });
+    return this.tarLayer(tar);
+  }
+
+  /** A gzipped layer of an uncompressed tar made by the test (owners, whiteouts …). */
+  tarLayer(tar: Buffer): Layer {
     return { descriptor: this.blob(gzipSync(tar), 'application/vnd.oci.image.layer.v1.tar+gzip'), diffId: sha256(tar) };
   }
 
   /** An image of the given layer dirs (bottom first): its manifest's descriptor, and its id (config digest). */
-  image(layerDirs: readonly string[], platform: Platform, config: Record<string, unknown> = {}): { manifest: Descriptor; id: string; layers: Descriptor[] } {
-    const layers = layerDirs.map((d) => this.layer(d));
+  image(layerDirs: readonly (string | Layer)[], platform: Platform, config: Record<string, unknown> = {}): { manifest: Descriptor; id: string; layers: Descriptor[] } {
+    const layers = layerDirs.map((d) => (typeof d === 'string' ? this.layer(d) : d));
     const configDoc = {
       created: '2024-01-02T03:04:05Z',
       ...platform,

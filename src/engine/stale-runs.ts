@@ -1,0 +1,45 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * A foreground run's directories (its /etc files in the runtime dir, its overlay dirs in
+ * the store) are removed when the run ends. A nook killed with SIGKILL cannot do that, so
+ * each such directory names the nook process that owns it, and the next run removes those
+ * whose owner is gone.
+ */
+export const OWNER_FILE = 'nook.pid';
+
+export function markOwner(dir: string): void {
+  writeFileSync(join(dir, OWNER_FILE), `${process.pid}\n`, { mode: 0o600 });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The directories under `parent` whose owning nook process has exited. */
+export function staleRunDirs(parent: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return [];
+  }
+  return names
+    .map((name) => join(parent, name))
+    .filter((dir) => {
+      let pid: number;
+      try {
+        pid = Number(readFileSync(join(dir, OWNER_FILE), 'utf8').trim());
+      } catch {
+        // Not marked yet: its run may be starting right now.
+        return false;
+      }
+      return Number.isSafeInteger(pid) && pid > 0 && !alive(pid);
+    });
+}

@@ -1,0 +1,167 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hostPlatform } from '../../src/image/platform.js';
+import type { ChildProcess } from 'node:child_process';
+import { isolatedEnv, nook, show, waitFor, type NookResult } from '../helpers/nook.js';
+import { OciLayout } from '../helpers/oci-image.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
+import { tarball } from '../helpers/tarball.js';
+
+let tmp: { path: string; cleanup: () => void };
+let env: NodeJS.ProcessEnv;
+let registry: TestRegistry;
+let image: string;
+let bare: string;
+
+const STORE = (): string => join(env.XDG_DATA_HOME!, 'nook');
+
+/**
+ * An image of three layers: busybox; files with their own owners, a directory and a file
+ * the next layer deletes; and that layer, with a whiteout and an opaque directory.
+ */
+beforeAll(async () => {
+  tmp = tempDir('run-image');
+  env = isolatedEnv(join(tmp.path, 'home'));
+  registry = await startRegistry(join(tmp.path, 'registry'));
+  const layout = new OciLayout(join(tmp.path, 'layout'));
+  const rootfs = makeBusyboxRootfs(join(tmp.path, 'rootfs'));
+  const middle = layout.tarLayer(
+    tarball(
+      [
+        { type: 'dir', path: 'work/', uid: 1000, gid: 1000 },
+        { type: 'dir', path: 'data/' },
+        { type: 'file', path: 'data/owned', body: 'original\n', uid: 42, gid: 43 },
+        { type: 'dir', path: 'lower-dir/' },
+        { type: 'file', path: 'lower-dir/a', body: 'a' },
+        { type: 'file', path: 'lower-dir/b', body: 'b' },
+        { type: 'file', path: 'etc/removed-later', body: 'x' },
+      ],
+      { gzip: false },
+    ),
+  );
+  const top = layout.tarLayer(
+    tarball(
+      [
+        { type: 'file', path: 'etc/.wh.removed-later' },
+        { type: 'dir', path: 'lower-dir/' },
+        { type: 'file', path: 'lower-dir/.wh..wh..opq' },
+        { type: 'file', path: 'lower-dir/c', body: 'c' },
+      ],
+      { gzip: false },
+    ),
+  );
+  const platform = { os: 'linux', architecture: hostPlatform().architecture };
+  const app = layout.image([rootfs, middle, top], platform, {
+    Env: ['PATH=/bin', 'GREETING=hello'],
+    WorkingDir: '/work',
+    User: 'app',
+    Cmd: ['sh', '-c', 'echo default command'],
+  });
+  layout.ref('app', app.manifest);
+  const noCmd = layout.image([rootfs], platform, { Cmd: null });
+  layout.ref('bare', noCmd.manifest);
+  await Promise.all([layout.push('app', `${registry.host}/app:1`), layout.push('bare', `${registry.host}/bare:1`)]);
+  image = `${registry.host}/app:1`;
+  bare = `${registry.host}/bare:1`;
+  for (const ref of [image, bare]) {
+    const pulled = await nook(['pull', '-q', '--tls-verify=false', ref], { env });
+    expect(pulled.status, show(pulled)).toBe(0);
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await registry?.stop();
+  await nook(['unshare', 'rm', '-rf', tmp.path], { env });
+  tmp.cleanup();
+});
+
+async function run(args: readonly string[]): Promise<NookResult> {
+  return nook(['run', '--rm', ...args], { env });
+}
+
+async function runOk(args: readonly string[]): Promise<string> {
+  const result = await run(args);
+  expect(result.status, show(result)).toBe(0);
+  return result.stdout;
+}
+
+describe('nook run IMAGE', () => {
+  it("runs the image's Cmd as its User, in its WorkingDir, with its Env", async () => {
+    expect(await runOk([image])).toBe('default command\n');
+    expect(await runOk([image, 'sh', '-c', 'id -u; pwd; echo $GREETING $PATH'])).toBe('1000\n/work\nhello /bin\n');
+  });
+
+  it('lets -u, -w, -e and --entrypoint override the image', async () => {
+    expect(await runOk(['-u', '0', '-w', '/', '-e', 'GREETING=bye', image, 'sh', '-c', 'id -u; pwd; echo $GREETING'])).toBe('0\n/\nbye\n');
+    expect(await runOk(['--entrypoint', 'echo', image, 'from', 'entrypoint'])).toBe('from entrypoint\n');
+    expect(await runOk(['--entrypoint', '["sh","-c","echo $0"]', image, 'json'])).toBe('json\n');
+  });
+
+  it("keeps the image's file owners", async () => {
+    expect(await runOk([image, 'stat', '-c', '%u:%g', '/data/owned', '/work'])).toBe('42:43\n1000:1000\n');
+  });
+
+  it('hides what upper layers delete: whiteouts and opaque directories', async () => {
+    expect(await runOk([image, 'sh', '-c', 'ls /lower-dir; test -e /etc/removed-later && echo present || echo gone'])).toBe('c\ngone\n');
+  });
+
+  it('writes into the container, never into the shared layers', async () => {
+    expect(await runOk(['-u', '0', image, 'sh', '-c', 'echo changed > /data/owned; rm /lower-dir/c; cat /data/owned'])).toBe('changed\n');
+    expect(await runOk([image, 'sh', '-c', 'cat /data/owned; ls /lower-dir'])).toBe('original\nc\n');
+  });
+
+  it('shares one copy of the layers between containers running at once', async () => {
+    const layersBefore = readdirSync(join(STORE(), 'layers')).sort();
+    // Each container holds its overlay until the test closes its stdin.
+    const script = 'grep " / / " /proc/self/mountinfo; echo up; read line || true';
+    const children: ChildProcess[] = [];
+    const outputs: (() => string)[] = [];
+    const runs = [0, 1].map((i) =>
+      nook(['run', '--rm', image, 'sh', '-c', script], {
+        env,
+        keepStdinOpen: true,
+        onSpawn: (child, stdout) => {
+          children[i] = child;
+          outputs[i] = stdout;
+        },
+      }),
+    );
+    try {
+      await waitFor(() => outputs.length === 2 && outputs.every((out) => out().includes('up')), 'both containers to be up');
+      expect(readdirSync(join(STORE(), 'layers')).sort()).toEqual(layersBefore);
+      expect(layersBefore.filter((n) => !n.includes('.tmp-'))).toHaveLength(3);
+      expect(readdirSync(join(STORE(), 'containers'))).toHaveLength(2);
+      const lowerDirs = outputs.map((out) => [...out().matchAll(/lowerdir\+?=([^,\s]+)/g)].map((m) => m[1]));
+      expect(lowerDirs[0]).toHaveLength(3);
+      expect(lowerDirs[1]).toEqual(lowerDirs[0]);
+      for (const dir of lowerDirs[0]!) expect(dir).toMatch(new RegExp(`^${join(STORE(), 'layers')}/[0-9a-f]{64}/diff$`));
+      for (const out of outputs) expect(out(), out()).toMatch(/ - overlay overlay /);
+    } finally {
+      for (const child of children) child.stdin!.end();
+    }
+    for (const result of await Promise.all(runs)) expect(result.status, show(result)).toBe(0);
+  });
+
+  it('needs a command when the image has neither Entrypoint nor Cmd', async () => {
+    const result = await run([bare]);
+    expect(result.status, show(result)).toBe(125);
+    expect(result.stderr).toMatch(/no ENTRYPOINT or CMD/);
+  });
+
+  it('names an image that is not in the store', async () => {
+    const result = await run(['no-such-image:1', 'true']);
+    expect(result.status, show(result)).toBe(125);
+    expect(result.stderr).toMatch(/no-such-image:1: image not known/);
+    expect(readdirSync(join(STORE(), 'containers'))).toEqual([]);
+  });
+
+  it('explains an image run without creating anything', async () => {
+    const result = await nook(['run', '--explain', image, 'true'], { env });
+    expect(result.status, show(result)).toBe(0);
+    expect(result.stdout).toMatch(/mount -t overlay -o lowerdir=.*\/layers\/[0-9a-f]{64}\/diff:.*,userxattr overlay /);
+    expect(readFileSync(join(STORE(), 'images', 'index.json'), 'utf8')).toContain('app:1');
+    expect(readdirSync(join(STORE(), 'containers'))).toEqual([]);
+  });
+});
