@@ -1,5 +1,5 @@
-import { mkdir, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { statSync } from 'node:fs';
 import { RootfsError } from '../errors.js';
 import { removeAsContainerRoot } from '../image/extract/run.js';
@@ -7,10 +7,23 @@ import { imageLayers } from '../image/commit.js';
 import { findLocalImage } from '../image/local.js';
 import { parseRunConfig, type RunConfig } from '../image/run-config.js';
 import type { RootfsSource } from '../plan/spec.js';
-import { markOwner, staleRunDirs } from './stale-runs.js';
+import { liveRunDirs, markOwner, staleRunDirs } from './stale-runs.js';
 import { directoryFiles, imageFiles, type RootFileReader } from '../rootfs/users.js';
 import type { Store } from '../store/store.js';
 import type { ContainerIdMaps } from '../sys/idmap.js';
+
+/** In a container's store dir: the id of the image it runs, so rmi can tell it is in use. */
+const IMAGE_FILE = 'image';
+
+/** Ids of the images that containers running now were started from. */
+export async function imagesInUse(store: Store): Promise<Map<string, string>> {
+  const inUse = new Map<string, string>();
+  for (const dir of liveRunDirs(join(store.root, 'containers'))) {
+    const image = await readFile(join(dir, IMAGE_FILE), 'utf8').catch(() => '');
+    if (image.trim()) inUse.set(image.trim(), basename(dir));
+  }
+  return inUse;
+}
 
 /** What `nook run` was asked to use as the root: a directory, or an image. */
 export type RunSource = { readonly kind: 'rootfs'; readonly path: string } | { readonly kind: 'image'; readonly name: string };
@@ -65,6 +78,7 @@ export async function prepareImageRoot(
   await mkdir(containers, { recursive: true, mode: 0o700 });
   await mkdir(dir, { mode: 0o700 });
   markOwner(dir);
+  await writeFile(join(dir, IMAGE_FILE), `${id}\n`);
   await Promise.all([overlay.upperDir, overlay.workDir, overlay.target].map((d) => mkdir(d, { mode: 0o755 })));
   return {
     rootfs: { kind: 'overlay', overlay },

@@ -3,6 +3,8 @@ import { ImageError, NookError } from '../errors.js';
 import { findLocalImage } from '../image/local.js';
 import type { Digest } from '../store/digest.js';
 import { openStore } from '../store/store.js';
+import { containerIdMaps } from '../sys/idmap.js';
+import { imagesInUse } from './container-root.js';
 import type { ImageIO } from './image-commands.js';
 
 /**
@@ -16,6 +18,7 @@ export async function removeImages(options: RmiOptions, io: ImageIO): Promise<nu
   const errors: NookError[] = [];
   const lines: string[] = [];
   await store.images.update(async (index, held) => {
+    const inUse = await imagesInUse(store);
     const removed: string[] = [];
     for (const query of options.images) {
       try {
@@ -32,6 +35,10 @@ export async function removeImages(options: RmiOptions, io: ImageIO): Promise<nu
             'remove it by name one name at a time, or force it: nook rmi -f',
           );
         }
+        const container = inUse.get(match.id);
+        if (container !== undefined) {
+          throw new ImageError(`image ${match.id.slice(0, 12)} is in use by running container ${container.slice(0, 12)}`, 'wait for the container to exit, then remove the image');
+        }
         for (const name of entry.names) lines.push(`Untagged: ${name}`);
         lines.push(`Deleted: ${match.id}`);
         delete index.images[match.id];
@@ -43,14 +50,23 @@ export async function removeImages(options: RmiOptions, io: ImageIO): Promise<nu
     }
     if (removed.length === 0) return;
     const candidates = new Set<Digest>();
+    const layerCandidates = new Set<Digest>();
     for (const id of removed) {
       const record = await store.images.readRecord(id);
       for (const d of [record.configDigest, record.manifestDigest, record.indexDigest, ...record.layers.map((l) => l.digest)]) if (d) candidates.add(d);
+      for (const d of record.diffIds) layerCandidates.add(d);
     }
     const used = await store.images.blobsInUse(index);
+    const layersUsed = new Set<Digest>();
+    for (const id of Object.keys(index.images)) for (const d of (await store.images.readRecord(id)).diffIds) layersUsed.add(d);
     held.assertHeld();
     await Promise.all(removed.map((id) => store.images.removeRecord(id)));
     await Promise.all([...candidates].filter((d) => !used.has(d)).map((d) => store.blobs.remove(d)));
+    // Extracted layers hold files of container ids: removed as container root.
+    await store.layers.remove(
+      containerIdMaps(),
+      [...layerCandidates].filter((d) => !layersUsed.has(d)),
+    );
   });
   for (const line of lines) io.out(line);
   const [first, ...rest] = errors;

@@ -22,24 +22,36 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The directories under `parent` whose owning nook process has exited. */
-export function staleRunDirs(parent: string): string[] {
+/** The run directories under `parent`, and whether their nook still runs. */
+function runDirs(parent: string): { dir: string; alive: boolean }[] {
   let names: string[];
   try {
     names = readdirSync(parent);
   } catch {
     return [];
   }
-  return names
-    .map((name) => join(parent, name))
-    .filter((dir) => {
-      let pid: number;
-      try {
-        pid = Number(readFileSync(join(dir, OWNER_FILE), 'utf8').trim());
-      } catch {
-        // Not marked yet: its run may be starting right now.
-        return false;
-      }
-      return Number.isSafeInteger(pid) && pid > 0 && !alive(pid);
-    });
+  return names.map((name) => {
+    const dir = join(parent, name);
+    try {
+      const pid = Number(readFileSync(join(dir, OWNER_FILE), 'utf8').trim());
+      return { dir, alive: !(Number.isSafeInteger(pid) && pid > 0) || alive(pid) };
+    } catch {
+      // Not marked yet: its run may be starting right now.
+      return { dir, alive: true };
+    }
+  });
+}
+
+/** The directories under `parent` whose owning nook process has exited. */
+export function staleRunDirs(parent: string): string[] {
+  return runDirs(parent)
+    .filter((run) => !run.alive)
+    .map((run) => run.dir);
+}
+
+/** The directories under `parent` of runs still going on. */
+export function liveRunDirs(parent: string): string[] {
+  return runDirs(parent)
+    .filter((run) => run.alive)
+    .map((run) => run.dir);
 }

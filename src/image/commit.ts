@@ -15,13 +15,14 @@ export function imageLayers(record: ImageRecord): LayerSource[] {
 /**
  * Makes an image whose blobs (and extracted layers) are in the store visible: writes its
  * record and gives it `names`, under the store lock. A tag names one image, so the names
- * move here from any image that had them. Returns undefined when a blob went missing in
- * the meantime (a concurrent rmi): the caller fetches it again.
+ * move here from any image that had them. Returns undefined when a blob or an extracted
+ * layer went missing in the meantime (a concurrent rmi): the caller fetches it again.
  */
 export async function commitImage(store: Store, record: ImageRecord, names: readonly string[], digests: readonly string[]): Promise<CommitResult | undefined> {
   const needed = [record.configDigest, record.manifestDigest, ...(record.indexDigest ? [record.indexDigest] : []), ...record.layers.map((l) => l.digest)];
   return store.images.update(async (index, held) => {
     for (const d of needed) if (!(await store.blobs.has(d))) return undefined;
+    for (const d of record.diffIds) if (!(await store.layers.has(d))) return undefined;
     await store.images.writeRecord(record, held);
     for (const entry of Object.values(index.images)) entry.names = entry.names.filter((n) => !names.includes(n));
     const entry = (index.images[record.id] ??= { names: [], digests: [] });

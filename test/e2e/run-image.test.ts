@@ -164,4 +164,36 @@ describe('nook run IMAGE', () => {
     expect(readFileSync(join(STORE(), 'images', 'index.json'), 'utf8')).toContain('app:1');
     expect(readdirSync(join(STORE(), 'containers'))).toEqual([]);
   });
+
+  it('keeps an image a container runs, and removes layers with their last image', async () => {
+    let child: ChildProcess | undefined;
+    let out = (): string => '';
+    const running = nook(['run', '--rm', image, 'sh', '-c', 'echo up; read line || true'], {
+      env,
+      keepStdinOpen: true,
+      onSpawn: (c, stdout) => {
+        child = c;
+        out = stdout;
+      },
+    });
+    try {
+      await waitFor(() => out().includes('up'), 'the container to start');
+      const refused = await nook(['rmi', image], { env });
+      expect(refused.status, show(refused)).toBe(125);
+      expect(refused.stderr).toMatch(/in use by running container/);
+    } finally {
+      child?.stdin?.end();
+    }
+    expect((await running).status).toBe(0);
+
+    const layers = (): string[] => readdirSync(join(STORE(), 'layers')).filter((n) => !n.includes('.tmp-'));
+    expect(layers()).toHaveLength(3);
+    const removeBare = await nook(['rmi', bare], { env });
+    expect(removeBare.status, show(removeBare)).toBe(0);
+    // The busybox layer is also the app image's bottom layer: it stays.
+    expect(layers()).toHaveLength(3);
+    const removeApp = await nook(['rmi', image], { env });
+    expect(removeApp.status, show(removeApp)).toBe(0);
+    expect(layers()).toEqual([]);
+  });
 });
