@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <net/if.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -79,9 +80,45 @@ static int overlay_failed(int fs, const char *what, struct nook_error *e)
 	return nook_fail(e, err, "overlay: %s: %s", what, log);
 }
 
+/* Layers one by one with "lowerdir+" (Linux 6.8), so their number is not bound by the
+ * one-page limit of mount data; older kernels refuse the key, and get the classic
+ * colon-joined "lowerdir" (nook's store paths hold no ':' or ','). */
+static int set_lower_dirs(int fs, char **lower, struct nook_error *e)
+{
+	_cleanup_free_ char *joined = NULL;
+	char drain[256];
+	size_t len = 0;
+
+	if (nook_fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", lower[0], 0) == 0) {
+		for (char **dir = lower + 1; *dir; dir++)
+			if (nook_fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", *dir, 0) < 0)
+				return overlay_failed(fs, *dir, e);
+		return 0;
+	}
+	if (errno != EINVAL)
+		return overlay_failed(fs, lower[0], e);
+	/* The refusal left a message in the context's log: keep it from answering for a
+	 * later failure. */
+	while (read(fs, drain, sizeof drain) > 0)
+		;
+	for (char **dir = lower; *dir; dir++)
+		len += strlen(*dir) + 1;
+	joined = malloc(len);
+	if (!joined)
+		return nook_fail(e, ENOMEM, "overlay: lowerdir");
+	joined[0] = '\0';
+	for (char **dir = lower; *dir; dir++) {
+		if (dir != lower)
+			strcat(joined, ":");
+		strcat(joined, *dir);
+	}
+	if (nook_fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", joined, 0) < 0)
+		return overlay_failed(fs, "lowerdir", e);
+	return 0;
+}
+
 /* An image's layers as the container's root: overlayfs mounted inside the user namespace
- * (userxattr: whiteouts and opaque dirs live in user.overlay.* xattrs). Layers are added
- * one by one with "lowerdir+", so their number is not bound by the one-page mount data. */
+ * (userxattr: whiteouts and opaque dirs live in user.overlay.* xattrs). */
 static int nook_op_overlay_rootfs(struct nook_ctx *ctx, const struct nook_op *op,
 				  struct nook_error *e)
 {
@@ -96,9 +133,8 @@ static int nook_op_overlay_rootfs(struct nook_ctx *ctx, const struct nook_op *op
 		return nook_fail(e, errno, "overlay: fsopen");
 	if (nook_fsconfig(fs, FSCONFIG_SET_STRING, "source", "overlay", 0) < 0)
 		return overlay_failed(fs, "source", e);
-	for (char **lower = op->overlay.lower; *lower; lower++)
-		if (nook_fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", *lower, 0) < 0)
-			return overlay_failed(fs, *lower, e);
+	if (set_lower_dirs(fs, op->overlay.lower, e) < 0)
+		return -1;
 	if (nook_fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", op->overlay.upper, 0) < 0)
 		return overlay_failed(fs, op->overlay.upper, e);
 	if (nook_fsconfig(fs, FSCONFIG_SET_STRING, "workdir", op->overlay.work, 0) < 0)
