@@ -18,6 +18,10 @@ async function execute(invocation: Invocation): Promise<number> {
       const { runContainer } = await import('../engine/run.js');
       return runContainer(invocation.options, { out: io.out, warn: io.err });
     }
+    case 'info': {
+      const { showInfo } = await import('../engine/info.js');
+      return showInfo(invocation.options, io);
+    }
     case 'unshare': {
       const { unshareCommand } = await import('../engine/unshare.js');
       return unshareCommand(invocation.argv, io.err);

@@ -13,6 +13,7 @@ export interface CliIO {
 export type Invocation =
   | { readonly command: 'run'; readonly options: import('../engine/run.js').RunOptions }
   | { readonly command: 'unshare'; readonly argv: readonly string[] }
+  | { readonly command: 'info'; readonly options: import('../engine/info.js').InfoOptions }
   | ImageInvocation;
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -112,6 +113,15 @@ export function createProgram(io: CliIO, onInvoke: (invocation: Invocation) => v
     .argument('[command...]', 'command and arguments')
     .passThroughOptions()
     .action((argv: string[]) => onInvoke({ command: 'unshare', argv }));
+
+  program
+    .command('info')
+    .description('show what nook sees of this machine: id maps, store, overlay support')
+    .option('--format <format>', 'text or json', 'text')
+    .action((o: { format: string }) => {
+      if (o.format !== 'text' && o.format !== 'json') throw new UsageError(`unknown --format "${o.format}"`, 'use --format json, or leave it out');
+      onInvoke({ command: 'info', options: { format: o.format } });
+    });
 
   addImageCommands(program, onInvoke);
   return program;

@@ -16,7 +16,7 @@ function splitName(name: string): [string, string] {
 }
 
 /** podman's rows: one per name; an image pulled only by digest shows its repository and no tag. */
-function rows({ record, entry }: Listed): [string, string][] {
+function rows({ entry }: Listed): [string, string][] {
   if (entry.names.length > 0) return entry.names.map(splitName);
   const repos = [...new Set(entry.digests.map((d) => d.slice(0, d.lastIndexOf('@'))))];
   return repos.length > 0 ? repos.map((r) => [r, '<none>']) : [['<none>', '<none>']];

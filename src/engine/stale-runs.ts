@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { processAlive } from '../sys/process.js';
 
 /**
  * A foreground run's directories (its /etc files in the runtime dir, its overlay dirs in
@@ -11,15 +12,6 @@ export const OWNER_FILE = 'nook.pid';
 
 export function markOwner(dir: string): void {
   writeFileSync(join(dir, OWNER_FILE), `${process.pid}\n`, { mode: 0o600 });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** The run directories under `parent`, and whether their nook still runs. */
@@ -34,7 +26,7 @@ function runDirs(parent: string): { dir: string; alive: boolean }[] {
     const dir = join(parent, name);
     try {
       const pid = Number(readFileSync(join(dir, OWNER_FILE), 'utf8').trim());
-      return { dir, alive: !(Number.isSafeInteger(pid) && pid > 0) || alive(pid) };
+      return { dir, alive: !(Number.isSafeInteger(pid) && pid > 0) || processAlive(pid) };
     } catch {
       // Not marked yet: its run may be starting right now.
       return { dir, alive: true };

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { processAlive } from '../sys/process.js';
 
 /**
  * Every file in the store appears whole or not at all: it is written under a temp name in
@@ -25,14 +26,10 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the pid exists but is someone else's; it may be ours in another guise, keep it.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/** Whether `name` is a temp name (see tempPathFor) whose writer has exited. */
+export function isStaleTemp(name: string): boolean {
+  const pid = Number(TEMP.exec(basename(name))?.[1]);
+  return pid > 0 && pid !== process.pid && !processAlive(pid);
 }
 
 /** Removes the temp files and dirs in `dir` whose writer is gone. */
@@ -45,10 +42,7 @@ export async function sweepTemp(dir: string): Promise<void> {
   }
   await Promise.all(
     names.map(async (name) => {
-      const match = TEMP.exec(basename(name));
-      if (match && Number(match[1]) !== process.pid && !alive(Number(match[1]))) {
-        await rm(join(dir, name), { recursive: true, force: true });
-      }
+      if (isStaleTemp(name)) await rm(join(dir, name), { recursive: true, force: true });
     }),
   );
 }

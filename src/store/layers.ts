@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { StoreError } from '../errors.js';
 import { extractLayers, LayerExtractError, removeAsContainerRoot } from '../image/extract/run.js';
 import type { ContainerIdMaps } from '../sys/idmap.js';
-import { tempPathFor, writeFileAtomic } from './atomic.js';
+import { isStaleTemp, tempPathFor, writeFileAtomic } from './atomic.js';
 import type { BlobStore } from './blobs.js';
 import { digestHex, type Digest } from './digest.js';
 
@@ -19,17 +19,6 @@ interface LayerMeta {
   readonly blob: Digest;
   readonly entries: number;
   readonly skippedDevices: number;
-}
-
-const TEMP = /\.tmp-(\d+)-[0-9a-f]+$/;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
@@ -127,10 +116,7 @@ export class LayerStore {
     } catch {
       return;
     }
-    const stale = names.filter((name) => {
-      const pid = Number(TEMP.exec(name)?.[1]);
-      return pid > 0 && pid !== process.pid && !alive(pid);
-    });
+    const stale = names.filter(isStaleTemp);
     await removeAsContainerRoot(
       maps,
       stale.map((name) => join(this.dir, name)),

@@ -1,10 +1,11 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { hostname as hostHostname, userInfo } from 'node:os';
+import { hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MASKED_PATHS } from '../../src/plan/hardening.js';
 import { isolatedEnv, nook, show, waitFor, type NookResult } from '../helpers/nook.js';
 import { APP_UID, makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
+import { subordinateStart } from '../helpers/subids.js';
 
 let tmp: { path: string; cleanup: () => void };
 let env: NodeJS.ProcessEnv;
@@ -22,16 +23,6 @@ async function sh(script: string, flags: readonly string[] = []): Promise<string
   const result = await nook(['run', '--rm', '--rootfs', rootfs, ...flags, '--', 'sh', '-c', script], { env });
   expect(result.status, show(result)).toBe(0);
   return result.stdout;
-}
-
-function subordinateStart(file: string): number {
-  const { username } = userInfo();
-  const uid = String(process.getuid!());
-  const line = readFileSync(file, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith(`${username}:`) || l.startsWith(`${uid}:`));
-  if (line === undefined) throw new Error(`the test user ${username} needs a range in ${file} (see .ci/run)`);
-  return Number(line.split(':')[1]);
 }
 
 function containerStateLeft(): string[] {
