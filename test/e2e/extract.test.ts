@@ -1,5 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isolatedEnv, nook, show, type NookResult } from '../helpers/nook.js';
 import { tempDir } from '../helpers/rootfs.js';
@@ -29,6 +31,7 @@ let count = 0;
  */
 async function extract(
   entries: readonly TarEntry[] | ((outside: string) => readonly TarEntry[]),
+  compress: (tar: Buffer) => Buffer = gzipSync,
 ): Promise<{ result: NookResult; dir: string; outside: string }> {
   const base = join(tmp.path, `case-${++count}`);
   const dir = join(base, 'layer');
@@ -37,7 +40,7 @@ async function extract(
   mkdirSync(outside);
   writeFileSync(join(outside, 'secret'), 'host secret');
   const blob = join(base, 'layer.tar.gz');
-  writeFileSync(blob, tarball(typeof entries === 'function' ? entries(outside) : entries));
+  writeFileSync(blob, compress(tarball(typeof entries === 'function' ? entries(outside) : entries, { gzip: false })));
   const request = JSON.stringify({ layers: [{ blob, target: dir }], preserveOwners: true, maxId: 65535 });
   const result = await nook(['unshare', process.execPath, EXTRACTOR, request], { env });
   return { result, dir, outside };
@@ -62,6 +65,20 @@ describe('layer extraction inside the user namespace', () => {
     expect(lstatSync(join(dir, 'srv', 'again')).ino).toBe(mine.ino);
     expect(lstatSync(join(dir, 'srv', 'link')).isSymbolicLink()).toBe(true);
   });
+
+  for (const [name, compress] of [
+    ['zstd', (tar: Buffer) => execFileSync('zstd', ['-q', '-c'], { input: tar })],
+    ['uncompressed', (tar: Buffer) => tar],
+  ] as const) {
+    it(`reads ${name} layers, with the same diff id as gzip`, async () => {
+      const entries: TarEntry[] = [{ type: 'file', path: 'hello', body: 'world\n' }];
+      const gz = await extract(entries);
+      const other = await extract(entries, compress);
+      expect(other.result.status, show(other.result)).toBe(0);
+      expect(readFileSync(join(other.dir, 'hello'), 'utf8')).toBe('world\n');
+      expect(JSON.parse(other.result.stdout).diffId).toBe(JSON.parse(gz.result.stdout).diffId);
+    });
+  }
 
   it('turns OCI whiteouts into overlay whiteouts and opaque directories', async () => {
     const { result, dir } = await extract([
