@@ -98,3 +98,11 @@ export class DigestMismatchError extends NookError {
     this.name = 'DigestMismatchError';
   }
 }
+
+/** An image archive or tarball (load, import) is not one nook can read, or is inconsistent. */
+export class ArchiveError extends NookError {
+  constructor(message: string, hint?: string) {
+    super('archive', message, hint === undefined ? {} : { hint });
+    this.name = 'ArchiveError';
+  }
+}

@@ -39,6 +39,32 @@ export interface LogoutOptions {
   readonly registry: string;
 }
 
+export interface ImportOptions {
+  /** A file, or `-` for standard input. */
+  readonly source: string;
+  readonly name: string | undefined;
+}
+
+export interface SaveOptions {
+  readonly image: string;
+  /** undefined: standard output, which must not be a terminal. */
+  readonly output: string | undefined;
+  readonly format: 'docker-archive' | 'oci-archive';
+}
+
+export interface LoadOptions {
+  /** undefined: standard input. */
+  readonly input: string | undefined;
+}
+
+export interface PushOptions {
+  readonly image: string;
+  /** undefined: the image's own name. */
+  readonly destination: string | undefined;
+  readonly quiet: boolean;
+  readonly tlsVerify: boolean;
+}
+
 /** The image-management commands' invocations (see createProgram). */
 export type ImageInvocation =
   | { readonly command: 'pull'; readonly options: PullOptions }
@@ -47,7 +73,11 @@ export type ImageInvocation =
   | { readonly command: 'tag'; readonly options: TagOptions }
   | { readonly command: 'image-inspect'; readonly options: ImageInspectOptions }
   | { readonly command: 'login'; readonly options: LoginOptions }
-  | { readonly command: 'logout'; readonly options: LogoutOptions };
+  | { readonly command: 'logout'; readonly options: LogoutOptions }
+  | { readonly command: 'import'; readonly options: ImportOptions }
+  | { readonly command: 'save'; readonly options: SaveOptions }
+  | { readonly command: 'load'; readonly options: LoadOptions }
+  | { readonly command: 'push'; readonly options: PushOptions };
 
 /** podman's boolean flags take `--flag`, `--flag=true` or `--flag=false`. */
 function parseBool(flag: string) {
@@ -62,7 +92,7 @@ function tlsVerifyOption(): Option {
   return new Option('--tls-verify [bool]', 'use https and verify certificates (false: plain http)').argParser(parseBool('tls-verify')).default(true);
 }
 
-/** Adds pull, images, rmi, tag, image inspect, login and logout to the program. */
+/** Adds pull, push, images, rmi, tag, image inspect, import, save, load, login and logout to the program. */
 export function addImageCommands(program: Command, onInvoke: (invocation: ImageInvocation) => void): void {
   program
     .command('pull')
@@ -133,4 +163,38 @@ export function addImageCommands(program: Command, onInvoke: (invocation: ImageI
     .description('remove the login for a registry')
     .argument('<registry>', 'registry host')
     .action((registry: string) => onInvoke({ command: 'logout', options: { registry } }));
+
+  program
+    .command('push')
+    .description('push an image to a registry')
+    .argument('<image>', 'image name or id')
+    .argument('[destination]', 'where to push it, e.g. quay.io/org/app:v1 (default: the image name)')
+    .option('-q, --quiet', 'print no progress', false)
+    .addOption(tlsVerifyOption())
+    .action((image: string, destination: string | undefined, o: Record<string, unknown>) => {
+      onInvoke({ command: 'push', options: { image, destination, quiet: o.quiet as boolean, tlsVerify: o.tlsVerify as boolean } });
+    });
+
+  program
+    .command('import')
+    .description('make a one-layer image of a root filesystem tarball')
+    .argument('<tarball>', 'tar archive (plain, gzip or zstd), or - for standard input')
+    .argument('[name]', 'name for the image, e.g. mybase:v1 (becomes localhost/mybase:v1)')
+    .action((source: string, name: string | undefined) => onInvoke({ command: 'import', options: { source, name } }));
+
+  program
+    .command('save')
+    .description('write an image to an archive')
+    .argument('<image>', 'image name or id')
+    .option('-o, --output <file>', 'archive to write (default: standard output)')
+    .addOption(new Option('--format <format>', 'archive format').choices(['docker-archive', 'oci-archive']).default('docker-archive'))
+    .action((image: string, o: Record<string, unknown>) => {
+      onInvoke({ command: 'save', options: { image, output: o.output as string | undefined, format: o.format as SaveOptions['format'] } });
+    });
+
+  program
+    .command('load')
+    .description('load images from a docker-archive or oci-archive')
+    .option('-i, --input <file>', 'archive to read, plain or compressed (default: standard input)')
+    .action((o: Record<string, unknown>) => onInvoke({ command: 'load', options: { input: o.input as string | undefined } }));
 }

@@ -22,5 +22,13 @@ export async function executeImageCommand(invocation: ImageInvocation, io: Image
       return (await import('./login.js')).login(invocation.options, io);
     case 'logout':
       return (await import('./login.js')).logout(invocation.options, io);
+    case 'import':
+      return (await import('./import.js')).importImage(invocation.options, io);
+    case 'save':
+      return (await import('./save.js')).saveImage(invocation.options, io);
+    case 'load':
+      return (await import('./load.js')).loadImages(invocation.options, io);
+    case 'push':
+      return (await import('./push.js')).pushImage(invocation.options, io);
   }
 }

@@ -7,6 +7,7 @@ import { formatPlatform, selectPlatform } from './platform.js';
 import { formatReference, repositoryName, type Reference } from './reference.js';
 import type { ContainerIdMaps } from '../sys/idmap.js';
 import { commitImage, imageLayers, type CommitResult } from './commit.js';
+import { removeUnused } from './ingest.js';
 import type { RegistryClient } from './registry.js';
 
 /** Layers downloaded at once: enough to fill a link, few enough to be polite to a registry. */
@@ -121,16 +122,6 @@ async function pullOnce(
   const names = ref.tag === undefined ? [] : [`${repositoryName(ref)}:${ref.tag}`];
   const digests = [manifestFetched.digest, ...(indexDigest ? [indexDigest] : [])].map((d) => `${repositoryName(ref)}@${d}`);
   return commitImage(store, record, names, digests);
-}
-
-/** Removes blobs in `candidates` that no image in the index uses (under the lock). */
-async function removeUnused(store: Store, candidates: readonly Digest[]): Promise<void> {
-  if (candidates.length === 0) return;
-  await store.images.update(async (index, held) => {
-    const used = await store.images.blobsInUse(index);
-    held.assertHeld();
-    await Promise.all(candidates.filter((d) => !used.has(d)).map((d) => store.blobs.remove(d)));
-  });
 }
 
 /** Runs `fn` on every item, at most `limit` at once; waits for all started work, then throws the first failure. */

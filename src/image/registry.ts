@@ -20,6 +20,20 @@ export interface FetchedManifest {
   readonly digest: Digest;
 }
 
+interface RequestSpec {
+  readonly method?: 'GET' | 'HEAD' | 'POST' | 'PUT';
+  readonly accept: string;
+  readonly scope: string | undefined;
+  /** Names the request in errors. */
+  readonly what: string;
+  /** No time limit: the body is a blob of any size. */
+  readonly streaming?: boolean;
+  /** A 404 is an answer (HEAD of a blob the registry lacks), not an error. */
+  readonly missingOk?: boolean;
+  /** Made anew for each attempt: a stream cannot be sent twice. */
+  readonly body?: () => { body: Uint8Array | ReadableStream<Uint8Array>; contentType: string };
+}
+
 /** Manifests are small; a registry sending more is broken or hostile. */
 const MANIFEST_LIMIT = 4 * 1024 * 1024;
 /** Requests other than blob downloads, whose length is not bounded by time. */
@@ -71,31 +85,90 @@ export class RegistryClient {
     await this.request('/v2/', { accept: 'application/json', scope: undefined, what: `registry ${this.registry}` });
   }
 
-  private async request(
-    path: string,
-    req: { accept: string; scope: string | undefined; what: string; streaming?: boolean },
-  ): Promise<Response> {
+  /**
+   * Whether the registry has a blob (HEAD), so push can skip it. Asked with push rights:
+   * the token then also covers the upload that follows.
+   */
+  async hasBlob(repository: string, digest: Digest): Promise<boolean> {
+    const what = `blob ${digest} of ${this.registry}/${repository}`;
+    const res = await this.request(`/v2/${repository}/blobs/${digest}`, { method: 'HEAD', accept: '*/*', scope: pushScope(repository), what, missingOk: true });
+    return res.status !== 404;
+  }
+
+  /**
+   * Uploads a blob monolithically: POST opens an upload session, one PUT with the digest
+   * sends the content and closes it; the registry verifies the digest. `body` is called
+   * again if the PUT must be retried after an authentication challenge.
+   */
+  async uploadBlob(repository: string, digest: Digest, body: () => Readable): Promise<void> {
+    const what = `upload of blob ${digest} to ${this.registry}/${repository}`;
+    const scope = pushScope(repository);
+    const started = await this.request(`/v2/${repository}/blobs/uploads/`, { method: 'POST', accept: '*/*', scope, what });
+    await started.body?.cancel();
+    const location = started.headers.get('location');
+    if (location === null) throw new RegistryError(`${what}: the registry did not say where to upload (no Location header)`);
+    const url = new URL(location, this.base);
+    url.searchParams.set('digest', digest);
+    const done = await this.request(url.toString(), {
+      method: 'PUT',
+      accept: '*/*',
+      scope,
+      what,
+      streaming: true,
+      body: () => ({ body: Readable.toWeb(body()) as ReadableStream<Uint8Array>, contentType: 'application/octet-stream' }),
+    });
+    await done.body?.cancel();
+  }
+
+  /** PUTs a manifest under a tag or its digest, and checks the registry kept it byte for byte. */
+  async putManifest(repository: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<void> {
+    const what = `manifest ${this.registry}/${repository}:${reference}`.replace(/:(sha256:)/, '@$1');
+    const res = await this.request(`/v2/${repository}/manifests/${reference}`, {
+      method: 'PUT',
+      accept: '*/*',
+      scope: pushScope(repository),
+      what,
+      body: () => ({ body: bytes, contentType: mediaType }),
+    });
+    await res.body?.cancel();
+    const digest: Digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const stored = res.headers.get('docker-content-digest');
+    if (stored !== null && stored !== digest) throw new RegistryError(`${what}: the registry stored the manifest as ${stored}, not ${digest}`, 'the registry changed the manifest; check what it holds');
+  }
+
+  /** `path` is a path on the registry, or a full URL it gave (an upload Location). */
+  private async request(path: string, req: RequestSpec): Promise<Response> {
     const key = req.scope ?? '';
-    let res = await this.send(this.base + path, req.accept, this.authorization.get(key), req.streaming === true);
+    const url = new URL(path, this.base).toString();
+    let res = await this.send(url, req, this.authorization.get(key));
     if (res.status === 401) {
       await res.body?.cancel();
       const header = await this.authorize(res.headers.get('www-authenticate'), req.scope);
       this.authorization.set(key, header);
-      res = await this.send(this.base + path, req.accept, header, req.streaming === true);
+      res = await this.send(url, req, header);
       if (res.status === 401) {
         await res.body?.cancel();
         throw this.refused();
       }
     }
+    if (req.missingOk === true && res.status === 404) return res;
     if (!res.ok) throw await responseError(res, req.what, this.registry);
     return res;
   }
 
-  private async send(url: string, accept: string, authorization: string | undefined, streaming: boolean): Promise<Response> {
-    const headers: Record<string, string> = { accept, 'user-agent': 'nook/0.1' };
+  private async send(url: string, req: RequestSpec, authorization: string | undefined): Promise<Response> {
+    const headers: Record<string, string> = { accept: req.accept, 'user-agent': 'nook/0.1' };
     if (authorization !== undefined) headers.authorization = authorization;
+    const init: RequestInit & { duplex?: 'half' } = { method: req.method ?? 'GET', headers };
+    const content = req.body?.();
+    if (content !== undefined) {
+      headers['content-type'] = content.contentType;
+      init.body = content.body;
+      if (content.body instanceof ReadableStream) init.duplex = 'half';
+    }
+    if (req.streaming !== true) init.signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
     try {
-      return await fetch(url, { headers, ...(streaming ? {} : { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }) });
+      return await fetch(url, init);
     } catch (err) {
       throw this.unreachable(err);
     }
@@ -168,6 +241,10 @@ export class RegistryClient {
 
 function pullScope(repository: string): string {
   return `repository:${repository}:pull`;
+}
+
+function pushScope(repository: string): string {
+  return `repository:${repository}:pull,push`;
 }
 
 function basicHeader(c: Credentials): string {

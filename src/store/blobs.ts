@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { access, readFile, rename, unlink } from 'node:fs/promises';
+import { access, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DigestMismatchError } from '../errors.js';
 import { tempPathFor } from './atomic.js';
 import { digestHex, type Digest } from './digest.js';
+import { hashing } from './hashing.js';
 
 /**
  * Content-addressed blobs: `blobs/sha256/<hex>` holds exactly the bytes whose sha256 is
@@ -33,6 +34,17 @@ export class BlobStore {
 
   read(digest: Digest): Promise<Buffer> {
     return readFile(this.path(digest));
+  }
+
+  /** The first `length` bytes of a blob (fewer if it is shorter): enough to tell its compression. */
+  async readHead(digest: Digest, length: number): Promise<Buffer> {
+    const file = await open(this.path(digest));
+    try {
+      const { buffer, bytesRead } = await file.read(Buffer.alloc(length), 0, length, 0);
+      return buffer.subarray(0, bytesRead);
+    } finally {
+      await file.close();
+    }
   }
 
   /**
@@ -65,6 +77,27 @@ export class BlobStore {
         );
       }
       await rename(temp, this.path(digest));
+    } catch (err) {
+      await unlink(temp).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * Stores `source` under the digest of what it turns out to hold (content from a local
+   * file, where no one named the digest beforehand). `existed`: the store had it already,
+   * so a caller cleaning up after a failure must leave it.
+   */
+  async writeUnknown(source: Readable | AsyncIterable<Uint8Array>): Promise<{ digest: Digest; size: number; existed: boolean }> {
+    const temp = tempPathFor(join(this.dir, 'unknown'));
+    const hash = createHash('sha256');
+    let size = 0;
+    try {
+      await pipeline(source, hashing(hash, (n) => (size += n)), createWriteStream(temp, { flags: 'wx', mode: 0o644 }));
+      const digest: Digest = `sha256:${hash.digest('hex')}`;
+      const existed = await this.has(digest);
+      await rename(temp, this.path(digest));
+      return { digest, size, existed };
     } catch (err) {
       await unlink(temp).catch(() => undefined);
       throw err;

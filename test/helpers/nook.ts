@@ -28,7 +28,7 @@ export function isolatedEnv(home: string): NodeJS.ProcessEnv {
 
 export interface NookOptions {
   readonly env: NodeJS.ProcessEnv;
-  readonly input?: string;
+  readonly input?: string | Buffer;
   /** Leave stdin open for the test to write to and close (`child.stdin.end()`). */
   readonly keepStdinOpen?: boolean;
   /** Called once the process is running, e.g. to send it signals. */

@@ -37,6 +37,26 @@ describe('image command lines', () => {
   });
 });
 
+describe('archive and push command lines', () => {
+  it('parses import, save and load', () => {
+    expect(parse('import', 'rootfs.tar.gz')).toEqual({ command: 'import', options: { source: 'rootfs.tar.gz', name: undefined } });
+    expect(parse('import', '-', 'base:v1')).toEqual({ command: 'import', options: { source: '-', name: 'base:v1' } });
+    expect(parse('save', '-o', 'x.tar', 'alpine')).toEqual({ command: 'save', options: { image: 'alpine', output: 'x.tar', format: 'docker-archive' } });
+    expect(parse('save', '--format', 'oci-archive', 'alpine')).toEqual({ command: 'save', options: { image: 'alpine', output: undefined, format: 'oci-archive' } });
+    expect(() => parse('save', '--format', 'oci-dir', 'alpine')).toThrow();
+    expect(parse('load', '-i', 'x.tar')).toEqual({ command: 'load', options: { input: 'x.tar' } });
+    expect(parse('load')).toEqual({ command: 'load', options: { input: undefined } });
+  });
+
+  it('parses push', () => {
+    expect(parse('push', 'app')).toEqual({ command: 'push', options: { image: 'app', destination: undefined, quiet: false, tlsVerify: true } });
+    expect(parse('push', '-q', '--tls-verify=false', 'app', 'quay.io/me/app:v1')).toEqual({
+      command: 'push',
+      options: { image: 'app', destination: 'quay.io/me/app:v1', quiet: true, tlsVerify: false },
+    });
+  });
+});
+
 describe('human formats', () => {
   it('prints sizes as podman does', () => {
     expect(humanSize(512)).toBe('512 B');

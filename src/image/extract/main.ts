@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, createReadStream, type Stats } from 'node:fs';
 import { join, posix } from 'node:path';
-import { PassThrough, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
-import { Decompress } from 'fzstd';
 import { x as extractTar, type ReadEntry } from 'tar';
+import { hashing } from '../../store/hashing.js';
+import { decompressor } from '../decompress.js';
 import { EXTRACT_FAILED, type ExtractedLayer, type ExtractRequest, type LayerToExtract } from './request.js';
 import { makeOpaque, makeWhiteout, UnsafeLayerPath } from './whiteouts.js';
 
@@ -16,65 +15,6 @@ import { makeOpaque, makeWhiteout, UnsafeLayerPath } from './whiteouts.js';
  */
 
 class LayerError extends Error {}
-
-const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
-const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
-
-/** Picks the decompressor from the first bytes: registries' media types are not always right. */
-function decompressor(): Transform {
-  let inner: Transform | null = null;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, done: TransformCallback) {
-      if (inner === null) {
-        inner = chunk.subarray(0, 2).equals(GZIP_MAGIC) ? createGunzip() : chunk.subarray(0, 4).equals(ZSTD_MAGIC) ? zstdStream() : new PassThrough();
-        inner.on('data', (data: Buffer) => this.push(data));
-        inner.on('error', (err) => this.destroy(err));
-      }
-      inner.write(chunk, done);
-    },
-    flush(done: TransformCallback) {
-      if (inner === null) return done();
-      inner.once('end', () => done());
-      inner.end();
-      inner.resume();
-    },
-  });
-}
-
-/** Node 20's zlib has no zstd. */
-function zstdStream(): Transform {
-  const stream = new Transform({
-    transform(chunk: Buffer, _encoding, done: TransformCallback) {
-      try {
-        decoder.push(chunk);
-        done();
-      } catch (err) {
-        done(err as Error);
-      }
-    },
-    flush(done: TransformCallback) {
-      try {
-        decoder.push(new Uint8Array(0), true);
-        done();
-      } catch (err) {
-        done(err as Error);
-      }
-    },
-  });
-  const decoder = new Decompress((data) => {
-    stream.push(Buffer.from(data));
-  });
-  return stream;
-}
-
-function hashing(hash: ReturnType<typeof createHash>): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _encoding, done: TransformCallback) {
-      hash.update(chunk);
-      done(null, chunk);
-    },
-  });
-}
 
 function checkRelative(kind: string, path: string): void {
   if (path.startsWith('/')) throw new LayerError(`${kind} "${path}" is an absolute path`);
