@@ -13,8 +13,12 @@ import type { RegistryClient } from './registry.js';
 /** Layers downloaded at once: enough to fill a link, few enough to be polite to a registry. */
 const PARALLEL_LAYERS = 3;
 
-/** Receives one line per step ("Copying blob … done"). */
-export type PullProgress = (line: string) => void;
+/** What a pull reports as it goes: steps, and each blob's state. */
+export interface PullProgress {
+  step(line: string): void;
+  /** `received` bytes of `total` so far; 'skipped' (already stored) or 'done' at the end. */
+  blob(kind: string, digest: Digest, state: 'skipped' | 'done' | { received: number; total: number }): void;
+}
 
 export type PullResult = CommitResult;
 
@@ -72,11 +76,16 @@ async function pullOnce(
 
   const fetchBlob = async (d: Descriptor, kind: string): Promise<void> => {
     if (await store.blobs.has(d.digest)) {
-      progress(`Copying ${kind} ${d.digest} skipped: already exists`);
+      progress.blob(kind, d.digest, 'skipped');
       return;
     }
     const stream = await client.getBlob(repo, d.digest);
     const name = `${kind} ${d.digest} of ${repositoryName(ref)}`;
+    let received = 0;
+    stream.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      progress.blob(kind, d.digest, { received, total: d.size });
+    });
     try {
       await store.blobs.write(d.digest, stream, name, d.size);
     } catch (err) {
@@ -85,7 +94,7 @@ async function pullOnce(
       throw new RegistryError(`downloading ${name} failed: ${(err as Error).message}`, 'check the connection and run the pull again');
     }
     added.push(d.digest);
-    progress(`Copying ${kind} ${d.digest} done`);
+    progress.blob(kind, d.digest, 'done');
   };
 
   await fetchBlob(manifest.config, 'config');
@@ -95,7 +104,7 @@ async function pullOnce(
   }
   const unique = [...new Map(manifest.layers.map((l) => [l.digest, l])).values()];
   await inParallel(unique, PARALLEL_LAYERS, (layer) => fetchBlob(layer, 'blob'));
-  progress('Writing manifest to image destination');
+  progress.step('Writing manifest to image destination');
   for (const [bytes, digest] of [[manifestFetched.bytes, manifestFetched.digest], ...(indexDigest ? [[top.bytes, top.digest] as const] : [])] as const) {
     if (!(await store.blobs.has(digest))) {
       await store.blobs.writeBytes(digest, bytes, `manifest ${digest} of ${what}`);
@@ -117,7 +126,7 @@ async function pullOnce(
     created: config.created,
     size: manifest.config.size + manifest.layers.reduce((sum, l) => sum + l.size, 0),
   };
-  progress('Extracting layers');
+  progress.step('Extracting layers');
   await store.layers.ensure(maps, store.blobs, imageLayers(record));
   const names = ref.tag === undefined ? [] : [`${repositoryName(ref)}:${ref.tag}`];
   const digests = [manifestFetched.digest, ...(indexDigest ? [indexDigest] : [])].map((d) => `${repositoryName(ref)}@${d}`);

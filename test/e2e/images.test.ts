@@ -1,8 +1,10 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostPlatform } from '../../src/image/platform.js';
-import { isolatedEnv, nook, show, type NookResult } from '../helpers/nook.js';
+import { isolatedEnv, nook, NOOK_BIN, show, type NookResult } from '../helpers/nook.js';
 import { OciLayout, type Descriptor } from '../helpers/oci-image.js';
 import { startRegistry, type Login, type TestRegistry } from '../helpers/registry.js';
 import { startTokenServer, type TokenServer } from '../helpers/token-server.js';
@@ -145,6 +147,20 @@ describe('pull', () => {
     const result = await ok(['pull', '-q', '--tls-verify=false', `${registry.host}/busybox:1.0`]);
     expect(result.stdout).toBe(`${ids.busybox}\n`);
     expect(result.stderr).toBe('');
+  });
+
+  it('shows a live display on a terminal, and plain lines otherwise', async () => {
+    const ref = `${registry.host}/multi:latest`;
+    const plain = await ok(['pull', '--tls-verify=false', ref]);
+    expect(plain.stderr).not.toContain('\x1b[');
+    expect(plain.stderr).toMatch(/^Copying blob sha256:[0-9a-f]{64} (done|skipped: already exists)$/m);
+    await ok(['rmi', '-f', ref]);
+    // script(1) gives nook a pseudo-terminal as its stderr.
+    const shell = `${NOOK_BIN} pull --tls-verify=false ${ref}`;
+    const tty = await promisify(execFile)('script', ['-qec', shell, '/dev/null'], { env });
+    expect(tty.stdout).toContain('\x1b[');
+    expect(tty.stdout).toMatch(/Copying blob [0-9a-f]{12} done/);
+    expect(tty.stdout).toContain(ids.host);
   });
 
   it("picks the host's platform from an index, and another with --platform", async () => {
