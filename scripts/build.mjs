@@ -25,9 +25,10 @@ async function buildCli() {
   const esbuild = await import('esbuild');
   const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: 'linked', legalComments: 'none', logLevel: 'warning' };
   await esbuild.build({ ...common, entryPoints: [join(root, 'src', 'cli', 'main.ts')], outfile: join(root, 'dist', 'nook.cjs') });
-  // The layer extractor runs in its own process, inside a user namespace. koffi is a
-  // native addon: it is loaded from node_modules, not bundled.
+  // The layer extractor and the vfs driver's copier run in their own processes, inside a
+  // user namespace. koffi is a native addon: it is loaded from node_modules, not bundled.
   await esbuild.build({ ...common, entryPoints: [join(root, 'src', 'image', 'extract', 'main.ts')], outfile: join(root, 'dist', 'extract.cjs'), external: ['koffi'] });
+  await esbuild.build({ ...common, entryPoints: [join(root, 'src', 'image', 'flatten', 'main.ts')], outfile: join(root, 'dist', 'flatten.cjs'), external: ['koffi'] });
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import type { RunSource } from '../engine/container-root.js';
+import type { StorageDriver } from '../engine/storage-driver.js';
 import type { NetworkMode } from '../plan/spec.js';
 import { addImageCommands, type ImageInvocation } from './image-commands.js';
 
@@ -50,11 +51,20 @@ export function parseEntrypoint(value: string): string[] {
   return parsed;
 }
 
-function parseRunSource(rootfs: string | undefined, args: readonly string[]): { source: RunSource; command: readonly string[] } {
+function parseStorageDriver(value: unknown): StorageDriver | undefined {
+  if (value === undefined || value === 'overlay' || value === 'vfs') return value;
+  throw new UsageError(`unknown storage driver "${String(value)}"`, 'use --storage-driver overlay or --storage-driver vfs, or leave it out');
+}
+
+function parseRunSource(
+  rootfs: string | undefined,
+  args: readonly string[],
+  globals: Record<string, unknown>,
+): { source: RunSource; command: readonly string[] } {
   if (rootfs !== undefined) return { source: { kind: 'rootfs', path: rootfs }, command: args };
   const [image, ...command] = args;
   if (image === undefined) throw new UsageError('nook run needs an image, or --rootfs DIR', 'nook run IMAGE [COMMAND...] or nook run --rootfs DIR [COMMAND...]');
-  return { source: { kind: 'image', name: image }, command };
+  return { source: { kind: 'image', name: image, storageDriver: parseStorageDriver(globals.storageDriver) }, command };
 }
 
 /**
@@ -65,6 +75,7 @@ export function createProgram(io: CliIO, onInvoke: (invocation: Invocation) => v
   const program = new Command('nook')
     .description('rootless containers and sandboxes, as an ordinary user')
     .version('0.1.0', '-v, --version')
+    .option('--storage-driver <driver>', 'overlay or vfs (default: overlay where the kernel allows it)')
     .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')), outputError: () => undefined });
@@ -87,7 +98,7 @@ export function createProgram(io: CliIO, onInvoke: (invocation: Invocation) => v
     .option('--security-opt <opt>', 'security option: no-new-privileges (repeatable)', collect, [])
     .option('--explain', 'print the equivalent shell commands instead of running', false)
     .action((args: string[], o: Record<string, unknown>) => {
-      const { source, command } = parseRunSource(o.rootfs as string | undefined, args);
+      const { source, command } = parseRunSource(o.rootfs as string | undefined, args, program.opts());
       onInvoke({
         command: 'run',
         options: {
@@ -120,7 +131,7 @@ export function createProgram(io: CliIO, onInvoke: (invocation: Invocation) => v
     .option('--format <format>', 'text or json', 'text')
     .action((o: { format: string }) => {
       if (o.format !== 'text' && o.format !== 'json') throw new UsageError(`unknown --format "${o.format}"`, 'use --format json, or leave it out');
-      onInvoke({ command: 'info', options: { format: o.format } });
+      onInvoke({ command: 'info', options: { format: o.format, storageDriver: parseStorageDriver(program.opts().storageDriver) } });
     });
 
   addImageCommands(program, onInvoke);

@@ -4,6 +4,7 @@ import { statSync } from 'node:fs';
 import { RootfsError } from '../errors.js';
 import { removeAsContainerRoot } from '../image/extract/run.js';
 import { imageLayers } from '../image/commit.js';
+import { flattenLayers } from '../image/flatten/run.js';
 import { findLocalImage } from '../image/local.js';
 import { parseRunConfig, type RunConfig } from '../image/run-config.js';
 import type { RootfsSource } from '../plan/spec.js';
@@ -11,6 +12,7 @@ import { liveRunDirs, markOwner, staleRunDirs } from './stale-runs.js';
 import { directoryFiles, imageFiles, type RootFileReader } from '../rootfs/users.js';
 import type { Store } from '../store/store.js';
 import type { ContainerIdMaps } from '../sys/idmap.js';
+import type { StorageDriver } from './storage-driver.js';
 
 /** In a container's store dir: the id of the image it runs, so rmi can tell it is in use. */
 const IMAGE_FILE = 'image';
@@ -26,7 +28,9 @@ export async function imagesInUse(store: Store): Promise<Map<string, string>> {
 }
 
 /** What `nook run` was asked to use as the root: a directory, or an image. */
-export type RunSource = { readonly kind: 'rootfs'; readonly path: string } | { readonly kind: 'image'; readonly name: string };
+export type RunSource =
+  | { readonly kind: 'rootfs'; readonly path: string }
+  | { readonly kind: 'image'; readonly name: string; readonly storageDriver: StorageDriver | undefined };
 
 /** A container's root, ready for the plan, and how to read it and undo it. */
 export interface PreparedRoot {
@@ -60,7 +64,7 @@ export async function prepareImageRoot(
   maps: ContainerIdMaps,
   name: string,
   containerId: string,
-  options: { dryRun: boolean },
+  options: { dryRun: boolean; driver: StorageDriver },
 ): Promise<PreparedRoot> {
   const index = await store.images.readIndex();
   const { id } = findLocalImage(index, name);
@@ -69,7 +73,9 @@ export async function prepareImageRoot(
   const dir = join(store.root, 'containers', containerId);
   const overlay = { lowerDirs: [...record.diffIds].reverse().map((d) => store.layers.diffPath(d)), upperDir: join(dir, 'upper'), workDir: join(dir, 'work'), target: join(dir, 'merged') };
   const files = imageFiles(overlay.lowerDirs);
-  if (options.dryRun) return { rootfs: { kind: 'overlay', overlay }, files, config, release: async () => undefined };
+  const copy = join(dir, 'rootfs');
+  const rootfs: RootfsSource = options.driver === 'overlay' ? { kind: 'overlay', overlay } : { kind: 'directory', path: copy };
+  if (options.dryRun) return { rootfs, files, config, release: async () => undefined };
 
   // Images pulled before their layers could be extracted, or whose layers were removed by hand.
   await store.layers.ensure(maps, store.blobs, imageLayers(record));
@@ -79,9 +85,14 @@ export async function prepareImageRoot(
   await mkdir(dir, { mode: 0o700 });
   markOwner(dir);
   await writeFile(join(dir, IMAGE_FILE), `${id}\n`);
-  await Promise.all([overlay.upperDir, overlay.workDir, overlay.target].map((d) => mkdir(d, { mode: 0o755 })));
+  if (options.driver === 'overlay') {
+    await Promise.all([overlay.upperDir, overlay.workDir, overlay.target].map((d) => mkdir(d, { mode: 0o755 })));
+  } else {
+    await mkdir(copy, { mode: 0o755 });
+    await flattenLayers(maps, { layers: [...overlay.lowerDirs].reverse(), target: copy });
+  }
   return {
-    rootfs: { kind: 'overlay', overlay },
+    rootfs,
     files,
     config,
     // The upper dir holds files of container ids: only container root may remove them.

@@ -1,46 +1,20 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { arch, release } from 'node:os';
-import { join } from 'node:path';
-import { removeAsContainerRoot } from '../image/extract/run.js';
-import { encodePlan } from '../plan/encode.js';
-import type { Op } from '../plan/ops.js';
-import { launchRuntime, runtimeBinary } from '../runtime/launch.js';
-import { reportToError } from '../runtime/report-error.js';
-import { tempPathFor } from '../store/atomic.js';
-import { openStore } from '../store/store.js';
+import { runtimeBinary } from '../runtime/launch.js';
+import { openStore, type Store } from '../store/store.js';
 import { containerIdMaps, type ContainerIdMaps } from '../sys/idmap.js';
 import { runtimeDir } from '../sys/paths.js';
 import { findOnPath } from '../sys/which.js';
+import { chooseStorageDriver, type StorageDriver } from './storage-driver.js';
 
 export interface InfoOptions {
   readonly format: 'text' | 'json';
+  readonly storageDriver: StorageDriver | undefined;
 }
 
-/**
- * Mounts a tiny overlay in a user namespace on the store's own filesystem, the way a
- * container root is mounted: the one sure way to know the kernel and filesystem allow it.
- */
-async function probeOverlay(storeRoot: string, maps: ContainerIdMaps): Promise<string> {
-  const dir = tempPathFor(join(storeRoot, 'overlay-probe'));
-  const [lower, upper, work, target] = ['lower', 'upper', 'work', 'merged'].map((d) => join(dir, d)) as [string, string, string, string];
-  await Promise.all([lower, upper, work, target].map((d) => mkdir(d, { recursive: true, mode: 0o700 })));
-  const plan: Op[] = [
-    { op: 'namespaces', namespaces: ['user', 'mount'] },
-    { op: 'uid-map', map: maps.uid },
-    { op: 'gid-map', map: maps.gid },
-    { op: 'overlay-rootfs', overlay: { lowerDirs: [lower], upperDir: upper, workDir: work, target } },
-    { op: 'close-fds' },
-    { op: 'exec', argv: ['true'], env: ['PATH=/usr/bin:/bin'] },
-  ];
-  try {
-    const result = await launchRuntime(encodePlan(plan), runtimeDir(), { capture: true });
-    if (result.report !== null) return `unavailable: ${reportToError(result.report, { rootfs: storeRoot }).message}`;
-    return result.status === 0 ? 'kernel overlayfs in a user namespace' : `unavailable: the probe exited with ${result.status}`;
-  } finally {
-    // overlayfs leaves work/work mode 000, owned by container root.
-    await removeAsContainerRoot(maps, [dir]).catch(() => undefined);
-  }
+async function describeDriver(store: Store, maps: ContainerIdMaps, requested: StorageDriver | undefined): Promise<string> {
+  const choice = await chooseStorageDriver(store, maps, requested);
+  return `${choice.driver} (${choice.reason})`;
 }
 
 function cgroupVersion(): string {
@@ -70,7 +44,7 @@ export async function showInfo(options: InfoOptions, io: { out: (line: string) =
     store: {
       graphRoot: store.root,
       runRoot: runtimeDir(),
-      rootfs: await probeOverlay(store.root, maps),
+      driver: await describeDriver(store, maps, options.storageDriver),
       images: Object.keys(index.images).length,
     },
     version: { nook: '0.1.0', node: process.version },

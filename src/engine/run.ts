@@ -104,7 +104,10 @@ function normalWorkdir(path: string): string {
 async function prepareRoot(opts: RunOptions, idMaps: ContainerIdMaps, id: string): Promise<PreparedRoot> {
   if (opts.source.kind === 'rootfs') return prepareDirectoryRoot(opts.source.path);
   const { openStore } = await import('../store/store.js');
-  return prepareImageRoot(await openStore(), idMaps, opts.source.name, id, { dryRun: opts.explain });
+  const { chooseStorageDriver } = await import('./storage-driver.js');
+  const store = await openStore();
+  const { driver } = await chooseStorageDriver(store, idMaps, opts.source.storageDriver);
+  return prepareImageRoot(store, idMaps, opts.source.name, id, { dryRun: opts.explain, driver });
 }
 
 function containerCommand(opts: RunOptions, root: PreparedRoot): readonly string[] {

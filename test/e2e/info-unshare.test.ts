@@ -20,8 +20,17 @@ describe('nook info', () => {
     const info = JSON.parse(result.stdout) as { host: Record<string, string>; store: Record<string, string | number> };
     expect(info.host.uidMap).toBe(`0:${process.getuid!()}:1 1:${subordinateStart('/etc/subuid')}:65535`);
     expect(info.store.graphRoot).toBe(join(env.XDG_DATA_HOME!, 'nook'));
-    expect(info.store.rootfs).toBe('kernel overlayfs in a user namespace');
+    expect(info.store.driver).toBe('overlay (kernel overlayfs mounts in a user namespace here)');
     expect(info.store.images).toBe(0);
+  });
+
+  it('says when the storage driver was chosen by hand', async () => {
+    const result = await nook(['--storage-driver', 'vfs', 'info', '--format', 'json'], { env });
+    expect(result.status, show(result)).toBe(0);
+    expect((JSON.parse(result.stdout) as { store: { driver: string } }).store.driver).toBe('vfs (chosen with --storage-driver)');
+    const bad = await nook(['--storage-driver', 'zfs', 'info'], { env });
+    expect(bad.status).toBe(125);
+    expect(bad.stderr).toMatch(/unknown storage driver "zfs"/);
   });
 
   it('prints text by default and refuses an unknown format', async () => {

@@ -157,6 +157,21 @@ describe('nook run IMAGE', () => {
     expect(readdirSync(join(STORE(), 'containers'))).toEqual([]);
   });
 
+  it('runs the same image with the vfs driver: a private copy of the layers', async () => {
+    const vfs = (args: readonly string[]): Promise<string> => nook(['--storage-driver', 'vfs', 'run', '--rm', ...args], { env }).then((result) => {
+      expect(result.status, show(result)).toBe(0);
+      return result.stdout;
+    });
+    expect(await vfs([image])).toBe('default command\n');
+    expect(await vfs([image, 'sh', '-c', 'id -u; pwd; stat -c %u:%g /data/owned; ls /lower-dir; test -e /etc/removed-later || echo gone'])).toBe('1000\n/work\n42:43\nc\ngone\n');
+    const root = await vfs([image, 'awk', '$5 == "/"', '/proc/self/mountinfo']);
+    expect(root).toMatch(/\/containers\/[0-9a-f]{64}\/rootfs \/ /);
+    expect(root).not.toMatch(/overlay/);
+    expect(await vfs(['-u', '0', image, 'sh', '-c', 'echo changed > /data/owned; cat /data/owned'])).toBe('changed\n');
+    expect(await vfs([image, 'cat', '/data/owned'])).toBe('original\n');
+    expect(readdirSync(join(STORE(), 'containers'))).toEqual([]);
+  });
+
   it('explains an image run without creating anything', async () => {
     const result = await nook(['run', '--explain', image, 'true'], { env });
     expect(result.status, show(result)).toBe(0);

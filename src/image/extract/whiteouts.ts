@@ -11,6 +11,8 @@ import koffi from 'koffi';
 const libc = koffi.load('libc.so.6');
 const mknod = libc.func('int mknod(const char *path, uint32_t mode, uint64_t dev)');
 const lsetxattr = libc.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)');
+const lgetxattr = libc.func('intptr_t lgetxattr(const char *path, const char *name, _Out_ uint8_t *value, size_t size)');
+const OPAQUE = 'user.overlay.opaque';
 const S_IFCHR = 0o020000;
 
 export class UnsafeLayerPath extends Error {}
@@ -59,7 +61,13 @@ export function makeOpaque(root: string, relDir: string): void {
   if (!exists(path)) mkdirSync(path, { mode: 0o755 });
   if (!lstatSync(path).isDirectory()) throw new UnsafeLayerPath(`opaque marker in "${relDir}", which is not a directory`);
   const value = Buffer.from('y');
-  if (lsetxattr(path, 'user.overlay.opaque', value, value.length, 0) !== 0) {
+  if (lsetxattr(path, OPAQUE, value, value.length, 0) !== 0) {
     throw new Error(`cannot mark "${relDir}" opaque: errno ${koffi.errno()}`);
   }
+}
+
+/** Whether an extracted layer's directory hides the content of the layers below. */
+export function isOpaque(dir: string): boolean {
+  const value = Buffer.alloc(1);
+  return lgetxattr(dir, OPAQUE, value, value.length) === 1 && value[0] === 0x79;
 }
