@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// `npm run bench`: nook's start latency and scale against the floor and its peers, as a
+// `npm run bench`: nook's start latency, scale and pull against the floor and its peers, as a
 // markdown table and JSON on stdout and in bench/results/latest.{md,json}. Progress goes to
 // stderr. Options: --runs N (start rounds, default 25), --warmup N (default 3),
-// --scale-rounds N (default 5). See docs/benchmarks.md for how to read the output.
+// --scale-rounds N (default 5), --pull-rounds N (default 5), --pull-warmup N (default 1),
+// --only start,scale,pull (default: all three). See docs/benchmarks.md for how to read it.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,12 +12,14 @@ import { childEnv, makeRootfs, makeWorkDir, removeWorkDir } from './lib/fixture.
 import { loadAverage, machineInfo } from './lib/machine.mjs';
 import { bwrapPeer, helperVersions, nodePeer, nookPeer, podmanPeer } from './lib/peers.mjs';
 import { NOT_MEASURED, toJson, toMarkdown } from './lib/report.mjs';
+import { measurePull } from './pull.mjs';
 import { measureScale } from './scale.mjs';
 import { measureStart } from './start.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(benchDir, '..');
 const SCALE_LEVELS = [1, 8, 32];
+const SECTIONS = ['start', 'scale', 'pull'];
 
 function log(message) {
   process.stderr.write(`${message}\n`);
@@ -28,14 +31,29 @@ function settingsFromArgs() {
       runs: { type: 'string', default: '25' },
       warmup: { type: 'string', default: '3' },
       'scale-rounds': { type: 'string', default: '5' },
+      'pull-rounds': { type: 'string', default: '5' },
+      'pull-warmup': { type: 'string', default: '1' },
+      only: { type: 'string', default: SECTIONS.join(',') },
     },
   });
+  const sections = values.only.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = sections.filter((s) => !SECTIONS.includes(s));
+  if (unknown.length || sections.length === 0) throw new Error(`--only takes a comma-separated list of ${SECTIONS.join(', ')}`);
   const count = (name, min) => {
     const n = Number(values[name]);
     if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}`);
     return n;
   };
-  return { runs: count('runs', 1), warmup: count('warmup', 0), scaleRounds: count('scale-rounds', 1), scaleWarmup: 1, scaleLevels: SCALE_LEVELS };
+  return {
+    sections,
+    runs: count('runs', 1),
+    warmup: count('warmup', 0),
+    scaleRounds: count('scale-rounds', 1),
+    scaleWarmup: 1,
+    scaleLevels: SCALE_LEVELS,
+    pullRounds: count('pull-rounds', 1),
+    pullWarmup: count('pull-warmup', 0),
+  };
 }
 
 /**
@@ -94,23 +112,45 @@ async function main() {
     const startLoad = loadAverage();
     const env = childEnv(workDir);
     const rootfs = makeRootfs(join(workDir, 'rootfs'));
-    log('preparing peers…');
-    const peers = preparePeers(workDir, rootfs, env, notes);
-    cleanups.push(...peers.cleanups);
-
-    log(`start latency: ${peers.cases.map((c) => c.id).join(', ')}`);
-    const start = measureStart(peers.cases, settings, log);
-    notes.push(...start.notes);
-    const scale = await measureScale(peers.nook.run, settings.scaleLevels, { rounds: settings.scaleRounds, warmup: settings.scaleWarmup }, log);
+    const wants = (section) => settings.sections.includes(section);
+    let versions = { nook: nookPeer(repoRoot, rootfs, env).version };
+    let start = null;
+    let scale = null;
+    let pull = null;
+    if (wants('start') || wants('scale')) {
+      log('preparing peers…');
+      const peers = preparePeers(workDir, rootfs, env, notes);
+      cleanups.push(...peers.cleanups);
+      versions = peers.versions;
+      if (wants('start')) {
+        log(`start latency: ${peers.cases.map((c) => c.id).join(', ')}`);
+        start = measureStart(peers.cases, settings, log);
+        notes.push(...start.notes);
+      }
+      if (wants('scale')) scale = await measureScale(peers.nook.run, settings.scaleLevels, { rounds: settings.scaleRounds, warmup: settings.scaleWarmup }, log);
+    }
+    if (wants('pull')) {
+      log('pull: starting the registry…');
+      // Whatever goes wrong here (no tar to build the fixture, a full /dev/shm …) becomes a
+      // note: the other sections' results are still written.
+      pull = await measurePull(
+        { repoRoot, cacheDir: join(benchDir, '.cache'), workDir, env, rounds: settings.pullRounds, warmup: settings.pullWarmup },
+        log,
+      ).catch((err) => ({ skipped: `the pull section failed: ${err.message}`, versions: {} }));
+      for (const [name, version] of Object.entries(pull.versions)) versions[name] ??= version;
+      if (pull.skipped) notes.push(`pull skipped: ${pull.skipped}`);
+      else notes.push(...pull.notes);
+    }
 
     const results = {
       machine: machineInfo(),
       load: { start: startLoad, end: loadAverage() },
-      versions: peers.versions,
+      versions,
       settings,
       start,
       scale,
-      notMeasured: NOT_MEASURED,
+      pull,
+      notMeasured: NOT_MEASURED.filter((x) => !(x.section === 'pull' && pull && !pull.skipped)),
       notes,
     };
     const markdown = toMarkdown(results);

@@ -9,7 +9,7 @@ import { timeOnce } from './lib/spawn.mjs';
  * turn, and reversed every other round, so a command does not always run right after the
  * same one (e.g. after podman, whose teardown may still be finishing in the background).
  */
-function orderFor(list, round) {
+export function orderFor(list, round) {
   const k = round % list.length;
   const rotated = [...list.slice(k), ...list.slice(0, k)];
   return round % 2 ? rotated.reverse() : rotated;

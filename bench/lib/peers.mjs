@@ -126,6 +126,11 @@ export function podmanPeer(workDir, rootfs, env) {
  */
 function podmanCleanup(podman, baseArgs, store, env) {
   if (existsSync(store)) capture(podman, [...baseArgs, 'unshare', 'rm', '-rf', store], env);
+  endPodmanPause(env);
+}
+
+/** Ends the rootless pause process of the bench's private runtime dir, if podman started one. */
+export function endPodmanPause(env) {
   const pidFile = join(env.XDG_RUNTIME_DIR, 'libpod', 'tmp', 'pause.pid');
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());

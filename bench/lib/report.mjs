@@ -7,7 +7,7 @@ const NOT_YET = 'not measured yet: nook has no images/lifecycle yet';
 export const NOT_MEASURED = [
   { figure: 'Start latency: `nook run --rm IMAGE true`', status: NOT_YET },
   { figure: 'Start latency: `nook sandbox -- true`', status: 'not measured yet: nook has no sandbox mode yet' },
-  { figure: 'Pull (tmpfs and disk) vs `podman pull` and download | gunzip | tar -x', status: NOT_YET },
+  { figure: 'Pull (tmpfs and disk) vs `podman pull` and download | gunzip | tar -x', status: 'not measured: the pull section was not run or was skipped (see the notes)', section: 'pull' },
   { figure: 'Exec latency', status: NOT_YET },
   { figure: 'Stop latency', status: NOT_YET },
   { figure: 'Detached containers: memory (RSS of nook processes) and disk per container', status: NOT_YET },
@@ -105,8 +105,52 @@ function scaleSection(scale, settings) {
   ].join('\n');
 }
 
+function mb(bytes) {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+function pullSection(pull) {
+  const f = pull.fixture;
+  const lines = [
+    `## Pull`,
+    '',
+    `\`${pull.ref}\`: one gzipped layer of ${mb(f.layerBytes)} (${mb(f.tarBytes)} of tar, ${f.entries} entries of which ${f.files} regular files), ` +
+      `files of this machine standing in for ${f.standsInFor}, pulled from Debian's docker-registry on loopback into a fresh, empty store every time. ` +
+      `Wall time in ms: ${plural(pull.settings.rounds, 'round')} after ${plural(pull.settings.warmup, 'warm-up round')} per medium, ` +
+      `each round pulling once with every tool (order rotated, and reversed every other round).`,
+  ];
+  for (const m of pull.media) {
+    lines.push(
+      '',
+      `### Pull, ${m.medium === 'tmpfs' ? 'on tmpfs (the tools\' own cost)' : 'on disk (the disk sets the pace)'}: \`${m.dir}\``,
+      '',
+      table(
+        ['command', 'median', 'min', 'max', 'failures', 'entries written'],
+        m.commands.map((c) => [`\`${c.label}\``, ms(c.median), ms(c.min), ms(c.max), `${c.failures}/${c.n + c.failures}`, c.entries ?? '–']),
+      ),
+      '',
+      table(
+        ['comparison', 'ratio of medians', 'median of per-round ratios', 'difference (paired median)', 'target', 'status'],
+        m.comparisons.map((c) => [
+          c.title,
+          ratio(c.ratioOfMedians),
+          ratio(c.medianOfRatios),
+          signedMs(c.medianOfDifferences),
+          c.target ?? '',
+          c.skipped ? 'not measured: peer skipped' : verdict(c.met),
+        ]),
+      ),
+    );
+    for (const c of m.commands) for (const e of c.errors) lines.push('', `- \`${c.label}\` failed: ${e}`);
+  }
+  return lines.join('\n');
+}
+
 export function toMarkdown(r) {
-  const parts = ['# nook benchmarks', '', machineSection(r), '', startSection(r.start, r.settings), '', scaleSection(r.scale, r.settings)];
+  const parts = ['# nook benchmarks', '', machineSection(r)];
+  if (r.start) parts.push('', startSection(r.start, r.settings));
+  if (r.scale) parts.push('', scaleSection(r.scale, r.settings));
+  if (r.pull && !r.pull.skipped) parts.push('', pullSection(r.pull));
   parts.push('', '## Not measured yet', '', table(['figure', 'status'], r.notMeasured.map((x) => [x.figure, x.status])));
   if (r.notes.length) parts.push('', '## Notes', '', ...r.notes.map((n) => `- ${n}`));
   return parts.join('\n') + '\n';

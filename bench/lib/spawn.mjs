@@ -7,19 +7,24 @@ function elapsedMs(start) {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
-/** The last non-empty stderr line, which is usually the one that says what went wrong. */
+/**
+ * The stderr line that says what went wrong: usually the last one. When Node itself died
+ * of an uncaught exception the last line is only "Node.js vX.Y.Z": then the exception's
+ * own line ("TypeError: …") is the one.
+ */
 function lastLine(text) {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
-  return lines.at(-1) ?? '';
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !/^Node\.js v\d/.test(l));
+  return lines.findLast((l) => /^[A-Za-z]*Error\b/.test(l)) ?? lines.at(-1) ?? '';
 }
 
 /**
  * Runs `cmd` once, synchronously (nothing else of ours runs meanwhile), and returns
- * { ms, ok, error }. Only stderr is kept: the commands measured print nothing otherwise.
+ * { ms, ok, error }; killed after `timeoutMs` (default 60 s). Only stderr is kept: the
+ * commands measured print nothing otherwise.
  */
-export function timeOnce({ cmd, args, env }) {
+export function timeOnce({ cmd, args, env, timeoutMs = 60_000 }) {
   const start = process.hrtime.bigint();
-  const result = spawnSync(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: 60_000 });
+  const result = spawnSync(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: timeoutMs });
   const ms = elapsedMs(start);
   if (result.error) return { ms, ok: false, error: result.error.message };
   if (result.status !== 0) {
