@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, createReadStream, type Stats } from 'node:fs';
 import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { x as extractTar, type ReadEntry } from 'tar';
+import { UnpackSync, type ReadEntry } from 'tar';
 import { hashing } from '../../store/hashing.js';
 import { decompressor } from '../decompress.js';
 import { EXTRACT_FAILED, type ExtractedLayer, type ExtractRequest, type LayerToExtract } from './request.js';
@@ -92,7 +92,10 @@ async function extractLayer(layer: LayerToExtract, request: ExtractRequest): Pro
     createReadStream(layer.blob),
     decompressor(),
     hashing(hash),
-    extractTar({
+    // Synchronous unpacking: this process has nothing else to do, and node-tar's async
+    // Unpack sends every file's syscalls through libuv's thread pool one round trip at a
+    // time (measured here: 5.5 s against 1.8 s for 8,743 files on tmpfs).
+    new UnpackSync({
       cwd: layer.target,
       strict: true,
       // node-tar's own sanitising rewrites absolute symlink targets (/etc/localtime ->
