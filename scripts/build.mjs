@@ -24,9 +24,11 @@ function buildNative() {
 async function buildCli() {
   const esbuild = await import('esbuild');
   const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: 'linked', legalComments: 'none', logLevel: 'warning' };
-  await esbuild.build({ ...common, entryPoints: [join(root, 'src', 'cli', 'main.ts')], outfile: join(root, 'dist', 'nook.cjs') });
+  // koffi is a native addon: loaded from node_modules, never bundled (and only when a
+  // seccomp filter has to be compiled, see src/seccomp/cache.ts).
+  await esbuild.build({ ...common, entryPoints: [join(root, 'src', 'cli', 'main.ts')], outfile: join(root, 'dist', 'nook.cjs'), external: ['koffi'] });
   // The layer extractor and the vfs driver's copier run in their own processes, inside a
-  // user namespace. koffi is a native addon: it is loaded from node_modules, not bundled.
+  // user namespace.
   await esbuild.build({ ...common, entryPoints: [join(root, 'src', 'image', 'extract', 'main.ts')], outfile: join(root, 'dist', 'extract.cjs'), external: ['koffi'] });
   await esbuild.build({ ...common, entryPoints: [join(root, 'src', 'image', 'flatten', 'main.ts')], outfile: join(root, 'dist', 'flatten.cjs'), external: ['koffi'] });
 }
@@ -43,6 +45,9 @@ function buildCodeCache() {
       env: { ...process.env, NOOK_WRITE_CODE_CACHE: '1' },
       stdio: 'ignore',
     });
+  } catch {
+    // Only start-up time is lost (e.g. no libseccomp on the build host): nook still works.
+    console.warn('nook build: could not write the code cache; nook will start a little slower');
   } finally {
     rmSync(rootfs, { recursive: true, force: true });
   }

@@ -119,5 +119,12 @@ int main(void)
 		nook_init(&plan, sync[1], &original);
 	}
 	close(sync[1]);
+	/* Only after clone: the container would inherit it, and newuidmap refuses to map a
+	 * non-dumpable process. Keeps the monitor's memory, fds and /proc/PID/exe out of
+	 * reach of every process that is not root on the host. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		nook_fail(&e, errno, "PR_SET_DUMPABLE");
+		return give_up(child, -1, "sync", &e);
+	}
 	return run_monitor(&plan, child, sync[0], &forwarded);
 }

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/magic.h>
+#include <linux/seccomp.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -308,6 +311,30 @@ static int nook_op_mask(struct nook_ctx *ctx, const struct nook_op *op, struct n
 	return mask_file(ctx->rootfd, fd, op->mask.path, e);
 }
 
+/* A kernel parameter of the container's namespaces; the plan only names ones that are
+ * namespaced. Written through the container's own procfs, which must really be one. */
+static int nook_op_sysctl(struct nook_ctx *ctx, const struct nook_op *op, struct nook_error *e)
+{
+	const char *path = op->sysctl.path, *value = op->sysctl.value;
+	_cleanup_close_ int fd = -1;
+	size_t len = strlen(value);
+	struct statfs fs;
+	ssize_t n;
+
+	if (nook_open_in_root(ctx->rootfd, path, O_WRONLY, NOOK_NO_SYMLINKS, &fd, e) < 0)
+		return -1;
+	if (fstatfs(fd, &fs) < 0)
+		return nook_fail(e, errno, "%s", path);
+	if (fs.f_type != PROC_SUPER_MAGIC)
+		return nook_fail(e, EXDEV, "%s is not on procfs", path);
+	n = write(fd, value, len);
+	if (n < 0)
+		return nook_fail(e, errno, "%s", path);
+	if ((size_t)n != len)
+		return nook_fail(e, EIO, "%s: short write", path);
+	return 0;
+}
+
 static int nook_op_pivot_root(struct nook_ctx *ctx, struct nook_error *e)
 {
 	int fd;
@@ -379,6 +406,19 @@ static int nook_op_cap_bounding(const struct nook_op *op, struct nook_error *e)
 		return nook_fail(e, errno, "reading capability %lu", cap);
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
 		return nook_fail(e, errno, "clearing the ambient capabilities");
+	return 0;
+}
+
+/* Without no_new_privs the kernel wants CAP_SYS_ADMIN for this, which the plan still holds
+ * here (it puts seccomp before user and cap-set); the filter then applies to the rest of
+ * the setup too, so it must allow what those ops and execve do. */
+static int nook_op_seccomp(const struct nook_op *op, struct nook_error *e)
+{
+	struct sock_fprog prog = { .len = op->seccomp.len, .filter = op->seccomp.insns };
+
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+		return nook_fail(e, errno, "installing the filter (%u instructions)",
+				 (unsigned)prog.len);
 	return 0;
 }
 
@@ -501,6 +541,9 @@ int nook_run_ops(struct nook_ctx *ctx, const struct nook_plan *plan,
 		case NOOK_OP_MASK:
 			r = nook_op_mask(ctx, op, e);
 			break;
+		case NOOK_OP_SYSCTL:
+			r = nook_op_sysctl(ctx, op, e);
+			break;
 		case NOOK_OP_PIVOT_ROOT:
 			r = nook_op_pivot_root(ctx, e);
 			break;
@@ -515,6 +558,9 @@ int nook_run_ops(struct nook_ctx *ctx, const struct nook_plan *plan,
 			break;
 		case NOOK_OP_CAP_BOUNDING:
 			r = nook_op_cap_bounding(op, e);
+			break;
+		case NOOK_OP_SECCOMP:
+			r = nook_op_seccomp(op, e);
 			break;
 		case NOOK_OP_USER:
 			r = nook_op_user(ctx, op, e);

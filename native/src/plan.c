@@ -142,6 +142,15 @@ static bool parse_mode(const char *s, mode_t *out)
 	return true;
 }
 
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
 static bool parse_mask(const char *s, uint64_t *out)
 {
 	size_t len = strlen(s);
@@ -165,6 +174,31 @@ static bool parse_mask(const char *s, uint64_t *out)
 	}
 	*out = mask;
 	return true;
+}
+
+/* A BPF program as the TypeScript side hex-encodes it: lowercase digits, whole
+ * instructions (struct sock_filter, in the host's byte order), at most BPF_MAXINSNS. */
+static int decode_seccomp(const char *hex, struct nook_op *op, struct nook_error *e)
+{
+	size_t len = strlen(hex), n_insns = len / (2 * sizeof(struct sock_filter));
+	unsigned char *bytes;
+
+	if (len == 0 || len % (2 * sizeof(struct sock_filter)) != 0 || n_insns > BPF_MAXINSNS)
+		return nook_fail(e, EINVAL, "seccomp: not a program of 1 to %d instructions",
+				 BPF_MAXINSNS);
+	bytes = malloc(len / 2);
+	if (!bytes)
+		return nook_fail(e, ENOMEM, "seccomp");
+	op->seccomp.insns = (struct sock_filter *)bytes;
+	op->seccomp.len = (unsigned short)n_insns;
+	for (size_t i = 0; i < len; i += 2) {
+		int hi = hex_digit(hex[i]), lo = hex_digit(hex[i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return nook_fail(e, EINVAL, "seccomp: the program is not lowercase hex");
+		bytes[i / 2] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
 }
 
 /* Plans carry normalized absolute paths (no empty, "." or ".." component, no trailing
@@ -427,6 +461,17 @@ static int decode_setup_op(const char *name, char **args, struct nook_op *op,
 	case NOOK_OP_MASK:
 		op->mask.path = args[0];
 		return check_path(name, args[0], e);
+	case NOOK_OP_SYSCTL:
+		op->sysctl.path = args[0];
+		op->sysctl.value = args[1];
+		if (check_path(name, args[0], e) < 0)
+			return -1;
+		/* Only kernel parameters: the op is no general file writer. */
+		if (strncmp(args[0], "/proc/sys/", 10) != 0)
+			return nook_fail(e, EINVAL, "sysctl: '%s' is not under /proc/sys", args[0]);
+		return 0;
+	case NOOK_OP_SECCOMP:
+		return decode_seccomp(args[0], op, e);
 	case NOOK_OP_SETHOSTNAME:
 		op->sethostname.name = args[0];
 		if (args[0][0] == '\0' || strlen(args[0]) > HOST_NAME_MAX)
@@ -500,7 +545,7 @@ static int check_order(struct order *o, enum nook_op_code code, const char *name
 			code = NOOK_OP_ROOTFS;
 		if (code == NOOK_OP_ROOTFS && o->seen[code])
 			return nook_fail(e, EINVAL, "%s: the plan already has a root filesystem", name);
-		if (code == NOOK_OP_PIVOT_ROOT && o->seen[code])
+		if ((code == NOOK_OP_PIVOT_ROOT || code == NOOK_OP_SECCOMP) && o->seen[code])
 			return nook_fail(e, EINVAL, "%s given twice", name);
 		if (code == NOOK_OP_PIVOT_ROOT && !o->seen[NOOK_OP_ROOTFS])
 			return nook_fail(e, EINVAL, "pivot-root without rootfs");

@@ -3,6 +3,7 @@
 #ifndef NOOK_PLAN_H
 #define NOOK_PLAN_H
 
+#include <linux/filter.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -68,6 +69,13 @@ struct nook_op {
 		struct {
 			const char *path;
 		} mask;
+		struct {
+			const char *path, *value;
+		} sysctl;
+		struct {
+			struct sock_filter *insns;
+			unsigned short len;
+		} seccomp;
 		struct {
 			const char *name;
 		} sethostname;

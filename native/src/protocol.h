@@ -19,11 +19,13 @@
   X(NOOK_OP_SYMLINK, "symlink", 2) \
   X(NOOK_OP_REMOUNT_RO, "remount-ro", 2) \
   X(NOOK_OP_MASK, "mask", 1) \
+  X(NOOK_OP_SYSCTL, "sysctl", 2) \
   X(NOOK_OP_PIVOT_ROOT, "pivot-root", 0) \
   X(NOOK_OP_LOOPBACK_UP, "loopback-up", 0) \
   X(NOOK_OP_SETHOSTNAME, "sethostname", 1) \
   X(NOOK_OP_CHDIR, "chdir", 1) \
   X(NOOK_OP_CAP_BOUNDING, "cap-bounding", 1) \
+  X(NOOK_OP_SECCOMP, "seccomp", 1) \
   X(NOOK_OP_USER, "user", 3) \
   X(NOOK_OP_CAP_SET, "cap-set", 1) \
   X(NOOK_OP_NO_NEW_PRIVS, "no-new-privs", 0) \

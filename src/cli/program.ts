@@ -4,6 +4,7 @@ import type { RunSource } from '../engine/container-root.js';
 import type { StorageDriver } from '../engine/storage-driver.js';
 import type { NetworkMode } from '../plan/spec.js';
 import { addImageCommands, type ImageInvocation } from './image-commands.js';
+import { parseSecurityFlags } from './security-options.js';
 
 export interface CliIO {
   readonly out: (line: string) => void;
@@ -22,17 +23,6 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 function parseNetwork(value: string): NetworkMode {
   if (value === 'none' || value === 'host') return value;
   throw new UsageError(`network mode "${value}" is not supported`, 'use --network none (the default) or --network host');
-}
-
-function parseNoNewPrivs(securityOpts: readonly string[]): boolean {
-  let noNewPrivs = false;
-  for (const opt of securityOpts) {
-    const [key, value] = opt.split(/[=:]/, 2);
-    if (key === 'no-new-privileges' && (value === undefined || value === 'true')) noNewPrivs = true;
-    else if (key === 'no-new-privileges' && value === 'false') noNewPrivs = false;
-    else throw new UsageError(`unsupported --security-opt "${opt}"`, 'supported: --security-opt no-new-privileges');
-  }
-  return noNewPrivs;
 }
 
 /** podman takes `--entrypoint CMD` or a JSON array; "" clears the image's entrypoint. */
@@ -95,7 +85,11 @@ export function createProgram(io: CliIO, onInvoke: (invocation: Invocation) => v
     .option('-u, --user <user[:group]>', 'user (name or uid) and group to run as')
     .option('--read-only', 'mount the root filesystem read-only', false)
     .addOption(new Option('--network <mode>', 'network mode: none or host').default('none'))
-    .option('--security-opt <opt>', 'security option: no-new-privileges (repeatable)', collect, [])
+    .option('--security-opt <opt>', 'no-new-privileges, seccomp=unconfined|PROFILE.json, mask=PATHS, unmask=ALL|PATHS (repeatable)', collect, [])
+    .option('--cap-add <cap>', 'add a capability, or "all" (repeatable)', collect, [])
+    .option('--cap-drop <cap>', 'drop a capability, or "all" (repeatable)', collect, [])
+    .option('--privileged', 'every capability of the user namespace, no seccomp filter, no masked paths', false)
+    .option('--sysctl <name=value>', 'set a namespaced kernel parameter (repeatable)', collect, [])
     .option('--explain', 'print the equivalent shell commands instead of running', false)
     .action((args: string[], o: Record<string, unknown>) => {
       const { source, command } = parseRunSource(o.rootfs as string | undefined, args, program.opts());
@@ -111,7 +105,13 @@ export function createProgram(io: CliIO, onInvoke: (invocation: Invocation) => v
           user: o.user as string | undefined,
           readOnly: o.readOnly as boolean,
           network: parseNetwork(o.network as string),
-          noNewPrivs: parseNoNewPrivs(o.securityOpt as string[]),
+          security: parseSecurityFlags({
+            securityOpt: o.securityOpt as string[],
+            capAdd: o.capAdd as string[],
+            capDrop: o.capDrop as string[],
+            privileged: o.privileged as boolean,
+            sysctl: o.sysctl as string[],
+          }),
           remove: o.rm as boolean,
           explain: o.explain as boolean,
         },

@@ -1,7 +1,6 @@
 import { closeSync, mkdirSync, openSync, readSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { UsageError } from '../errors.js';
-import { capabilityMask, DEFAULT_CAPABILITIES } from '../plan/capabilities.js';
 import { compilePlan } from '../plan/compile.js';
 import { encodePlan } from '../plan/encode.js';
 import { explainPlan } from '../plan/explain.js';
@@ -17,6 +16,7 @@ import { markOwner, OWNER_FILE, staleRunDirs } from './stale-runs.js';
 import { prepareDirectoryRoot, prepareImageRoot, type PreparedRoot, type RunSource } from './container-root.js';
 import { runtimeDir, runtimeDirPath } from '../sys/paths.js';
 import { etcFilePaths, renderEtcFiles, writeEtcFiles } from './etc-files.js';
+import { containerSecurity, type SecurityOptions } from './security.js';
 
 export interface RunOptions {
   readonly source: RunSource;
@@ -29,7 +29,7 @@ export interface RunOptions {
   readonly user: string | undefined;
   readonly readOnly: boolean;
   readonly network: NetworkMode;
-  readonly noNewPrivs: boolean;
+  readonly security: SecurityOptions;
   readonly remove: boolean;
   readonly explain: boolean;
 }
@@ -157,7 +157,9 @@ async function runPrepared(opts: RunOptions, io: RunIO, idMaps: ContainerIdMaps,
     },
     opts.env,
   );
-  const stateDir = join(opts.explain ? runtimeDirPath() : runtimeDir(), 'containers', id);
+  const stateRoot = opts.explain ? runtimeDirPath() : runtimeDir();
+  const stateDir = join(stateRoot, 'containers', id);
+  const security = await containerSecurity(opts.security, opts.network, { dir: stateRoot, write: !opts.explain });
   const etcFiles = etcFilePaths(stateDir);
   const spec: ContainerSpec = {
     id,
@@ -170,8 +172,7 @@ async function runPrepared(opts: RunOptions, io: RunIO, idMaps: ContainerIdMaps,
     etcFiles,
     workdir: normalWorkdir(opts.workdir ?? (config?.workingDir || '/')),
     user,
-    capabilities: capabilityMask(DEFAULT_CAPABILITIES),
-    noNewPrivs: opts.noNewPrivs,
+    ...security,
     argv,
     env,
   };

@@ -25,3 +25,29 @@ export function capabilityMask(caps: Iterable<Capability>): bigint {
 export function capabilityNames(mask: bigint): Capability[] {
   return CAPABILITIES.filter((_, bit) => (mask >> BigInt(bit)) & 1n);
 }
+
+/** `net_admin`, `CAP_NET_ADMIN`, `Net_Admin` → NET_ADMIN; `all` → 'ALL'; null: no such capability. */
+export function parseCapabilityName(name: string): Capability | 'ALL' | null {
+  const upper = name.toUpperCase().replace(/^CAP_/, '');
+  if (upper === 'ALL') return 'ALL';
+  return (CAPABILITIES as readonly string[]).includes(upper) ? (upper as Capability) : null;
+}
+
+/**
+ * podman's --cap-add / --cap-drop on top of the default set: `--cap-drop all` starts from
+ * nothing, `--cap-add all` from everything; then the named ones are dropped and added.
+ * Returns the clash when a capability is both added and dropped.
+ */
+export function mergeCapabilities(
+  base: readonly Capability[],
+  add: readonly (Capability | 'ALL')[],
+  drop: readonly (Capability | 'ALL')[],
+): { readonly caps: Capability[] } | { readonly clash: Capability | 'ALL' } {
+  const clash = add.find((cap) => drop.includes(cap));
+  if (clash !== undefined) return { clash };
+  let caps = new Set<Capability>(drop.includes('ALL') ? [] : base);
+  if (add.includes('ALL')) caps = new Set(CAPABILITIES);
+  for (const cap of drop) if (cap !== 'ALL') caps.delete(cap);
+  for (const cap of add) if (cap !== 'ALL') caps.add(cap);
+  return { caps: CAPABILITIES.filter((c) => caps.has(c)) };
+}

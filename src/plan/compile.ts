@@ -1,4 +1,4 @@
-import { HOST_DEVICES, MASKED_PATHS, READONLY_PATHS } from './hardening.js';
+import { HOST_DEVICES } from './hardening.js';
 import type { Namespace, Op } from './ops.js';
 import type { ContainerSpec } from './spec.js';
 
@@ -20,18 +20,34 @@ export function compilePlan(spec: ContainerSpec): Op[] {
     ...etcFiles(spec),
     ...readOnlyRoot(spec),
     { op: 'pivot-root' },
-    ...READONLY_PATHS.map((path): Op => ({ op: 'remount-ro', path, flags: ['rec', 'optional'] })),
-    ...MASKED_PATHS.map((path): Op => ({ op: 'mask', path })),
+    // Before /proc/sys turns read-only: the container's own parameters, then no more.
+    ...spec.sysctls.map(({ path, value }): Op => ({ op: 'sysctl', path, value })),
+    ...spec.readonlyPaths.map((path): Op => ({ op: 'remount-ro', path, flags: ['rec', 'optional'] })),
+    ...spec.maskedPaths.map((path): Op => ({ op: 'mask', path })),
     ...(ownNetwork ? [{ op: 'loopback-up' } as const] : []),
     { op: 'sethostname', hostname: spec.hostname },
     { op: 'chdir', path: spec.workdir },
     { op: 'cap-bounding', caps: spec.capabilities },
-    { op: 'user', uid: spec.user.uid, gid: spec.user.gid, groups: spec.user.groups },
-    { op: 'cap-set', caps: spec.capabilities },
-    ...(spec.noNewPrivs ? [{ op: 'no-new-privs' } as const] : []),
+    ...privilegeDrop(spec),
     { op: 'close-fds' },
     { op: 'exec', argv: spec.argv, env: spec.env },
   ];
+}
+
+/**
+ * The switch to the container's user and capabilities, and the seccomp filter. Without
+ * no_new_privs, installing a filter takes CAP_SYS_ADMIN, which `user` and `cap-set` give
+ * up: the filter goes in before them (and must allow what they do). With no_new_privs it
+ * goes in after them, the last op before exec but close-fds.
+ */
+function privilegeDrop(spec: ContainerSpec): Op[] {
+  const seccomp: Op[] = spec.seccomp ? [{ op: 'seccomp', bpf: spec.seccomp }] : [];
+  const drop: Op[] = [
+    { op: 'user', uid: spec.user.uid, gid: spec.user.gid, groups: spec.user.groups },
+    { op: 'cap-set', caps: spec.capabilities },
+  ];
+  if (spec.noNewPrivs) return [...drop, { op: 'no-new-privs' }, ...seccomp];
+  return [...seccomp, ...drop];
 }
 
 function kernelInterfaces(spec: ContainerSpec, ownNetwork: boolean): Op[] {

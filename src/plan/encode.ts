@@ -43,6 +43,11 @@ export function opFields(op: Op): string[] {
       return [op.path, op.flags.join(',')];
     case 'mask':
       return [op.path];
+    case 'sysctl':
+      return [op.path, op.value];
+    case 'seccomp':
+      // Hex: a plan field cannot hold the NUL bytes every BPF program has.
+      return [Buffer.from(op.bpf.buffer, op.bpf.byteOffset, op.bpf.byteLength).toString('hex')];
     case 'sethostname':
       return [op.hostname];
     case 'chdir':

@@ -47,6 +47,8 @@ export function explainPlan(ops: readonly Op[]): string[] {
         return `${sh('mount', '-o', 'remount,bind,ro', at(op.path))}${op.flags.includes('rec') ? '   # and every mount below it' : ''}`;
       case 'mask':
         return `${sh('mount', '--bind', '/dev/null', at(op.path))}   # masked; a directory gets an empty read-only tmpfs instead`;
+      case 'sysctl':
+        return `${sh('echo', op.value)} > ${shellQuote(at(op.path))}`;
       case 'pivot-root':
         pivoted = true;
         return `${sh('cd', root || '/')} && pivot_root . . && umount -l . && cd /`;
@@ -58,6 +60,8 @@ export function explainPlan(ops: readonly Op[]): string[] {
         return sh('cd', op.path);
       case 'cap-bounding':
         return `setpriv --bounding-set=-all${capList(op.caps)} --ambient-caps=-all`;
+      case 'seccomp':
+        return `setpriv --seccomp-filter FILTER.bpf   # ${op.bpf.byteLength / 8} BPF instructions, installed with seccomp(2)`;
       case 'user':
         return `setpriv --regid=${op.gid} --reuid=${op.uid} ${op.groups.length ? `--groups=${op.groups.join(',')}` : '--clear-groups'}`;
       case 'cap-set':

@@ -50,11 +50,15 @@ export type Op =
   | { readonly op: 'symlink'; readonly target: string; readonly path: string }
   | { readonly op: 'remount-ro'; readonly path: string; readonly flags: readonly RemountFlag[] }
   | { readonly op: 'mask'; readonly path: string }
+  /** A namespaced kernel parameter, written to its file under /proc/sys. */
+  | { readonly op: 'sysctl'; readonly path: string; readonly value: string }
   | { readonly op: 'pivot-root' }
   | { readonly op: 'loopback-up' }
   | { readonly op: 'sethostname'; readonly hostname: string }
   | { readonly op: 'chdir'; readonly path: string }
   | { readonly op: 'cap-bounding'; readonly caps: bigint }
+  /** A compiled seccomp filter: struct sock_filter instructions in the host's byte order. */
+  | { readonly op: 'seccomp'; readonly bpf: Uint8Array }
   | { readonly op: 'user'; readonly uid: number; readonly gid: number; readonly groups: readonly number[] }
   | { readonly op: 'cap-set'; readonly caps: bigint }
   | { readonly op: 'no-new-privs' }

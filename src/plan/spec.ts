@@ -15,6 +15,13 @@ export interface ContainerSpec {
   readonly user: ProcessUser;
   readonly capabilities: bigint;
   readonly noNewPrivs: boolean;
+  /** The compiled seccomp filter (BPF), or null for none (unconfined, privileged). */
+  readonly seccomp: Uint8Array | null;
+  /** Kernel paths made read-only, and masked (hardening.ts has the defaults). */
+  readonly readonlyPaths: readonly string[];
+  readonly maskedPaths: readonly string[];
+  /** Namespaced kernel parameters, written before /proc/sys turns read-only. */
+  readonly sysctls: readonly Sysctl[];
   readonly argv: readonly string[];
   readonly env: readonly string[];
 }
@@ -30,6 +37,12 @@ export interface EtcFiles {
   readonly hosts: string;
   readonly hostname: string;
   readonly resolvConf: string;
+}
+
+export interface Sysctl {
+  /** The parameter's file, /proc/sys/… */
+  readonly path: string;
+  readonly value: string;
 }
 
 export interface ProcessUser {

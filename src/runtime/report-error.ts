@@ -31,6 +31,13 @@ export function reportToError(report: RuntimeReport, context: { rootfs: string }
         `cannot create the container's namespaces: ${errnoMessage(errno)}`,
         'unprivileged user namespaces must be enabled (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces > 0)',
       );
+    case 'sysctl':
+      return new RuntimeError(
+        `cannot set sysctl ${detail.replace(/^\/proc\/sys\//, '')}: ${errnoMessage(errno)}`,
+        errno === ENOENT ? "this kernel has no such parameter in the container's namespaces" : 'check the value: the kernel refused it',
+      );
+    case 'seccomp':
+      return new RuntimeError(`the kernel refused the seccomp filter: ${errnoMessage(errno)}`, 'run with --security-opt seccomp=unconfined to do without it');
     case 'plan':
       return new RuntimeError(`the nook runtime refused its plan: ${detail}`, 'nook and native/build/nook-runtime are out of step: run "npm install" again');
   }

@@ -144,6 +144,47 @@ describe('compilePlan', () => {
     expect(at).toBeLessThan(indexOf(nnp, (op) => op.op === 'close-fds'));
   });
 
+  describe('seccomp', () => {
+    const bpf = new Uint8Array(16);
+
+    it('is absent without a filter', () => {
+      expect(allOf(plan, 'seccomp')).toHaveLength(0);
+    });
+
+    it('goes in while CAP_SYS_ADMIN is still held without no_new_privs: after cap-bounding, before user', () => {
+      const filtered = compilePlan(makeSpec({ seccomp: bpf }));
+      const at = indexOf(filtered, (op) => op.op === 'seccomp');
+      expect(allOf(filtered, 'seccomp')).toEqual([{ op: 'seccomp', bpf }]);
+      expect(at).toBe(indexOf(filtered, (op) => op.op === 'cap-bounding') + 1);
+      expect(filtered[at + 1]!.op).toBe('user');
+    });
+
+    it('goes in last but close-fds with no_new_privs', () => {
+      const filtered = compilePlan(makeSpec({ seccomp: bpf, noNewPrivs: true }));
+      expect(filtered.slice(-5).map((op) => op.op)).toEqual(['cap-set', 'no-new-privs', 'seccomp', 'close-fds', 'exec']);
+    });
+  });
+
+  describe('kernel paths and sysctls from the spec', () => {
+    const custom = compilePlan(makeSpec({
+      readonlyPaths: ['/proc/sys'],
+      maskedPaths: ['/secret'],
+      sysctls: [{ path: '/proc/sys/net/ipv4/ip_forward', value: '1' }],
+    }));
+
+    it('masks and makes read-only exactly the paths given', () => {
+      expect(allOf(custom, 'mask').map((op) => op.path)).toEqual(['/secret']);
+      expect(allOf(custom, 'remount-ro').map((op) => op.path)).toEqual(['/proc/sys']);
+    });
+
+    it('writes sysctls after pivot-root and before /proc/sys turns read-only', () => {
+      const at = indexOf(custom, (op) => op.op === 'sysctl');
+      expect(custom[at]).toEqual({ op: 'sysctl', path: '/proc/sys/net/ipv4/ip_forward', value: '1' });
+      expect(at).toBeGreaterThan(pivotIndex(custom));
+      expect(at).toBeLessThan(indexOf(custom, (op) => op.op === 'remount-ro'));
+    });
+  });
+
   describe('network', () => {
     const host = compilePlan(makeSpec({ network: 'host' }));
     const namespacesOf = (p: readonly Op[]) => allOf(p, 'namespaces')[0]!.namespaces;

@@ -51,6 +51,13 @@ describe('encodePlan', () => {
     }
   });
 
+  it('encodes a seccomp program as lowercase hex and a sysctl as path and value', () => {
+    const bpf = Uint8Array.from([0x20, 0, 0, 0, 0x04, 0, 0, 0, 0x06, 0, 0, 0, 0, 0, 0xff, 0x7f]);
+    expect(opFields({ op: 'seccomp', bpf })).toEqual(['2000000004000000060000000000ff7f']);
+    expect(opFields({ op: 'seccomp', bpf: bpf.subarray(8) })).toEqual(['060000000000ff7f']);
+    expect(opFields({ op: 'sysctl', path: '/proc/sys/kernel/shmmax', value: '1 2' })).toEqual(['/proc/sys/kernel/shmmax', '1 2']);
+  });
+
   it('measures fields in bytes, not characters', () => {
     const bytes = encodePlan([{ op: 'sethostname', hostname: 'é' }, { op: 'chdir', path: '/日本/🙂' }]);
     // é: 2 bytes; "/日本/🙂": 1 + 3 + 3 + 1 + 4 = 12 bytes.

@@ -2,6 +2,7 @@ import { CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { createProgram, type Invocation } from '../../src/cli/program.js';
 import type { RunOptions } from '../../src/engine/run.js';
+import { DEFAULT_SECURITY } from '../../src/engine/security.js';
 import { UsageError } from '../../src/errors.js';
 
 interface Parsed {
@@ -37,7 +38,7 @@ describe('nook run command line', () => {
   it('has the documented defaults', () => {
     expect(run('--rootfs', 'R')).toEqual({
       source: { kind: 'rootfs', path: 'R' }, entrypoint: undefined, command: [], env: [], workdir: undefined, hostname: undefined, user: undefined,
-      readOnly: false, network: 'none', noNewPrivs: false, remove: false, explain: false,
+      readOnly: false, network: 'none', security: DEFAULT_SECURITY, remove: false, explain: false,
     });
   });
 
@@ -64,16 +65,32 @@ describe('nook run command line', () => {
   });
 
   it('turns --security-opt no-new-privileges on, and =false off', () => {
-    expect(run('--rootfs', 'R', '--security-opt', 'no-new-privileges').noNewPrivs).toBe(true);
-    expect(run('--rootfs', 'R', '--security-opt', 'no-new-privileges=true').noNewPrivs).toBe(true);
-    expect(run('--rootfs', 'R', '--security-opt', 'no-new-privileges:true').noNewPrivs).toBe(true);
-    expect(run('--rootfs', 'R', '--security-opt', 'no-new-privileges', '--security-opt', 'no-new-privileges=false').noNewPrivs).toBe(false);
+    expect(run('--rootfs', 'R', '--security-opt', 'no-new-privileges').security.noNewPrivs).toBe(true);
+    expect(run('--rootfs', 'R', '--security-opt', 'no-new-privileges=true').security.noNewPrivs).toBe(true);
+    expect(run('--rootfs', 'R', '--security-opt', 'no-new-privileges:true').security.noNewPrivs).toBe(true);
+    expect(run('--rootfs', 'R', '--security-opt', 'no-new-privileges', '--security-opt', 'no-new-privileges=false').security.noNewPrivs).toBe(false);
+  });
+
+  it('reads the seccomp, mask and unmask security options', () => {
+    const o = run('--rootfs', 'R', '--security-opt', 'seccomp=/p.json', '--security-opt', 'mask=/a/b/:/c', '--security-opt', 'unmask=/proc/kcore').security;
+    expect(o).toMatchObject({ seccomp: { kind: 'profile', path: '/p.json' }, mask: ['/a/b', '/c'], unmask: ['/proc/kcore'] });
+    expect(run('--rootfs', 'R', '--security-opt', 'seccomp=unconfined', '--security-opt', 'unmask=ALL').security).toMatchObject({ seccomp: { kind: 'unconfined' }, unmask: 'ALL' });
+  });
+
+  it('reads capability names with or without CAP_, in any case, and all', () => {
+    const o = run('--rootfs', 'R', '--cap-add', 'net_admin', '--cap-add', 'CAP_NET_RAW,sys_time', '--cap-drop', 'ALL', '--privileged', '--sysctl', 'net.ipv4.ip_forward=1').security;
+    expect(o).toMatchObject({ capAdd: ['NET_ADMIN', 'NET_RAW', 'SYS_TIME'], capDrop: ['ALL'], privileged: true, sysctls: ['net.ipv4.ip_forward=1'] });
   });
 
   it('refuses unknown security options and network modes with a UsageError', () => {
     for (const args of [
       ['--security-opt', 'label=disable'],
       ['--security-opt', 'no-new-privileges=maybe'],
+      ['--security-opt', 'seccomp='],
+      ['--security-opt', 'mask=relative'],
+      ['--security-opt', 'unmask=/'],
+      ['--cap-add', 'sys_bogus'],
+      ['--cap-drop', 'CAP_'],
       ['--network', 'bridge'],
       ['--network', 'slirp4netns'],
     ]) {

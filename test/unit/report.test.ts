@@ -93,6 +93,14 @@ describe('reportToError', () => {
     expect(err.message).toContain('EPERM');
   });
 
+  it('names a sysctl the kernel does not have, and a refused seccomp filter', () => {
+    const sysctl = reportToError(report('sysctl', ENOENT, '/proc/sys/net/ipv4/nonesuch', 40), context);
+    expect(sysctl).toBeInstanceOf(RuntimeError);
+    expect(sysctl.message).toContain('net/ipv4/nonesuch');
+    expect(sysctl.hint).toMatch(/no such parameter/);
+    expect(reportToError(report('seccomp', EPERM, 'installing the filter (12 instructions)', 50), context).hint).toMatch(/seccomp=unconfined/);
+  });
+
   it('reports a refused plan and a failed clone as runtime errors', () => {
     expect(reportToError(report('plan', 0, 'unknown op "frob"', -1), context).message).toContain('unknown op "frob"');
     expect(reportToError(report('clone', EPERM, '', -1), context).hint).toMatch(/user namespaces/);

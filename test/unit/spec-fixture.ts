@@ -1,4 +1,5 @@
 import { capabilityMask, DEFAULT_CAPABILITIES } from '../../src/plan/capabilities.js';
+import { MASKED_PATHS, READONLY_PATHS } from '../../src/plan/hardening.js';
 import type { IdMap } from '../../src/plan/ops.js';
 import type { ContainerSpec } from '../../src/plan/spec.js';
 
@@ -31,6 +32,10 @@ export function makeSpec(overrides: Partial<ContainerSpec> = {}): ContainerSpec 
     user: { uid: 1000, gid: 1000, groups: [10, 29] },
     capabilities: capabilityMask(DEFAULT_CAPABILITIES),
     noNewPrivs: false,
+    seccomp: null,
+    readonlyPaths: READONLY_PATHS,
+    maskedPaths: MASKED_PATHS,
+    sysctls: [],
     argv: ['sh', '-c', 'exit 1'],
     env: ['PATH=/bin', 'HOME=/root'],
     ...overrides,
