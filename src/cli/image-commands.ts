@@ -88,7 +88,7 @@ function parseBool(flag: string) {
   };
 }
 
-function tlsVerifyOption(): Option {
+export function tlsVerifyOption(): Option {
   return new Option('--tls-verify [bool]', 'use https and verify certificates (false: plain http)').argParser(parseBool('tls-verify')).default(true);
 }
 

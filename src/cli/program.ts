@@ -2,8 +2,9 @@ import { Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import type { RunSource } from '../engine/container-root.js';
 import type { StorageDriver } from '../engine/storage-driver.js';
+import type { PullPolicy } from '../engine/auto-pull.js';
 import type { NetworkMode } from '../plan/spec.js';
-import { addImageCommands, type ImageInvocation } from './image-commands.js';
+import { addImageCommands, tlsVerifyOption, type ImageInvocation } from './image-commands.js';
 import { parseSecurityFlags } from './security-options.js';
 
 export interface CliIO {
@@ -46,15 +47,21 @@ function parseStorageDriver(value: unknown): StorageDriver | undefined {
   throw new UsageError(`unknown storage driver "${String(value)}"`, 'use --storage-driver overlay or --storage-driver vfs, or leave it out');
 }
 
+function parsePullPolicy(value: string): PullPolicy {
+  if (value === 'missing' || value === 'always' || value === 'never') return value;
+  throw new UsageError(`unknown pull policy "${value}"`, 'use --pull missing (the default), always or never');
+}
+
 function parseRunSource(
-  rootfs: string | undefined,
+  o: Record<string, unknown>,
   args: readonly string[],
   globals: Record<string, unknown>,
 ): { source: RunSource; command: readonly string[] } {
-  if (rootfs !== undefined) return { source: { kind: 'rootfs', path: rootfs }, command: args };
+  if (o.rootfs !== undefined) return { source: { kind: 'rootfs', path: o.rootfs as string }, command: args };
   const [image, ...command] = args;
   if (image === undefined) throw new UsageError('nook run needs an image, or --rootfs DIR', 'nook run IMAGE [COMMAND...] or nook run --rootfs DIR [COMMAND...]');
-  return { source: { kind: 'image', name: image, storageDriver: parseStorageDriver(globals.storageDriver) }, command };
+  const pull = { policy: parsePullPolicy(o.pull as string), tlsVerify: o.tlsVerify as boolean };
+  return { source: { kind: 'image', name: image, storageDriver: parseStorageDriver(globals.storageDriver), pull }, command };
 }
 
 /**
@@ -77,6 +84,8 @@ export function createProgram(io: CliIO, onInvoke: (invocation: Invocation) => v
     .argument('[image-and-command...]', 'the image (unless --rootfs), then the command and its arguments')
     .passThroughOptions()
     .option('--rootfs <dir>', 'use a directory as the root filesystem instead of an image')
+    .option('--pull <policy>', 'when to pull the image: missing, always or never', 'missing')
+    .addOption(tlsVerifyOption())
     .option('--entrypoint <command>', 'replace the image\'s entrypoint (a command, or a JSON array)')
     .option('--rm', 'remove the container when it exits', false)
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
@@ -92,7 +101,7 @@ export function createProgram(io: CliIO, onInvoke: (invocation: Invocation) => v
     .option('--sysctl <name=value>', 'set a namespaced kernel parameter (repeatable)', collect, [])
     .option('--explain', 'print the equivalent shell commands instead of running', false)
     .action((args: string[], o: Record<string, unknown>) => {
-      const { source, command } = parseRunSource(o.rootfs as string | undefined, args, program.opts());
+      const { source, command } = parseRunSource(o, args, program.opts());
       onInvoke({
         command: 'run',
         options: {

@@ -12,6 +12,7 @@ import { liveRunDirs, markOwner, staleRunDirs } from './stale-runs.js';
 import { directoryFiles, imageFiles, type RootFileReader } from '../rootfs/users.js';
 import type { Store } from '../store/store.js';
 import type { ContainerIdMaps } from '../sys/idmap.js';
+import type { AutoPullOptions } from './auto-pull.js';
 import type { StorageDriver } from './storage-driver.js';
 
 /** In a container's store dir: the id of the image it runs, so rmi can tell it is in use. */
@@ -30,7 +31,7 @@ export async function imagesInUse(store: Store): Promise<Map<string, string>> {
 /** What `nook run` was asked to use as the root: a directory, or an image. */
 export type RunSource =
   | { readonly kind: 'rootfs'; readonly path: string }
-  | { readonly kind: 'image'; readonly name: string; readonly storageDriver: StorageDriver | undefined };
+  | { readonly kind: 'image'; readonly name: string; readonly storageDriver: StorageDriver | undefined; readonly pull: AutoPullOptions };
 
 /** A container's root, ready for the plan, and how to read it and undo it. */
 export interface PreparedRoot {

@@ -101,11 +101,13 @@ function normalWorkdir(path: string): string {
   return posix.normalize(path).replace(/(.)\/+$/, '$1');
 }
 
-async function prepareRoot(opts: RunOptions, idMaps: ContainerIdMaps, id: string): Promise<PreparedRoot> {
+async function prepareRoot(opts: RunOptions, idMaps: ContainerIdMaps, id: string, warn: (line: string) => void): Promise<PreparedRoot> {
   if (opts.source.kind === 'rootfs') return prepareDirectoryRoot(opts.source.path);
   const { openStore } = await import('../store/store.js');
   const { chooseStorageDriver } = await import('./storage-driver.js');
+  const { ensureImage } = await import('./auto-pull.js');
   const store = await openStore();
+  if (!opts.explain) await ensureImage(store, idMaps, opts.source.name, opts.source.pull, warn);
   const { driver } = await chooseStorageDriver(store, idMaps, opts.source.storageDriver);
   return prepareImageRoot(store, idMaps, opts.source.name, id, { dryRun: opts.explain, driver });
 }
@@ -132,7 +134,7 @@ export async function runContainer(opts: RunOptions, io: RunIO): Promise<number>
   }
   const idMaps = containerIdMaps();
   const id = randomId();
-  const root = await prepareRoot(opts, idMaps, id);
+  const root = await prepareRoot(opts, idMaps, id, io.warn);
   try {
     return await runPrepared(opts, io, idMaps, id, root);
   } finally {

@@ -150,8 +150,20 @@ describe('nook run IMAGE', () => {
     expect(result.stderr).toMatch(/no ENTRYPOINT or CMD/);
   });
 
+  it('pulls a missing image first, as podman does, unless --pull never', async () => {
+    const fresh = { ...env, XDG_DATA_HOME: join(tmp.path, 'fresh-store') };
+    const pulled = await nook(['run', '--rm', '--tls-verify=false', image, 'cat', '/data/owned'], { env: fresh });
+    expect(pulled.status, show(pulled)).toBe(0);
+    expect(pulled.stdout).toBe('original\n');
+    expect(pulled.stderr).toMatch(/Trying to pull 127\.0\.0\.1:[0-9]+\/app:1/);
+    const again = await nook(['run', '--rm', '--pull', 'never', image, 'true'], { env: fresh });
+    expect(again.status, show(again)).toBe(0);
+    expect(again.stderr).not.toMatch(/Trying to pull/);
+    await nook(['unshare', 'rm', '-rf', join(tmp.path, 'fresh-store')], { env });
+  });
+
   it('names an image that is not in the store', async () => {
-    const result = await run(['no-such-image:1', 'true']);
+    const result = await run(['--pull', 'never', 'no-such-image:1', 'true']);
     expect(result.status, show(result)).toBe(125);
     expect(result.stderr).toMatch(/no-such-image:1: image not known/);
     expect(readdirSync(join(STORE(), 'containers'))).toEqual([]);

@@ -109,8 +109,14 @@ describe('nook run command line', () => {
 
   it('takes the first argument as the image without --rootfs', () => {
     const o = run('-e', 'A=1', 'alpine:3', 'sh', '-c', 'echo $A');
-    expect(o.source).toEqual({ kind: 'image', name: 'alpine:3' });
+    expect(o.source).toEqual({ kind: 'image', name: 'alpine:3', storageDriver: undefined, pull: { policy: 'missing', tlsVerify: true } });
     expect(o.command).toEqual(['sh', '-c', 'echo $A']);
+  });
+
+  it('reads --pull and --tls-verify for the image, and refuses an unknown policy', () => {
+    const o = run('--pull', 'never', '--tls-verify=false', 'img');
+    expect(o.source).toMatchObject({ kind: 'image', pull: { policy: 'never', tlsVerify: false } });
+    expect(parseError(['run', '--pull', 'sometimes', 'img'])).toBeInstanceOf(UsageError);
   });
 
   it('reads --entrypoint as a command or a JSON array', () => {
