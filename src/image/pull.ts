@@ -1,6 +1,8 @@
+import { PassThrough, type Readable } from 'node:stream';
 import { NookError, RegistryError, StoreError } from '../errors.js';
 import { digestHex, type Digest } from '../store/digest.js';
 import type { ImageRecord } from '../store/images.js';
+import type { LayerSource } from '../store/layers.js';
 import type { Store } from '../store/store.js';
 import { parseImageConfig, parseManifest, type Descriptor, type Platform } from './manifest.js';
 import { formatPlatform, selectPlatform } from './platform.js';
@@ -74,11 +76,15 @@ async function pullOnce(
     if (manifest.kind === 'index') throw new RegistryError(`the ${formatPlatform(platform)} entry of ${what}'s index is another index`, 'nook does not follow nested indexes');
   }
 
-  const fetchBlob = async (d: Descriptor, kind: string): Promise<void> => {
+  /** Downloads a blob into the store; a layer's `diffId` also extracts it on the way. */
+  const fetchBlob = async (d: Descriptor, kind: string, diffId?: Digest): Promise<void> => {
     if (await store.blobs.has(d.digest)) {
       progress.blob(kind, d.digest, 'skipped');
       return;
     }
+    const extract = diffId !== undefined && !(await store.layers.has(diffId));
+    // From here on nothing may wait before the stream is consumed: the progress listener
+    // below sets it flowing.
     const stream = await client.getBlob(repo, d.digest);
     const name = `${kind} ${d.digest} of ${repositoryName(ref)}`;
     let received = 0;
@@ -87,14 +93,47 @@ async function pullOnce(
       progress.blob(kind, d.digest, { received, total: d.size });
     });
     try {
-      await store.blobs.write(d.digest, stream, name, d.size);
+      if (extract) await storeAndExtract(stream, { blob: d.digest, diffId: diffId! }, name, d.size);
+      else await store.blobs.write(d.digest, stream, name, d.size);
     } catch (err) {
       if (err instanceof NookError) throw err;
       // The connection broke mid-download, or the disk refused the write.
       throw new RegistryError(`downloading ${name} failed: ${(err as Error).message}`, 'check the connection and run the pull again');
     }
-    added.push(d.digest);
+    if (!added.includes(d.digest)) added.push(d.digest);
     progress.blob(kind, d.digest, 'done');
+  };
+
+  /**
+   * One pass over a layer download: the bytes go to the blob store (hashed) and to the
+   * extractor (decompressed, hashed, unpacked) at once. The layer is published only when
+   * both digests check out; if either side fails, the other is stopped and undone.
+   */
+  const storeAndExtract = async (stream: Readable, layer: LayerSource, name: string, size: number): Promise<void> => {
+    const toBlob = new PassThrough();
+    const toExtractor = new PassThrough();
+    // The extractor sees a cut-off stream as a truncated layer and fails; the blob store
+    // unlinks its temp file when its input errors.
+    const stop = (err: Error): void => {
+      stream.destroy();
+      toBlob.destroy(err);
+      toExtractor.end();
+    };
+    stream.on('error', stop);
+    stream.pipe(toBlob);
+    stream.pipe(toExtractor);
+    const stored = store.blobs.write(layer.blob, toBlob, name, size);
+    const extracting = store.layers.extractStreaming(maps, layer, toExtractor);
+    stored.catch(stop);
+    extracting.catch(stop);
+    const [blob, extracted] = await Promise.allSettled([stored, extracting]);
+    // Stored, so the pull's failure cleanup removes it if nothing else uses it.
+    if (blob.status === 'fulfilled') added.push(layer.blob);
+    if (blob.status === 'rejected' || extracted.status === 'rejected') {
+      if (extracted.status === 'fulfilled') await store.layers.discard(maps, [extracted.value.temp]);
+      throw blob.status === 'rejected' ? blob.reason : (extracted as PromiseRejectedResult).reason;
+    }
+    await store.layers.publishExtracted(maps, extracted.value);
   };
 
   await fetchBlob(manifest.config, 'config');
@@ -103,7 +142,8 @@ async function pullOnce(
     throw new RegistryError(`${what} is inconsistent: its manifest lists ${manifest.layers.length} layers, its config ${config.diffIds.length}`, 'the image is broken in the registry');
   }
   const unique = [...new Map(manifest.layers.map((l) => [l.digest, l])).values()];
-  await inParallel(unique, PARALLEL_LAYERS, (layer) => fetchBlob(layer, 'blob'));
+  const diffIds = new Map(manifest.layers.map((l, i) => [l.digest, config.diffIds[i]!]));
+  await inParallel(unique, PARALLEL_LAYERS, (layer) => fetchBlob(layer, 'blob', diffIds.get(layer.digest)));
   progress.step('Writing manifest to image destination');
   for (const [bytes, digest] of [[manifestFetched.bytes, manifestFetched.digest], ...(indexDigest ? [[top.bytes, top.digest] as const] : [])] as const) {
     if (!(await store.blobs.has(digest))) {

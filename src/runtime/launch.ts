@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { HostError } from '../errors.js';
 import { decodeReport, type RuntimeReport } from './report.js';
 
@@ -23,6 +24,8 @@ export interface RuntimeResult {
 export interface LaunchOptions {
   /** Collect stdout and stderr instead of passing the terminal through (stdin: none). */
   readonly capture?: boolean;
+  /** With capture: what the process reads on its stdin. */
+  readonly stdin?: Readable;
 }
 
 export function runtimeBinary(): string {
@@ -53,8 +56,13 @@ export function launchRuntime(plan: Buffer, scratchDir: string, options: LaunchO
   writeSync(planFd, plan, 0, plan.length, 0);
 
   return new Promise<RuntimeResult>((resolve, reject) => {
-    const stdio = options.capture ? (['ignore', 'pipe', 'pipe'] as const) : (['inherit', 'inherit', 'inherit'] as const);
+    const stdio = options.capture ? ([options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] as const) : (['inherit', 'inherit', 'inherit'] as const);
     const child = spawn(runtimeBinary(), [], { stdio: [...stdio, planFd, reportFd], env: {} });
+    if (options.stdin && child.stdin) {
+      // A process that stops reading early (it failed) must not fail the writer too.
+      child.stdin.on('error', () => undefined);
+      options.stdin.pipe(child.stdin);
+    }
     let stdout = '';
     let stderr = '';
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

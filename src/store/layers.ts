@@ -1,7 +1,9 @@
 import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { StoreError } from '../errors.js';
-import { extractLayers, LayerExtractError, removeAsContainerRoot } from '../image/extract/run.js';
+import type { ExtractedLayer } from '../image/extract/request.js';
+import { extractLayers, extractLayerStream, LayerExtractError, removeAsContainerRoot } from '../image/extract/run.js';
 import type { ContainerIdMaps } from '../sys/idmap.js';
 import { isStaleTemp, tempPathFor, writeFileAtomic } from './atomic.js';
 import type { BlobStore } from './blobs.js';
@@ -11,6 +13,12 @@ import { digestHex, type Digest } from './digest.js';
 export interface LayerSource {
   readonly blob: Digest;
   readonly diffId: Digest;
+}
+
+/** A layer extracted into its temp dir, waiting for publishExtracted or discard. */
+export interface ExtractedTemp {
+  readonly temp: string;
+  readonly layer: LayerSource;
 }
 
 /** `layers/<diffId hex>/layer.json`. */
@@ -68,22 +76,50 @@ export class LayerStore {
         maps,
         work.map(({ layer, temp }) => ({ blob: blobs.path(layer.blob), target: join(temp, 'diff') })),
       );
-      for (const [i, { layer, temp }] of work.entries()) {
-        const result = extracted[i];
-        if (result === undefined || result.diffId !== layer.diffId) {
-          throw new LayerExtractError(blobs.path(layer.blob), `its content is ${result?.diffId ?? 'missing'}, but the image config says ${layer.diffId}`);
-        }
-        const meta: LayerMeta = { diffId: layer.diffId, blob: layer.blob, entries: result.entries, skippedDevices: result.skippedDevices };
-        await writeFileAtomic(join(temp, 'layer.json'), `${JSON.stringify(meta)}\n`);
-      }
+      for (const [i, { layer, temp }] of work.entries()) await this.complete(temp, layer, extracted[i]);
       for (const { layer, temp } of work) await this.publish(maps, temp, layer.diffId);
     } catch (err) {
-      await removeAsContainerRoot(
+      await this.discard(
         maps,
         work.map((w) => w.temp),
-      ).catch(() => undefined);
+      );
       throw err;
     }
+  }
+
+  /**
+   * Extracts a layer from a stream (a download in progress) into a temp dir. The layer
+   * appears only through publishExtracted, once the caller has verified the blob too.
+   */
+  async extractStreaming(maps: ContainerIdMaps, layer: LayerSource, source: Readable): Promise<ExtractedTemp> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const temp = tempPathFor(this.path(layer.diffId));
+    try {
+      await mkdir(join(temp, 'diff'), { recursive: true, mode: 0o755 });
+      await this.complete(temp, layer, await extractLayerStream(maps, source, join(temp, 'diff'), layer.blob));
+      return { temp, layer };
+    } catch (err) {
+      await this.discard(maps, [temp]);
+      throw err;
+    }
+  }
+
+  async publishExtracted(maps: ContainerIdMaps, extracted: ExtractedTemp): Promise<void> {
+    await this.publish(maps, extracted.temp, extracted.layer.diffId);
+  }
+
+  /** Removes temp dirs of extractions that failed or were abandoned. */
+  async discard(maps: ContainerIdMaps, temps: readonly string[]): Promise<void> {
+    await removeAsContainerRoot(maps, temps).catch(() => undefined);
+  }
+
+  /** Checks the extracted content against the config's diff id and records the layer. */
+  private async complete(temp: string, layer: LayerSource, result: ExtractedLayer | undefined): Promise<void> {
+    if (result === undefined || result.diffId !== layer.diffId) {
+      throw new LayerExtractError(layer.blob, `its content is ${result?.diffId ?? 'missing'}, but the image config says ${layer.diffId}`);
+    }
+    const meta: LayerMeta = { diffId: layer.diffId, blob: layer.blob, entries: result.entries, skippedDevices: result.skippedDevices };
+    await writeFileAtomic(join(temp, 'layer.json'), `${JSON.stringify(meta)}\n`);
   }
 
   /** Renames a finished layer into place; a concurrent command may have won the race. */

@@ -6,6 +6,7 @@ import { isolatedEnv, nook, show, waitFor } from '../helpers/nook.js';
 import { OciLayout } from '../helpers/oci-image.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
+import { tarball } from '../helpers/tarball.js';
 
 let tmp: { path: string; cleanup: () => void };
 let env: NodeJS.ProcessEnv;
@@ -40,7 +41,12 @@ beforeAll(async () => {
   }
   const built = layout.image([makeBusyboxRootfs(join(tmp.path, 'rootfs')), bulk], { os: 'linux', architecture: hostPlatform().architecture });
   layout.ref('bulk', built.manifest);
-  await layout.push('bulk', `${registry.host}/bulk:1`);
+  const evil = layout.image([layout.tarLayer(tarball([{ type: 'file', path: '../escaped', body: 'x' }], { gzip: false }))], {
+    os: 'linux',
+    architecture: hostPlatform().architecture,
+  });
+  layout.ref('evil', evil.manifest);
+  await Promise.all([layout.push('bulk', `${registry.host}/bulk:1`), layout.push('evil', `${registry.host}/evil:1`)]);
   image = `${registry.host}/bulk:1`;
 }, 120_000);
 
@@ -48,6 +54,26 @@ afterAll(async () => {
   await registry?.stop();
   await nook(['unshare', 'rm', '-rf', tmp.path], { env });
   tmp.cleanup();
+});
+
+describe('a hostile layer', () => {
+  it('fails the pull while it downloads, and leaves the store as it was', async () => {
+    const before = (dir: string): string[] => {
+      try {
+        return readdirSync(join(STORE(), dir)).sort();
+      } catch {
+        return [];
+      }
+    };
+    const blobs = before('blobs/sha256');
+    const layers = before('layers');
+    const result = await nook(['pull', '--tls-verify=false', `${registry.host}/evil:1`], { env });
+    expect(result.status, show(result)).toBe(125);
+    expect(result.stderr).toMatch(/cannot be extracted: entry "\.\.\/escaped" contains "\.\."/);
+    expect(before('blobs/sha256')).toEqual(blobs);
+    expect(before('layers')).toEqual(layers);
+    expect(leftovers()).toEqual([]);
+  });
 });
 
 describe('a store after a killed command', () => {

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { UnpackSync, type ReadEntry } from 'tar';
 import { hashing } from '../../store/hashing.js';
 import { decompressor } from '../decompress.js';
-import { EXTRACT_FAILED, type ExtractedLayer, type ExtractRequest, type LayerToExtract } from './request.js';
+import { EXTRACT_FAILED, STDIN, type ExtractedLayer, type ExtractRequest, type LayerToExtract } from './request.js';
 import { makeOpaque, makeWhiteout, UnsafeLayerPath } from './whiteouts.js';
 
 /**
@@ -89,7 +89,7 @@ async function extractLayer(layer: LayerToExtract, request: ExtractRequest): Pro
 
   const hash = createHash('sha256');
   await pipeline(
-    createReadStream(layer.blob),
+    layer.blob === STDIN ? process.stdin : createReadStream(layer.blob),
     decompressor(),
     hashing(hash),
     // Synchronous unpacking: this process has nothing else to do, and node-tar's async

@@ -12,7 +12,7 @@ export interface ExtractRequest {
 }
 
 export interface LayerToExtract {
-  /** The compressed (or plain) layer tarball in the blob store. */
+  /** The compressed (or plain) layer tarball in the blob store; `-`: read it from stdin. */
   readonly blob: string;
   /** An empty directory that receives the layer's files. */
   readonly target: string;
@@ -33,3 +33,6 @@ export interface ExtractFailure {
 }
 
 export const EXTRACT_FAILED = 3;
+
+/** The `blob` of a layer streamed to the extractor's stdin (one such layer per run). */
+export const STDIN = '-';

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { NookError } from '../../errors.js';
 import { runInUserns } from '../../runtime/userns.js';
 import type { ContainerIdMaps } from '../../sys/idmap.js';
-import { EXTRACT_FAILED, type ExtractedLayer, type ExtractFailure, type LayerToExtract } from './request.js';
+import type { Readable } from 'node:stream';
+import { EXTRACT_FAILED, STDIN, type ExtractedLayer, type ExtractFailure, type LayerToExtract } from './request.js';
 
 /** Where scripts/build.mjs puts the extractor: next to the CLI bundle. */
 function extractorScript(): string {
@@ -31,11 +32,28 @@ function parseLines<T>(text: string): T[] {
  * the container id maps, so files keep their image owners as mapped ids.
  */
 export async function extractLayers(maps: ContainerIdMaps, layers: readonly LayerToExtract[]): Promise<ExtractedLayer[]> {
+  return runExtractor(maps, layers, {});
+}
+
+/**
+ * Extracts one layer while it is still arriving (a download), from `source` to `target`:
+ * downloading, decompressing and unpacking overlap instead of running in turns. `label`
+ * names the layer in errors.
+ */
+export async function extractLayerStream(maps: ContainerIdMaps, source: Readable, target: string, label: string): Promise<ExtractedLayer> {
+  const [result] = await runExtractor(maps, [{ blob: STDIN, target }], { stdin: source, label });
+  if (result === undefined) throw new LayerExtractError(label, 'the extractor reported nothing');
+  return result;
+}
+
+async function runExtractor(maps: ContainerIdMaps, layers: readonly LayerToExtract[], options: { stdin?: Readable; label?: string }): Promise<ExtractedLayer[]> {
   const request = { layers, preserveOwners: maps.maxUid > 0 && maps.maxGid > 0, maxId: Math.min(maps.maxUid, maps.maxGid) };
-  const result = await runInUserns(maps, [process.execPath, extractorScript(), JSON.stringify(request)], [], { capture: true });
+  const launch = options.stdin === undefined ? { capture: true } : { capture: true, stdin: options.stdin };
+  const result = await runInUserns(maps, [process.execPath, extractorScript(), JSON.stringify(request)], [], launch);
   if (result.status === EXTRACT_FAILED) {
     const [failure] = parseLines<ExtractFailure>(result.stderr);
-    throw new LayerExtractError(failure?.blob ?? 'unknown', failure?.message ?? result.stderr.trim());
+    const blob = failure?.blob === STDIN ? options.label : failure?.blob;
+    throw new LayerExtractError(blob ?? 'unknown', failure?.message ?? result.stderr.trim());
   }
   if (result.status !== 0) {
     throw new NookError('layer', `the layer extractor failed (exit ${result.status}): ${result.stderr.trim().split('\n').pop() ?? ''}`, {
