@@ -7,9 +7,9 @@ const io: CliIO = {
   err: (line) => process.stderr.write(`${line}\n`),
 };
 
-function printError(err: NookError): void {
-  io.err(`Error: ${err.message}`);
-  if (err.hint) io.err(`  hint: ${err.hint}`);
+/** One line: what went wrong, then how to fix it. */
+function printError(message: string, hint: string | undefined): void {
+  io.err(`Error: ${message}${hint ? ` (hint: ${hint})` : ''}`);
 }
 
 async function execute(invocation: Invocation): Promise<number> {
@@ -43,12 +43,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;
-      io.err(`Error: ${err.message.replace(/^error: /, '')}`);
-      io.err('  hint: see "nook --help" or "nook COMMAND --help"');
+      printError(err.message.replace(/^error: /, ''), 'see "nook --help" or "nook COMMAND --help"');
       return 125;
     }
     if (err instanceof NookError) {
-      printError(err);
+      printError(err.message, err.hint);
       return err.exitCode;
     }
     io.err(`Error: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);

@@ -317,7 +317,8 @@ describe('bad input', () => {
     const result = await nook(args, { env });
     expect(result.status, show(result)).toBe(125);
     expect(result.stderr).toMatch(message);
-    expect(result.stderr).toMatch(/hint: /);
+    // One line: the problem, then the fix.
+    expect(result.stderr).toMatch(/^Error: .+ \(hint: .+\)\n$/);
     expect(result.stdout).toBe('');
     expect(containerStateLeft()).toEqual([]);
   }
