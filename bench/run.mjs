@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { childEnv, makeRootfs, makeWorkDir, removeWorkDir } from './lib/fixture.mjs';
 import { loadAverage, machineInfo } from './lib/machine.mjs';
-import { bwrapPeer, helperVersions, nodePeer, nookPeer, podmanPeer } from './lib/peers.mjs';
+import { bwrapPeer, helperVersions, nodePeer, nookImagePeer, nookPeer, podmanPeer } from './lib/peers.mjs';
 import { NOT_MEASURED, toJson, toMarkdown } from './lib/report.mjs';
 import { measurePull } from './pull.mjs';
 import { measureScale } from './scale.mjs';
@@ -75,6 +75,10 @@ function preparePeers(workDir, rootfs, env, notes) {
   const versions = { nook: nook.version, node: node.version, ...helperVersions(env) };
   const cases = [nook.run, node.run, nook.explain];
   const cleanups = [];
+  const image = nookImagePeer(repoRoot, workDir, rootfs, env);
+  if (image.cleanup) cleanups.push(image.cleanup);
+  if (image.skipped) notes.push(`nook run IMAGE skipped: ${image.skipped}`);
+  else cases.push(image.run);
   for (const [name, peer] of [
     ['bwrap', bwrapPeer(rootfs, env)],
     ['podman', podmanPeer(workDir, rootfs, env)],

@@ -61,8 +61,8 @@ export function measureStart(cases, { runs, warmup }, log) {
 }
 
 /** Pairs of nook's time and another command's time from the same round. */
-function pairsAgainst(rounds, other) {
-  return rounds.filter((r) => r.nook !== undefined && r[other] !== undefined).map((r) => ({ a: r.nook, b: r[other] }));
+function pairsAgainst(rounds, other, mine = 'nook') {
+  return rounds.filter((r) => r[mine] !== undefined && r[other] !== undefined).map((r) => ({ a: r[mine], b: r[other] }));
 }
 
 /**
@@ -73,14 +73,14 @@ function pairsAgainst(rounds, other) {
 function comparisons(active, rounds) {
   const ids = new Set(active.map((c) => c.id));
   const out = [];
-  const add = (other, title, targetText, isMet) => {
-    if (!ids.has('nook') || !ids.has(other)) {
+  const add = (other, title, targetText, isMet, mine = 'nook') => {
+    if (!ids.has(mine) || !ids.has(other)) {
       // A target stays visible when its peer could not be measured.
-      if (targetText) out.push({ id: `nook/${other}`, title, target: targetText, met: null, skipped: true });
+      if (targetText) out.push({ id: `${mine}/${other}`, title, target: targetText, met: null, skipped: true });
       return;
     }
-    const c = compare(pairsAgainst(rounds, other));
-    out.push({ id: `nook/${other}`, title, ...c, target: targetText, met: targetText ? isMet(c) : null });
+    const c = compare(pairsAgainst(rounds, other, mine));
+    out.push({ id: `${mine}/${other}`, title, ...c, target: targetText, met: targetText ? isMet(c) : null });
   };
   add('node', 'nook vs `node -e 0` (the floor)', 'nook within 15 ms of node -e 0', (c) =>
     c.medianOfDifferences !== null ? c.medianOfDifferences <= 15 : null,
@@ -88,5 +88,8 @@ function comparisons(active, rounds) {
   add('nook-explain', 'nook vs its CLI alone (`--explain`)', null);
   add('bwrap', 'nook vs bwrap', null);
   add('podman', 'nook vs podman', 'nook ≤ 0.25 × podman', (c) => (c.medianOfRatios !== null ? c.medianOfRatios <= 0.25 : null));
+  // The like-for-like pair: both start a container from an image in their store.
+  add('podman', 'nook run IMAGE vs podman run IMAGE', 'nook ≤ 0.25 × podman', (c) => (c.medianOfRatios !== null ? c.medianOfRatios <= 0.25 : null), 'nook-image');
+  add('nook', 'nook run IMAGE vs nook run --rootfs', null, null, 'nook-image');
   return out;
 }

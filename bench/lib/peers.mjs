@@ -40,6 +40,24 @@ export function nookPeer(repoRoot, rootfs, env) {
   };
 }
 
+/**
+ * nook running an image: the same files `nook import`ed (owned by root, as podman gets
+ * them), so the row differs from the rootfs one by the store, the overlay and the image
+ * config. Its store's layers belong to container ids: cleanup goes through nook unshare.
+ */
+export function nookImagePeer(repoRoot, workDir, rootfs, env) {
+  const bin = join(repoRoot, 'bin', 'nook');
+  const tar = join(workDir, 'nook-rootfs.tar');
+  const tarred = capture('tar', ['-C', rootfs, '--numeric-owner', '--owner=0', '--group=0', '-cf', tar, '.'], env);
+  if (!tarred.ok) return { skipped: `cannot tar the fixture for nook import (${tarred.err})` };
+  const cleanup = () => capture(bin, ['unshare', 'rm', '-rf', join(env.XDG_DATA_HOME, 'nook')], env);
+  const imported = capture(bin, ['import', tar, 'nook-bench-busybox'], env);
+  if (!imported.ok) return { skipped: `nook cannot import the fixture (${imported.err})`, cleanup };
+  const run = { id: 'nook-image', label: 'nook run --rm IMAGE true', cmd: bin, args: ['run', '--rm', '--pull', 'never', 'nook-bench-busybox', 'true'], env };
+  if (!timeOnce(run).ok) return { skipped: 'nook cannot run the imported fixture', cleanup };
+  return { run, cleanup };
+}
+
 /** The floor: the node that nook's shebang finds, starting and doing nothing. */
 export function nodePeer(env) {
   const node = findOnPath('node', env.PATH) ?? process.execPath;

@@ -1,11 +1,10 @@
 // The results as markdown (for people and docs/benchmarks.md) and JSON (for tools and
 // for comparing runs). Both come from the same results object.
 
-const NOT_YET = 'not measured yet: nook has no images/lifecycle yet';
+const NOT_YET = 'not measured yet: nook has no container lifecycle (detached containers, exec, stop) yet';
 
 /** What the issue asks for that nook cannot do yet: listed, so the gap stays visible. */
 export const NOT_MEASURED = [
-  { figure: 'Start latency: `nook run --rm IMAGE true`', status: NOT_YET },
   { figure: 'Start latency: `nook sandbox -- true`', status: 'not measured yet: nook has no sandbox mode yet' },
   { figure: 'Pull (tmpfs and disk) vs `podman pull` and download | gunzip | tar -x', status: 'not measured: the pull section was not run or was skipped (see the notes)', section: 'pull' },
   { figure: 'Exec latency', status: NOT_YET },

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { statSync } from 'node:fs';
 import { RootfsError } from '../errors.js';
@@ -26,6 +26,21 @@ export async function imagesInUse(store: Store): Promise<Map<string, string>> {
     if (image.trim()) inUse.set(image.trim(), basename(dir));
   }
   return inUse;
+}
+
+/**
+ * Removes a container's store dir. What the container wrote may belong to any container id,
+ * which only container root may remove; but often everything is the user's (container root
+ * wrote nothing else, or nothing at all), and the plain removal saves a user-namespace
+ * launch. overlayfs leaves work/work mode 000: opened up first.
+ */
+async function removeContainerDir(maps: ContainerIdMaps, dir: string): Promise<void> {
+  try {
+    await chmod(join(dir, 'work', 'work'), 0o700).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  } catch {
+    await removeAsContainerRoot(maps, [dir]);
+  }
 }
 
 /** What `nook run` was asked to use as the root: a directory, or an image. */
@@ -97,8 +112,6 @@ export async function prepareImageRoot(
     files,
     config,
     // The upper dir holds files of container ids: only container root may remove them.
-    release: async () => {
-      await removeAsContainerRoot(maps, [dir]).catch(() => rm(dir, { recursive: true, force: true }));
-    },
+    release: () => removeContainerDir(maps, dir),
   };
 }
