@@ -106,3 +106,11 @@ export class ArchiveError extends NookError {
     this.name = 'ArchiveError';
   }
 }
+
+/** A volume is unknown, already exists, in use, or its host source is missing. */
+export class VolumeError extends NookError {
+  constructor(message: string, hint?: string) {
+    super('volume', message, hint === undefined ? {} : { hint });
+    this.name = 'VolumeError';
+  }
+}

@@ -184,6 +184,34 @@ static int nook_op_mount(struct nook_ctx *ctx, const struct nook_op *op, struct 
 	return 0;
 }
 
+/* What the bind flags ask of the mount besides being there: mount_setattr on the still
+ * detached tree, so the container never sees it without them. Only adds restrictions, which
+ * the kernel allows even on mounts whose flags it locked. */
+static int set_bind_attrs(int tree, unsigned int flags, const char *path, struct nook_error *e)
+{
+	struct nook_mount_attr attr = { 0 };
+
+	if (flags & NOOK_BIND_RO)
+		attr.attr_set |= MOUNT_ATTR_RDONLY;
+	if (flags & NOOK_BIND_NOSUID)
+		attr.attr_set |= MOUNT_ATTR_NOSUID;
+	if (flags & NOOK_BIND_NODEV)
+		attr.attr_set |= MOUNT_ATTR_NODEV;
+	if (flags & NOOK_BIND_NOEXEC)
+		attr.attr_set |= MOUNT_ATTR_NOEXEC;
+	if (flags & NOOK_BIND_PRIVATE)
+		attr.propagation = MS_PRIVATE;
+	else if (flags & NOOK_BIND_SLAVE)
+		attr.propagation = MS_SLAVE;
+	else if (flags & NOOK_BIND_SHARED)
+		attr.propagation = MS_SHARED;
+	if (!attr.attr_set && !attr.propagation)
+		return 0;
+	if (nook_mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0)
+		return nook_fail(e, errno, "%s: setting the mount's flags", path);
+	return 0;
+}
+
 static int nook_op_bind(struct nook_ctx *ctx, const struct nook_op *op, struct nook_error *e)
 {
 	unsigned int flags = op->bind.flags;
@@ -197,8 +225,7 @@ static int nook_op_bind(struct nook_ctx *ctx, const struct nook_op *op, struct n
 				      ((flags & NOOK_BIND_REC) ? AT_RECURSIVE : 0));
 	if (tree < 0)
 		return nook_fail(e, errno, "%s", op->bind.source);
-	/* Made read-only while still detached: the container never sees it writable. */
-	if ((flags & NOOK_BIND_RO) && set_readonly(tree, true, op->bind.path, e) < 0)
+	if (set_bind_attrs(tree, flags, op->bind.path, e) < 0)
 		return -1;
 	if (flags & (NOOK_BIND_CREATE_FILE | NOOK_BIND_CREATE_DIR))
 		r = nook_create_in_root(ctx->rootfd, op->bind.path, flags & NOOK_BIND_CREATE_DIR,

@@ -277,6 +277,12 @@ static const struct flag bind_flags[] = {
 	{ "nofollow", NOOK_BIND_NOFOLLOW },
 	{ "create-file", NOOK_BIND_CREATE_FILE },
 	{ "create-dir", NOOK_BIND_CREATE_DIR },
+	{ "nosuid", NOOK_BIND_NOSUID },
+	{ "nodev", NOOK_BIND_NODEV },
+	{ "noexec", NOOK_BIND_NOEXEC },
+	{ "private", NOOK_BIND_PRIVATE },
+	{ "slave", NOOK_BIND_SLAVE },
+	{ "shared", NOOK_BIND_SHARED },
 };
 
 static const struct flag remount_flags[] = {
@@ -442,6 +448,9 @@ static int decode_setup_op(const char *name, char **args, struct nook_op *op,
 			return -1;
 		if ((flags & NOOK_BIND_CREATE_FILE) && (flags & NOOK_BIND_CREATE_DIR))
 			return nook_fail(e, EINVAL, "bind: create-file and create-dir together");
+		if (__builtin_popcountl(flags & (NOOK_BIND_PRIVATE | NOOK_BIND_SLAVE |
+						 NOOK_BIND_SHARED)) > 1)
+			return nook_fail(e, EINVAL, "bind: more than one propagation flag");
 		op->bind.flags = (unsigned int)flags;
 		if (check_path(name, args[0], e) < 0)
 			return -1;

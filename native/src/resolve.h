@@ -17,8 +17,9 @@ enum nook_follow {
 int nook_open_in_root(int rootfd, const char *path, int flags, enum nook_follow follow,
 		      int *fd, struct nook_error *e);
 
-/* Opens @path, first creating an empty file (or directory) there if nothing exists. The
- * parent must exist; a dangling symlink at @path is refused. */
+/* Opens @path, first creating an empty file (or directory) there if nothing exists, and
+ * the missing parent directories (0755; a dangling symlink among them gets its target made
+ * inside the root); a dangling symlink at @path itself is refused. */
 int nook_create_in_root(int rootfd, const char *path, bool dir, enum nook_follow follow,
 			int *fd, struct nook_error *e);
 

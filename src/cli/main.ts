@@ -26,6 +26,18 @@ async function execute(invocation: Invocation): Promise<number> {
       const { unshareCommand } = await import('../engine/unshare.js');
       return unshareCommand(invocation.argv, io.err);
     }
+    case 'volume-create':
+    case 'volume-ls':
+    case 'volume-inspect':
+    case 'volume-rm':
+    case 'volume-prune': {
+      const volumes = await import('../engine/volume-commands.js');
+      if (invocation.command === 'volume-create') return volumes.createVolume(invocation.name, io);
+      if (invocation.command === 'volume-ls') return volumes.listVolumes(invocation.options, io);
+      if (invocation.command === 'volume-inspect') return volumes.inspectVolumes(invocation.names, io);
+      if (invocation.command === 'volume-rm') return volumes.removeVolumes(invocation.options, io);
+      return volumes.pruneVolumes(invocation.options, io);
+    }
     default: {
       const { executeImageCommand } = await import('../engine/image-commands.js');
       return executeImageCommand(invocation, io);

@@ -5,7 +5,9 @@ import type { StorageDriver } from '../engine/storage-driver.js';
 import type { PullPolicy } from '../engine/auto-pull.js';
 import type { NetworkMode } from '../plan/spec.js';
 import { addImageCommands, tlsVerifyOption, type ImageInvocation } from './image-commands.js';
+import { parseMountFlags } from './mount-options.js';
 import { parseSecurityFlags } from './security-options.js';
+import { addVolumeCommands, type VolumeInvocation } from './volume-commands.js';
 
 export interface CliIO {
   readonly out: (line: string) => void;
@@ -17,7 +19,8 @@ export type Invocation =
   | { readonly command: 'run'; readonly options: import('../engine/run.js').RunOptions }
   | { readonly command: 'unshare'; readonly argv: readonly string[] }
   | { readonly command: 'info'; readonly options: import('../engine/info.js').InfoOptions }
-  | ImageInvocation;
+  | ImageInvocation
+  | VolumeInvocation;
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -93,6 +96,9 @@ export function createProgram(io: CliIO, onInvoke: (invocation: Invocation) => v
     .option('--hostname <name>', 'container host name')
     .option('-u, --user <user[:group]>', 'user (name or uid) and group to run as')
     .option('--read-only', 'mount the root filesystem read-only', false)
+    .option('-v, --volume <volume>', 'bind mount HOST-DIR:DIR[:OPTS] or volume NAME:DIR[:OPTS] (repeatable)', collect, [])
+    .option('--mount <mount>', 'type=bind|volume|tmpfs,src=…,dst=…[,ro] (repeatable)', collect, [])
+    .option('--tmpfs <dir[:opts]>', 'mount a tmpfs, e.g. /dir:size=64m,mode=1777 (repeatable)', collect, [])
     .addOption(new Option('--network <mode>', 'network mode: none or host').default('none'))
     .option('--security-opt <opt>', 'no-new-privileges, seccomp=unconfined|PROFILE.json, mask=PATHS, unmask=ALL|PATHS (repeatable)', collect, [])
     .option('--cap-add <cap>', 'add a capability, or "all" (repeatable)', collect, [])
@@ -113,6 +119,7 @@ export function createProgram(io: CliIO, onInvoke: (invocation: Invocation) => v
           hostname: o.hostname as string | undefined,
           user: o.user as string | undefined,
           readOnly: o.readOnly as boolean,
+          mounts: parseMountFlags({ volume: o.volume as string[], mount: o.mount as string[], tmpfs: o.tmpfs as string[] }),
           network: parseNetwork(o.network as string),
           security: parseSecurityFlags({
             securityOpt: o.securityOpt as string[],
@@ -144,5 +151,6 @@ export function createProgram(io: CliIO, onInvoke: (invocation: Invocation) => v
     });
 
   addImageCommands(program, onInvoke);
+  addVolumeCommands(program, onInvoke);
   return program;
 }

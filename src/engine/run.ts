@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
+import { mkdirSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { UsageError } from '../errors.js';
 import { compilePlan } from '../plan/compile.js';
@@ -17,6 +17,9 @@ import { prepareDirectoryRoot, prepareImageRoot, type PreparedRoot, type RunSour
 import { runtimeDir, runtimeDirPath } from '../sys/paths.js';
 import { etcFilePaths, renderEtcFiles, writeEtcFiles } from './etc-files.js';
 import { containerSecurity, type SecurityOptions } from './security.js';
+import { randomId } from './random-id.js';
+import type { MountRequest } from './mount-request.js';
+import { resolveMounts, VOLUMES_FILE } from './mounts.js';
 
 export interface RunOptions {
   readonly source: RunSource;
@@ -28,6 +31,8 @@ export interface RunOptions {
   readonly hostname: string | undefined;
   readonly user: string | undefined;
   readonly readOnly: boolean;
+  /** -v, --mount, --tmpfs */
+  readonly mounts: readonly MountRequest[];
   readonly network: NetworkMode;
   readonly security: SecurityOptions;
   readonly remove: boolean;
@@ -72,18 +77,6 @@ function pickCommand(root: PreparedRoot, rootfsArg: string, command: readonly st
   );
 }
 
-/** 64 hex digits, as podman's ids. Read from /dev/urandom: loading node:crypto costs ~3 ms. */
-function randomId(): string {
-  const fd = openSync('/dev/urandom', 'r');
-  try {
-    const bytes = Buffer.alloc(32);
-    readSync(fd, bytes, 0, 32, null);
-    return bytes.toString('hex');
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** Removes exactly what a run created (fs.rmSync's recursive walk costs ~2 ms here). */
 function removeStateDir(dir: string, files: readonly string[]): void {
   for (const file of [...files, join(dir, OWNER_FILE)]) {
@@ -94,6 +87,11 @@ function removeStateDir(dir: string, files: readonly string[]): void {
     }
   }
   rmdirSync(dir);
+}
+
+async function deleteAnonymous(names: readonly string[]): Promise<void> {
+  const { deleteVolumes } = await import('./volume-commands.js');
+  await deleteVolumes(names);
 }
 
 function normalWorkdir(path: string): string {
@@ -161,39 +159,49 @@ async function runPrepared(opts: RunOptions, io: RunIO, idMaps: ContainerIdMaps,
   );
   const stateRoot = opts.explain ? runtimeDirPath() : runtimeDir();
   const stateDir = join(stateRoot, 'containers', id);
-  const security = await containerSecurity(opts.security, opts.network, { dir: stateRoot, write: !opts.explain });
   const etcFiles = etcFilePaths(stateDir);
-  const spec: ContainerSpec = {
-    id,
-    rootfs: root.rootfs,
-    uidMap: idMaps.uid,
-    gidMap: idMaps.gid,
-    network: opts.network,
-    hostname,
-    readOnly: opts.readOnly,
-    etcFiles,
-    workdir: normalWorkdir(opts.workdir ?? (config?.workingDir || '/')),
-    user,
-    ...security,
-    argv,
-    env,
-  };
-  const plan = compilePlan(spec);
-  if (opts.explain) {
-    for (const line of explainPlan(plan)) io.out(line);
-    return 0;
+  if (!opts.explain) {
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    markOwner(stateDir);
   }
-  if (idMaps.warning !== null) io.warn(`WARN: ${idMaps.warning}`);
-
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  markOwner(stateDir);
+  let anonymous: readonly string[] = [];
   try {
+    const security = await containerSecurity(opts.security, opts.network, { dir: stateRoot, write: !opts.explain });
+    const volumes = await resolveMounts(opts.mounts, config?.volumes ?? [], { dryRun: opts.explain, stateDir });
+    anonymous = volumes.anonymous;
+    const spec: ContainerSpec = {
+      id,
+      rootfs: root.rootfs,
+      uidMap: idMaps.uid,
+      gidMap: idMaps.gid,
+      network: opts.network,
+      hostname,
+      readOnly: opts.readOnly,
+      etcFiles,
+      mounts: volumes.mounts,
+      workdir: normalWorkdir(opts.workdir ?? (config?.workingDir || '/')),
+      user,
+      ...security,
+      argv,
+      env,
+    };
+    const plan = compilePlan(spec);
+    if (opts.explain) {
+      for (const line of explainPlan(plan)) io.out(line);
+      return 0;
+    }
+    if (idMaps.warning !== null) io.warn(`WARN: ${idMaps.warning}`);
+
     writeEtcFiles(etcFiles, renderEtcFiles(hostname, opts.network));
     const result = await launchRuntime(encodePlan(plan), stateDir);
     const label = opts.source.kind === 'rootfs' ? opts.source.path : opts.source.name;
     if (result.report !== null) throw reportToError(result.report, { rootfs: label });
     return result.status;
   } finally {
-    removeStateDir(stateDir, Object.values(etcFiles));
+    if (!opts.explain) {
+      removeStateDir(stateDir, [...Object.values(etcFiles), join(stateDir, VOLUMES_FILE)]);
+      // podman's --rm takes the container's anonymous volumes with it.
+      if (opts.remove && anonymous.length > 0) await deleteAnonymous(anonymous).catch((err: Error) => io.warn(`WARN: anonymous volumes not removed: ${err.message}`));
+    }
   }
 }

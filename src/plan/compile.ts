@@ -1,6 +1,6 @@
 import { HOST_DEVICES } from './hardening.js';
-import type { Namespace, Op } from './ops.js';
-import type { ContainerSpec } from './spec.js';
+import type { BindFlag, Namespace, Op } from './ops.js';
+import type { ContainerMount, ContainerSpec } from './spec.js';
 
 const KERNEL_FS_FLAGS = ['nosuid', 'nodev', 'noexec'] as const;
 
@@ -18,7 +18,10 @@ export function compilePlan(spec: ContainerSpec): Op[] {
     spec.rootfs.kind === 'directory' ? { op: 'rootfs', hostPath: spec.rootfs.path } : { op: 'overlay-rootfs', overlay: spec.rootfs.overlay },
     ...kernelInterfaces(spec, ownNetwork),
     ...etcFiles(spec),
-    ...readOnlyRoot(spec),
+    ...readOnlyScratch(spec),
+    ...volumes(spec.mounts),
+    // After the volumes: only the root itself turns read-only, they keep their own mode.
+    ...(spec.readOnly ? [{ op: 'remount-ro', path: '/', flags: [] } as const] : []),
     { op: 'pivot-root' },
     // Before /proc/sys turns read-only: the container's own parameters, then no more.
     ...spec.sysctls.map(({ path, value }): Op => ({ op: 'sysctl', path, value })),
@@ -91,12 +94,38 @@ function etcFiles(spec: ContainerSpec): Op[] {
   ];
 }
 
-/** podman's --read-only: the root read-only, with fresh tmpfs where programs expect to write. */
-function readOnlyRoot(spec: ContainerSpec): Op[] {
+/**
+ * podman's --read-only: fresh tmpfs where programs expect to write, unless a volume goes
+ * there. Mounted before the volumes, so one below them (/tmp/x) is not hidden.
+ */
+function readOnlyScratch(spec: ContainerSpec): Op[] {
   if (!spec.readOnly) return [];
-  const scratch = ([['/tmp', 0o1777], ['/var/tmp', 0o1777], ['/run', 0o755]] as const).flatMap(([path, mode]): Op[] => [
+  const taken = new Set(spec.mounts.map((m) => m.destination));
+  const scratch = ([['/tmp', 0o1777], ['/var/tmp', 0o1777], ['/run', 0o755]] as const).filter(([path]) => !taken.has(path));
+  return scratch.flatMap(([path, mode]): Op[] => [
     { op: 'mkdir', path, mode },
     { op: 'mount', fstype: 'tmpfs', source: 'tmpfs', path, flags: ['nosuid', 'nodev'], data: `mode=${mode.toString(8)}` },
   ]);
-  return [...scratch, { op: 'remount-ro', path: '/', flags: [] }];
+}
+
+const depth = (path: string): number => (path === '/' ? 0 : path.split('/').length - 1);
+
+/**
+ * The volumes, shallowest destination first so /a is mounted before /a/b (sort is stable:
+ * equal depths keep the command line's order). Bind targets are resolved inside the root,
+ * symlinks followed there, and created with their missing parents to match the source.
+ */
+function volumes(mounts: readonly ContainerMount[]): Op[] {
+  return [...mounts]
+    .sort((a, b) => depth(a.destination) - depth(b.destination))
+    .flatMap((m): Op[] => {
+      if (m.kind === 'tmpfs') {
+        return [
+          { op: 'mkdir', path: m.destination, mode: 0o755 },
+          { op: 'mount', fstype: 'tmpfs', source: 'tmpfs', path: m.destination, flags: m.flags, data: m.data },
+        ];
+      }
+      const flags: BindFlag[] = ['rec', ...(m.readOnly ? (['ro'] as const) : []), ...m.options, m.propagation, m.directory ? 'create-dir' : 'create-file'];
+      return [{ op: 'bind', source: m.source, path: m.destination, flags }];
+    });
 }

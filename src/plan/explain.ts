@@ -90,6 +90,9 @@ function explainIdMap(helper: string, file: string, map: IdMap): string {
 function explainBind(op: OpOf<'bind'>, target: string): string {
   const create = op.flags.includes('create-file') ? `touch ${shellQuote(target)} && ` : op.flags.includes('create-dir') ? `mkdir -p ${shellQuote(target)} && ` : '';
   const bind = sh('mount', op.flags.includes('rec') ? '--rbind' : '--bind', op.source, target);
-  const ro = op.flags.includes('ro') ? ` && ${sh('mount', '-o', 'remount,bind,ro', target)}` : '';
-  return `${create}${bind}${ro}`;
+  const restrict = op.flags.filter((f) => f === 'ro' || f === 'nosuid' || f === 'nodev' || f === 'noexec');
+  const remount = restrict.length > 0 ? ` && ${sh('mount', '-o', ['remount', 'bind', ...restrict].join(','), target)}` : '';
+  const propagation = op.flags.find((f) => f === 'private' || f === 'slave' || f === 'shared');
+  const make = propagation ? ` && ${sh('mount', `--make-r${propagation}`, target)}` : '';
+  return `${create}${bind}${remount}${make}`;
 }

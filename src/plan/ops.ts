@@ -28,7 +28,9 @@ export interface OverlayRootfs {
 }
 
 export type MountFlag = 'nosuid' | 'nodev' | 'noexec' | 'ro' | 'relatime' | 'strictatime' | 'noatime';
-export type BindFlag = 'rec' | 'ro' | 'nofollow' | 'create-file' | 'create-dir';
+export type BindFlag = 'rec' | 'ro' | 'nofollow' | 'create-file' | 'create-dir' | 'nosuid' | 'nodev' | 'noexec' | Propagation;
+/** A bind mount's propagation (rslave and friends: nook binds apply it to the whole tree). */
+export type Propagation = 'private' | 'slave' | 'shared';
 export type RemountFlag = 'rec' | 'optional';
 
 export type Op =

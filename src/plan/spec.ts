@@ -1,4 +1,4 @@
-import type { IdMap, OverlayRootfs } from './ops.js';
+import type { IdMap, MountFlag, OverlayRootfs, Propagation } from './ops.js';
 
 /** Everything the plan compiler needs to know about one container, already decided. */
 export interface ContainerSpec {
@@ -11,6 +11,8 @@ export interface ContainerSpec {
   readonly readOnly: boolean;
   /** Host files bind-mounted over the image's /etc/hosts, /etc/hostname, /etc/resolv.conf. */
   readonly etcFiles: EtcFiles;
+  /** Volumes: binds of host dirs and files (named volumes are dirs in the store), tmpfs. */
+  readonly mounts: readonly ContainerMount[];
   readonly workdir: string;
   readonly user: ProcessUser;
   readonly capabilities: bigint;
@@ -50,3 +52,23 @@ export interface ProcessUser {
   readonly gid: number;
   readonly groups: readonly number[];
 }
+
+/** One volume of the container, already decided: every host path exists. */
+export type ContainerMount =
+  | {
+      readonly kind: 'bind';
+      readonly source: string;
+      readonly destination: string;
+      /** Whether the source is a directory: the target is created to match. */
+      readonly directory: boolean;
+      readonly readOnly: boolean;
+      readonly options: readonly ('nosuid' | 'nodev' | 'noexec')[];
+      readonly propagation: Propagation;
+    }
+  | {
+      readonly kind: 'tmpfs';
+      readonly destination: string;
+      readonly flags: readonly MountFlag[];
+      /** tmpfs's own options: size=, mode=. */
+      readonly data: string;
+    };

@@ -26,6 +26,11 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   }
 }
 
+/** Whether `name` has the form of a temp name (see tempPathFor). */
+export function isTempName(name: string): boolean {
+  return TEMP.test(basename(name));
+}
+
 /** Whether `name` is a temp name (see tempPathFor) whose writer has exited. */
 export function isStaleTemp(name: string): boolean {
   const pid = Number(TEMP.exec(basename(name))?.[1]);

@@ -250,6 +250,8 @@ describe('the runtime decodes the new ops strictly', () => {
       [['seccomp', insn, 'seccomp', insn], /given twice/],
       [['sysctl', '/etc/shadow', 'x'], /not under \/proc\/sys/],
       [['sysctl', '/proc/sys/../../etc/shadow', 'x'], /normalized/],
+      [['bind', '/tmp', '/mnt', 'rec,private,slave'], /more than one propagation flag/],
+      [['bind', '/tmp', '/mnt', 'rshared'], /unknown flag 'rshared'/],
     ] as const) {
       const { status, report } = runPlan(setup);
       expect(status, setup.join(' ').slice(0, 60)).toBe(125);

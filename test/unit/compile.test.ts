@@ -272,3 +272,47 @@ describe('compilePlan with an image', () => {
     expect(image.slice(4)).toEqual(directory.slice(4));
   });
 });
+
+describe('compilePlan with volumes', () => {
+  const bind = (source: string, destination: string, extra: object = {}) =>
+    ({ kind: 'bind', source, destination, directory: true, readOnly: false, options: [], propagation: 'private', ...extra }) as const;
+  const mounts = [
+    bind('/h/deep', '/a/b'),
+    { kind: 'tmpfs', destination: '/t', flags: ['nosuid', 'nodev', 'noexec'], data: 'size=1m' } as const,
+    bind('/h/file', '/etc/app.conf', { directory: false, readOnly: true, options: ['nosuid'], propagation: 'slave' }),
+    bind('/h/top', '/a'),
+  ];
+  const plan = compilePlan(makeSpec({ mounts }));
+  const targets = plan.flatMap((op, i) => ((op.op === 'bind' || op.op === 'mount') && ['/a', '/a/b', '/t', '/etc/app.conf'].includes(op.path) ? [[op.path, i] as const] : []));
+
+  it('mounts the shallowest destination first, after the /etc files and before pivot-root', () => {
+    expect(targets.map(([path]) => path)).toEqual(['/t', '/a', '/a/b', '/etc/app.conf']);
+    const etc = indexOf(plan, (op) => op.op === 'bind' && op.path === '/etc/resolv.conf');
+    for (const [, i] of targets) {
+      expect(i).toBeGreaterThan(etc);
+      expect(i).toBeLessThan(pivotIndex(plan));
+    }
+  });
+
+  it('binds recursively, resolving the target inside the root and creating it to match the source', () => {
+    expect(plan).toContainEqual({ op: 'bind', source: '/h/top', path: '/a', flags: ['rec', 'private', 'create-dir'] });
+    expect(plan).toContainEqual({ op: 'bind', source: '/h/file', path: '/etc/app.conf', flags: ['rec', 'ro', 'nosuid', 'slave', 'create-file'] });
+  });
+
+  it('mounts a tmpfs on a directory it creates', () => {
+    const mkdir = indexOf(plan, (op) => op.op === 'mkdir' && op.path === '/t');
+    const mount = indexOf(plan, (op) => op.op === 'mount' && op.path === '/t');
+    expect(mkdir).toBeGreaterThan(0);
+    expect(plan[mount]).toEqual({ op: 'mount', fstype: 'tmpfs', source: 'tmpfs', path: '/t', flags: ['nosuid', 'nodev', 'noexec'], data: 'size=1m' });
+    expect(mount).toBe(mkdir + 1);
+  });
+
+  it('keeps volumes writable under a read-only root, and leaves out a scratch tmpfs a volume replaces', () => {
+    const ro = compilePlan(makeSpec({ readOnly: true, mounts: [bind('/h/tmp', '/tmp'), bind('/h/run', '/run/x')] }));
+    const remountRoot = indexOf(ro, (op) => op.op === 'remount-ro' && op.path === '/');
+    expect(indexOf(ro, (op) => op.op === 'bind' && op.path === '/run/x')).toBeLessThan(remountRoot);
+    expect(indexOf(ro, (op) => op.op === 'bind' && op.path === '/run/x')).toBeGreaterThan(indexOf(ro, (op) => op.op === 'mount' && op.path === '/run'));
+    expect(ro).not.toContainEqual(expect.objectContaining({ op: 'mount', path: '/tmp' }));
+    expect(allOf(ro, 'remount-ro').filter((op) => op.path === '/')).toEqual([{ op: 'remount-ro', path: '/', flags: [] }]);
+  });
+});

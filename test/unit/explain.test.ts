@@ -82,3 +82,10 @@ describe('explainPlan', () => {
     expect(bounding).not.toContain('sys_admin');
   });
 });
+
+describe('explainPlan of a volume', () => {
+  it('shows the bind with its flags and propagation', () => {
+    const [line] = explainPlan([{ op: 'bind', source: '/h', path: '/a', flags: ['rec', 'ro', 'nosuid', 'slave', 'create-dir'] }]);
+    expect(line).toBe('mkdir -p /a && mount --rbind /h /a && mount -o remount,bind,ro,nosuid /a && mount --make-rslave /a');
+  });
+});

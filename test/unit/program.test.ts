@@ -38,7 +38,7 @@ describe('nook run command line', () => {
   it('has the documented defaults', () => {
     expect(run('--rootfs', 'R')).toEqual({
       source: { kind: 'rootfs', path: 'R' }, entrypoint: undefined, command: [], env: [], workdir: undefined, hostname: undefined, user: undefined,
-      readOnly: false, network: 'none', security: DEFAULT_SECURITY, remove: false, explain: false,
+      readOnly: false, mounts: [], network: 'none', security: DEFAULT_SECURITY, remove: false, explain: false,
     });
   });
 
@@ -124,6 +124,21 @@ describe('nook run command line', () => {
     expect(run('--entrypoint', '["/bin/sh","-c"]', 'img').entrypoint).toEqual(['/bin/sh', '-c']);
     expect(run('--entrypoint', '', 'img').entrypoint).toEqual([]);
     expect(parseError(['run', '--entrypoint', '[1]', 'img'])).toBeInstanceOf(UsageError);
+  });
+
+  it('reads -v, --volume, --mount and --tmpfs of run (top-level -v stays the version)', () => {
+    const o = run('--rootfs', 'R', '-v', '/h:/a:ro', '--volume', 'v:/b', '--mount', 'type=tmpfs,dst=/c', '--tmpfs', '/d', 'true');
+    expect(o.mounts.map((m) => [m.kind, m.destination])).toEqual([['bind', '/a'], ['volume', '/b'], ['tmpfs', '/c'], ['tmpfs', '/d']]);
+    expect(o.command).toEqual(['true']);
+    expect(parseError(['run', '--rootfs', 'R', '-v', '/h:/a', '-v', 'x:/a'])).toBeInstanceOf(UsageError);
+  });
+
+  it('parses the volume commands', () => {
+    expect(parse(['volume', 'create']).invocation).toEqual({ command: 'volume-create', name: undefined });
+    expect(parse(['volume', 'ls', '--format', 'json', '-q']).invocation).toEqual({ command: 'volume-ls', options: { format: 'json', quiet: true } });
+    expect(parse(['volume', 'inspect', 'a', 'b']).invocation).toEqual({ command: 'volume-inspect', names: ['a', 'b'] });
+    expect(parse(['volume', 'rm', '-f', 'a']).invocation).toEqual({ command: 'volume-rm', options: { names: ['a'], force: true } });
+    expect(parse(['volume', 'prune']).invocation).toEqual({ command: 'volume-prune', options: { force: false } });
   });
 
   it('prints the version through the io it was given', () => {

@@ -28,6 +28,7 @@ export function makeSpec(overrides: Partial<ContainerSpec> = {}): ContainerSpec 
     hostname: 'box',
     readOnly: false,
     etcFiles: { hosts: '/run/user/1000/nook/c/hosts', hostname: '/run/user/1000/nook/c/hostname', resolvConf: '/run/user/1000/nook/c/resolv.conf' },
+    mounts: [],
     workdir: '/work',
     user: { uid: 1000, gid: 1000, groups: [10, 29] },
     capabilities: capabilityMask(DEFAULT_CAPABILITIES),
