@@ -55,6 +55,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;
+      // A command group (nook volume, nook image) without its subcommand: commander has
+      // printed the group's help; say what is missing, as podman does.
+      if (err.code === 'commander.help') {
+        printError('missing command', 'choose one of the commands listed above');
+        return 125;
+      }
       printError(err.message.replace(/^error: /, ''), 'see "nook --help" or "nook COMMAND --help"');
       return 125;
     }

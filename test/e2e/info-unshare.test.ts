@@ -61,3 +61,11 @@ describe('nook unshare', () => {
     expect(missing.status, show(missing)).toBe(127);
   });
 });
+
+describe('a command group without its command', () => {
+  it('prints the group\'s help and says what is missing, exit 125', async () => {
+    const result = await nook(['volume'], { env });
+    expect(result.status, show(result)).toBe(125);
+    expect(result.stderr).toMatch(/Commands:[\s\S]*create[\s\S]*\nError: missing command \(hint: .+\)\n$/);
+  });
+});
