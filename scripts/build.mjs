@@ -24,9 +24,16 @@ function buildNative() {
 async function buildCli() {
   const esbuild = await import('esbuild');
   const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: 'linked', legalComments: 'none', logLevel: 'warning' };
-  // koffi is a native addon: loaded from node_modules, never bundled (and only when a
-  // seccomp filter has to be compiled, see src/seccomp/cache.ts).
-  await esbuild.build({ ...common, entryPoints: [join(root, 'src', 'cli', 'main.ts')], outfile: join(root, 'dist', 'nook.cjs'), external: ['koffi'] });
+  // Every byte of nook.cjs is read and its code cache deserialised at every start, so
+  // packages only some commands reach stay in node_modules and are required when reached:
+  // koffi (a native addon; compiling a seccomp filter), tar and fzstd (archives, ~150 KB),
+  // proper-lockfile (the store lock, ~50 KB with its dependencies).
+  await esbuild.build({
+    ...common,
+    entryPoints: [join(root, 'src', 'cli', 'main.ts')],
+    outfile: join(root, 'dist', 'nook.cjs'),
+    external: ['koffi', 'tar', 'fzstd', 'proper-lockfile'],
+  });
   // The layer extractor and the vfs driver's copier run in their own processes, inside a
   // user namespace.
   await esbuild.build({ ...common, entryPoints: [join(root, 'src', 'image', 'extract', 'main.ts')], outfile: join(root, 'dist', 'extract.cjs'), external: ['koffi'] });
