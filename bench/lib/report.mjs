@@ -16,6 +16,21 @@ function ms(value) {
   return value === null || value === undefined ? '–' : value.toFixed(1);
 }
 
+/** The paired comparisons of a section, with their targets. */
+function comparisonTable(comparisons) {
+  return table(
+    ['comparison', 'ratio of medians', 'median of per-round ratios', 'difference (paired median)', 'target', 'status'],
+    comparisons.map((c) => [
+      c.title,
+      ratio(c.ratioOfMedians),
+      ratio(c.medianOfRatios),
+      signedMs(c.medianOfDifferences),
+      c.target ?? '',
+      c.skipped ? 'not measured: peer skipped' : verdict(c.met),
+    ]),
+  );
+}
+
 function ratio(value) {
   return value === null || value === undefined ? '–' : value.toFixed(2);
 }
@@ -64,17 +79,7 @@ function startSection(start, settings) {
       start.commands.map((c) => [`\`${c.label}\``, ms(c.median), ms(c.min), ms(c.max), `${c.failures}/${c.n + c.failures}`]),
     ),
     '',
-    table(
-      ['comparison', 'ratio of medians', 'median of per-round ratios', 'difference (paired median)', 'target', 'status'],
-      start.comparisons.map((c) => [
-        c.title,
-        ratio(c.ratioOfMedians),
-        ratio(c.medianOfRatios),
-        signedMs(c.medianOfDifferences),
-        c.target ?? '',
-        c.skipped ? 'not measured: peer skipped' : verdict(c.met),
-      ]),
-    ),
+    comparisonTable(start.comparisons),
   ];
   for (const c of start.commands) for (const e of c.errors) lines.push('', `- \`${c.label}\` failed: ${e}`);
   return lines.join('\n');
@@ -128,17 +133,7 @@ function pullSection(pull) {
         m.commands.map((c) => [`\`${c.label}\``, ms(c.median), ms(c.min), ms(c.max), `${c.failures}/${c.n + c.failures}`, c.entries ?? '–']),
       ),
       '',
-      table(
-        ['comparison', 'ratio of medians', 'median of per-round ratios', 'difference (paired median)', 'target', 'status'],
-        m.comparisons.map((c) => [
-          c.title,
-          ratio(c.ratioOfMedians),
-          ratio(c.medianOfRatios),
-          signedMs(c.medianOfDifferences),
-          c.target ?? '',
-          c.skipped ? 'not measured: peer skipped' : verdict(c.met),
-        ]),
-      ),
+      comparisonTable(m.comparisons),
     );
     for (const c of m.commands) for (const e of c.errors) lines.push('', `- \`${c.label}\` failed: ${e}`);
   }
