@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "init.h"
+#include "reaper.h"
 #include "resolve.h"
 #include "syscalls.h"
 #include "util.h"
@@ -600,6 +601,9 @@ int nook_run_ops(struct nook_ctx *ctx, const struct nook_plan *plan,
 			break;
 		case NOOK_OP_CLOSE_FDS:
 			r = nook_op_close_fds(e);
+			break;
+		case NOOK_OP_INIT:
+			r = nook_op_init(e);
 			break;
 		case NOOK_OP_EXEC:
 			r = nook_op_exec(op, e);

@@ -506,6 +506,7 @@ static int decode_setup_op(const char *name, char **args, struct nook_op *op,
 	case NOOK_OP_LOOPBACK_UP:
 	case NOOK_OP_NO_NEW_PRIVS:
 	case NOOK_OP_CLOSE_FDS:
+	case NOOK_OP_INIT:
 		return 0;
 	default:
 		return nook_fail(e, EINVAL, "%s is not a setup op", name);
@@ -554,7 +555,7 @@ static int check_order(struct order *o, enum nook_op_code code, const char *name
 			code = NOOK_OP_ROOTFS;
 		if (code == NOOK_OP_ROOTFS && o->seen[code])
 			return nook_fail(e, EINVAL, "%s: the plan already has a root filesystem", name);
-		if ((code == NOOK_OP_PIVOT_ROOT || code == NOOK_OP_SECCOMP) && o->seen[code])
+		if ((code == NOOK_OP_PIVOT_ROOT || code == NOOK_OP_SECCOMP || code == NOOK_OP_INIT) && o->seen[code])
 			return nook_fail(e, EINVAL, "%s given twice", name);
 		if (code == NOOK_OP_PIVOT_ROOT && !o->seen[NOOK_OP_ROOTFS])
 			return nook_fail(e, EINVAL, "pivot-root without rootfs");

@@ -30,6 +30,7 @@
   X(NOOK_OP_CAP_SET, "cap-set", 1) \
   X(NOOK_OP_NO_NEW_PRIVS, "no-new-privs", 0) \
   X(NOOK_OP_CLOSE_FDS, "close-fds", 0) \
+  X(NOOK_OP_INIT, "init", 0) \
   X(NOOK_OP_EXEC, "exec", -1) \
   X(NOOK_OP_END, "end", 0)
 

@@ -96,6 +96,7 @@ export function createProgram(io: CliIO, onInvoke: (invocation: Invocation) => v
     .option('--hostname <name>', 'container host name')
     .option('-u, --user <user[:group]>', 'user (name or uid) and group to run as')
     .option('--read-only', 'mount the root filesystem read-only', false)
+    .option('--init', 'run a tiny init as PID 1 that reaps orphans and passes signals on to the command', false)
     .option('-v, --volume <volume>', 'bind mount HOST-DIR:DIR[:OPTS] or volume NAME:DIR[:OPTS] (repeatable)', collect, [])
     .option('--mount <mount>', 'type=bind|volume|tmpfs,src=…,dst=…[,ro] (repeatable)', collect, [])
     .option('--tmpfs <dir[:opts]>', 'mount a tmpfs, e.g. /dir:size=64m,mode=1777 (repeatable)', collect, [])
@@ -119,6 +120,7 @@ export function createProgram(io: CliIO, onInvoke: (invocation: Invocation) => v
           hostname: o.hostname as string | undefined,
           user: o.user as string | undefined,
           readOnly: o.readOnly as boolean,
+          init: o.init as boolean,
           mounts: parseMountFlags({ volume: o.volume as string[], mount: o.mount as string[], tmpfs: o.tmpfs as string[] }),
           network: parseNetwork(o.network as string),
           security: parseSecurityFlags({

@@ -31,6 +31,8 @@ export interface RunOptions {
   readonly hostname: string | undefined;
   readonly user: string | undefined;
   readonly readOnly: boolean;
+  /** --init: a tiny init as PID 1, reaping orphans and passing signals on to the command. */
+  readonly init: boolean;
   /** -v, --mount, --tmpfs */
   readonly mounts: readonly MountRequest[];
   readonly network: NetworkMode;
@@ -182,6 +184,7 @@ async function runPrepared(opts: RunOptions, io: RunIO, idMaps: ContainerIdMaps,
       workdir: normalWorkdir(opts.workdir ?? (config?.workingDir || '/')),
       user,
       ...security,
+      init: opts.init,
       argv,
       env,
     };

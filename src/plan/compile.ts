@@ -33,6 +33,7 @@ export function compilePlan(spec: ContainerSpec): Op[] {
     { op: 'cap-bounding', caps: spec.capabilities },
     ...privilegeDrop(spec),
     { op: 'close-fds' },
+    ...(spec.init ? [{ op: 'init' } as const] : []),
     { op: 'exec', argv: spec.argv, env: spec.env },
   ];
 }

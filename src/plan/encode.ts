@@ -63,6 +63,7 @@ export function opFields(op: Op): string[] {
     case 'loopback-up':
     case 'no-new-privs':
     case 'close-fds':
+    case 'init':
       return [];
   }
 }

@@ -70,6 +70,8 @@ export function explainPlan(ops: readonly Op[]): string[] {
         return 'setpriv --no-new-privs';
       case 'close-fds':
         return 'exec 3>&- 4>&-   # every fd above 2 closes on exec';
+      case 'init':
+        return 'nook-init &   # --init: PID 1 stays, reaping orphans and passing signals on; the command below is its child';
       case 'exec':
         return `exec env -i ${sh(...op.env, ...op.argv)}`;
     }

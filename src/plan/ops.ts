@@ -65,6 +65,7 @@ export type Op =
   | { readonly op: 'cap-set'; readonly caps: bigint }
   | { readonly op: 'no-new-privs' }
   | { readonly op: 'close-fds' }
+  | { readonly op: 'init' }
   | { readonly op: 'exec'; readonly argv: readonly string[]; readonly env: readonly string[] };
 
 export type OpOf<N extends Op['op']> = Extract<Op, { op: N }>;

@@ -29,6 +29,7 @@ export const OP_ARITY = {
   'cap-set': 1,
   'no-new-privs': 0,
   'close-fds': 0,
+  init: 0,
   exec: -1,
   end: 0,
 } as const;

@@ -17,6 +17,8 @@ export interface ContainerSpec {
   readonly user: ProcessUser;
   readonly capabilities: bigint;
   readonly noNewPrivs: boolean;
+  /** --init: a tiny init as PID 1 in front of the command. */
+  readonly init: boolean;
   /** The compiled seccomp filter (BPF), or null for none (unconfined, privileged). */
   readonly seccomp: Uint8Array | null;
   /** Kernel paths made read-only, and masked (hardening.ts has the defaults). */

@@ -247,6 +247,29 @@ describe('exit codes and signals', () => {
   }
 });
 
+describe('--init', () => {
+  it('runs a reaper as PID 1 with the command as its child', async () => {
+    expect(await sh('echo "pid=$$"; cat /proc/1/comm', ['--init'])).toBe('pid=2\nnook-init\n');
+  });
+
+  it('reaps orphans the command leaves behind', async () => {
+    // The inner shell exits at once; its sleep is orphaned, reparented to PID 1, and ends.
+    const script = 'sh -c "sleep 0.2 &"; sleep 1; for s in /proc/[0-9]*/stat; do cut -d" " -f3 "$s"; done | grep -c Z || true';
+    expect(await sh(script, ['--init'])).toBe('0\n');
+  });
+
+  it('passes a signal on to a command that set no handler for it', async () => {
+    const result = await nook(['run', '--rm', '--init', '--rootfs', rootfs, 'sh', '-c', 'echo ready; sleep 60'], {
+      env,
+      onSpawn: (child, stdout) => {
+        void waitFor(() => stdout().includes('ready'), 'the container to start').then(() => child.kill('SIGTERM'));
+      },
+    });
+    // sh, PID 2 now, has the default action for SIGTERM: it dies of it.
+    expect(result.status, show(result)).toBe(143);
+  });
+});
+
 describe('when nook itself is killed', () => {
   it('takes the container down with it', async () => {
     const marker = `nook-orphan-check-${process.pid}`;

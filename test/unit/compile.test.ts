@@ -316,3 +316,11 @@ describe('compilePlan with volumes', () => {
     expect(allOf(ro, 'remount-ro').filter((op) => op.path === '/')).toEqual([{ op: 'remount-ro', path: '/', flags: [] }]);
   });
 });
+
+describe('compilePlan with --init', () => {
+  it('puts the init op right before exec, and only when asked', () => {
+    const withInit = compilePlan(makeSpec({ init: true }));
+    expect(withInit.slice(-3).map((op) => op.op)).toEqual(['close-fds', 'init', 'exec']);
+    expect(compilePlan(makeSpec()).some((op) => op.op === 'init')).toBe(false);
+  });
+});

@@ -38,13 +38,13 @@ describe('nook run command line', () => {
   it('has the documented defaults', () => {
     expect(run('--rootfs', 'R')).toEqual({
       source: { kind: 'rootfs', path: 'R' }, entrypoint: undefined, command: [], env: [], workdir: undefined, hostname: undefined, user: undefined,
-      readOnly: false, mounts: [], network: 'none', security: DEFAULT_SECURITY, remove: false, explain: false,
+      readOnly: false, init: false, mounts: [], network: 'none', security: DEFAULT_SECURITY, remove: false, explain: false,
     });
   });
 
   it('reads every option', () => {
-    const o = run('--rootfs', 'R', '--rm', '-w', '/w', '--hostname', 'h', '-u', '1:2', '--read-only', '--network', 'host', '--explain', 'true');
-    expect(o).toMatchObject({ source: { kind: 'rootfs', path: 'R' }, remove: true, workdir: '/w', hostname: 'h', user: '1:2', readOnly: true, network: 'host', explain: true, command: ['true'] });
+    const o = run('--rootfs', 'R', '--rm', '-w', '/w', '--hostname', 'h', '-u', '1:2', '--read-only', '--init', '--network', 'host', '--explain', 'true');
+    expect(o).toMatchObject({ source: { kind: 'rootfs', path: 'R' }, remove: true, workdir: '/w', hostname: 'h', user: '1:2', readOnly: true, init: true, network: 'host', explain: true, command: ['true'] });
   });
 
   it("leaves options after the command to the command", () => {

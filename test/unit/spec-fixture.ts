@@ -33,6 +33,7 @@ export function makeSpec(overrides: Partial<ContainerSpec> = {}): ContainerSpec 
     user: { uid: 1000, gid: 1000, groups: [10, 29] },
     capabilities: capabilityMask(DEFAULT_CAPABILITIES),
     noNewPrivs: false,
+    init: false,
     seccomp: null,
     readonlyPaths: READONLY_PATHS,
     maskedPaths: MASKED_PATHS,
