@@ -54,6 +54,8 @@ export interface PreparedRoot {
   readonly files: RootFileReader;
   /** The image's run config; null for a plain directory. */
   readonly config: RunConfig | null;
+  /** The image's extracted layers, bottom first; empty for a plain directory. */
+  readonly layers: readonly string[];
   /** Removes what preparing created (the container's overlay dirs). */
   readonly release: () => Promise<void>;
 }
@@ -67,7 +69,7 @@ export function prepareDirectoryRoot(path: string): PreparedRoot {
     throw new RootfsError(`rootfs "${path}" does not exist`, 'give --rootfs a directory that holds a root filesystem (e.g. an extracted busybox or Alpine tree)');
   }
   if (!isDir) throw new RootfsError(`rootfs "${path}" is not a directory`, 'give --rootfs a directory that holds a root filesystem');
-  return { rootfs: { kind: 'directory', path: root }, files: directoryFiles(root), config: null, release: async () => undefined };
+  return { rootfs: { kind: 'directory', path: root }, files: directoryFiles(root), config: null, layers: [], release: async () => undefined };
 }
 
 /**
@@ -91,7 +93,8 @@ export async function prepareImageRoot(
   const files = imageFiles(overlay.lowerDirs);
   const copy = join(dir, 'rootfs');
   const rootfs: RootfsSource = options.driver === 'overlay' ? { kind: 'overlay', overlay } : { kind: 'directory', path: copy };
-  if (options.dryRun) return { rootfs, files, config, release: async () => undefined };
+  const layers = [...overlay.lowerDirs].reverse();
+  if (options.dryRun) return { rootfs, files, config, layers, release: async () => undefined };
 
   // Images pulled before their layers could be extracted, or whose layers were removed by hand.
   await store.layers.ensure(maps, store.blobs, imageLayers(record));
@@ -105,12 +108,13 @@ export async function prepareImageRoot(
     await Promise.all([overlay.upperDir, overlay.workDir, overlay.target].map((d) => mkdir(d, { mode: 0o755 })));
   } else {
     await mkdir(copy, { mode: 0o755 });
-    await flattenLayers(maps, { layers: [...overlay.lowerDirs].reverse(), target: copy });
+    await flattenLayers(maps, { layers, target: copy });
   }
   return {
     rootfs,
     files,
     config,
+    layers,
     // The upper dir holds files of container ids: only container root may remove them.
     release: () => removeContainerDir(maps, dir),
   };

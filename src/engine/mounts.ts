@@ -12,6 +12,8 @@ export const VOLUMES_FILE = 'volumes';
 export interface ResolvedMounts {
   readonly mounts: readonly ContainerMount[];
   readonly anonymous: readonly string[];
+  /** Volumes this run created, with where they are mounted: podman fills them from the image. */
+  readonly created: readonly { readonly dataPath: string; readonly destination: string }[];
 }
 
 /** Whether a bind source is a directory; a missing one is refused before anything is made. */
@@ -48,11 +50,14 @@ export async function resolveMounts(
   const anonymous = all.flatMap((r, i) => (r.kind === 'volume' && r.name === undefined ? [names[i]!] : []));
   // Loaded only when there are volumes: the lock and its package cost start-up time.
   const store = names.some((n) => n) ? (await import('./volumes.js')).openVolumes() : null;
+  const created: { dataPath: string; destination: string }[] = [];
   if (store !== null && !options.dryRun) {
     const { volumes, locked } = store;
     await locked(async () => {
       writeFileSync(join(options.stateDir, VOLUMES_FILE), names.filter((n) => n).map((n) => `${n}\n`).join(''), { mode: 0o600 });
-      for (const name of names) if (name) await volumes.create(name, anonymous.includes(name));
+      for (const [i, name] of names.entries()) {
+        if (name && (await volumes.create(name, anonymous.includes(name)))) created.push({ dataPath: volumes.dataPath(name), destination: all[i]!.destination });
+      }
     });
   }
   const mounts = all.map((r, i): ContainerMount => {
@@ -61,5 +66,5 @@ export async function resolveMounts(
     const directory = r.kind === 'bind' ? binds.get(r.source)! : true;
     return { kind: 'bind', source, destination: r.destination, directory, readOnly: r.readOnly, options: r.options, propagation: r.propagation };
   });
-  return { mounts, anonymous };
+  return { mounts, anonymous, created };
 }

@@ -20,6 +20,7 @@ import { containerSecurity, type SecurityOptions } from './security.js';
 import { randomId } from './random-id.js';
 import type { MountRequest } from './mount-request.js';
 import { resolveMounts, VOLUMES_FILE } from './mounts.js';
+import { flattenLayers } from '../image/flatten/run.js';
 
 export interface RunOptions {
   readonly source: RunSource;
@@ -171,6 +172,10 @@ async function runPrepared(opts: RunOptions, io: RunIO, idMaps: ContainerIdMaps,
     const security = await containerSecurity(opts.security, opts.network, { dir: stateRoot, write: !opts.explain });
     const volumes = await resolveMounts(opts.mounts, config?.volumes ?? [], { dryRun: opts.explain, stateDir });
     anonymous = volumes.anonymous;
+    // As podman: a new volume starts with what the image has at its mount point.
+    for (const volume of volumes.created) {
+      if (root.layers.length > 0) await flattenLayers(idMaps, { layers: root.layers, target: volume.dataPath, subpath: volume.destination });
+    }
     const spec: ContainerSpec = {
       id,
       rootfs: root.rootfs,

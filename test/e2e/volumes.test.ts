@@ -6,6 +6,7 @@ import { isolatedEnv, nook, show, waitFor, type NookResult } from '../helpers/no
 import { OciLayout } from '../helpers/oci-image.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
+import { tarball } from '../helpers/tarball.js';
 
 let tmp: { path: string; cleanup: () => void };
 let env: NodeJS.ProcessEnv;
@@ -16,7 +17,7 @@ let image: string;
 const volumesDir = (): string => join(env.XDG_DATA_HOME!, 'nook', 'volumes');
 const volumeData = (name: string): string => join(volumesDir(), name, '_data');
 
-/** An image whose config declares VOLUME /cache, pulled into the store. */
+/** An image whose config declares VOLUME /cache (absent) and /seeded (with content), pulled into the store. */
 beforeAll(async () => {
   tmp = tempDir('volumes');
   env = isolatedEnv(join(tmp.path, 'home'));
@@ -24,7 +25,16 @@ beforeAll(async () => {
   registry = await startRegistry(join(tmp.path, 'registry'));
   const layout = new OciLayout(join(tmp.path, 'layout'));
   const platform = { os: 'linux', architecture: hostPlatform().architecture };
-  const withVolume = layout.image([rootfs], platform, { Env: ['PATH=/bin'], Volumes: { '/cache': {} }, Cmd: ['sh'] });
+  const seeded = layout.tarLayer(
+    tarball(
+      [
+        { type: 'dir', path: 'seeded/', uid: 42, gid: 42, mode: 0o750 },
+        { type: 'file', path: 'seeded/hello', body: 'from the image\n', uid: 42, gid: 42 },
+      ],
+      { gzip: false },
+    ),
+  );
+  const withVolume = layout.image([rootfs, seeded], platform, { Env: ['PATH=/bin'], Volumes: { '/cache': {}, '/seeded': {} }, Cmd: ['sh'] });
   layout.ref('vol', withVolume.manifest);
   await layout.push('vol', `${registry.host}/vol:1`);
   image = `${registry.host}/vol:1`;
@@ -229,11 +239,24 @@ describe("an image's VOLUME", () => {
 
     const kept = await nook(['run', image, 'sh', '-c', 'echo x > /cache/f'], { env });
     expect(kept.status, show(kept)).toBe(0);
+    // One anonymous volume per VOLUME path: /cache and /seeded.
     const added = (await volumeNames()).filter((n) => !before.includes(n));
-    expect(added).toHaveLength(1);
-    expect(readFileSync(join(volumeData(added[0]!), 'f'), 'utf8')).toBe('x\n');
-    const inspect = JSON.parse((await nook(['volume', 'inspect', added[0]!], { env })).stdout) as { Anonymous?: boolean }[];
+    expect(added).toHaveLength(2);
+    const cache = added.find((n) => existsSync(join(volumeData(n), 'f')))!;
+    expect(readFileSync(join(volumeData(cache), 'f'), 'utf8')).toBe('x\n');
+    const inspect = JSON.parse((await nook(['volume', 'inspect', cache], { env })).stdout) as { Anonymous?: boolean }[];
     expect(inspect[0]!.Anonymous).toBe(true);
+  });
+
+  it("starts with the image's content at its mount point, owners and mode included", async () => {
+    const fresh = await nook(['run', '--rm', image, 'sh', '-c', 'cat /seeded/hello; stat -c "%u:%g %a" /seeded /seeded/hello'], { env });
+    expect(fresh.status, show(fresh)).toBe(0);
+    expect(fresh.stdout).toBe('from the image\n42:42 750\n42:42 644\n');
+    // A named volume is filled once, when it is made; later runs see what was written.
+    const first = await nook(['run', '--rm', '-v', 'seeded-vol:/seeded', image, 'sh', '-c', 'cat /seeded/hello; echo changed > /seeded/hello'], { env });
+    expect(first.stdout, show(first)).toBe('from the image\n');
+    const second = await nook(['run', '--rm', '-v', 'seeded-vol:/seeded', image, 'cat', '/seeded/hello'], { env });
+    expect(second.stdout, show(second)).toBe('changed\n');
   });
 
   it('is left to what the user mounts there', async () => {

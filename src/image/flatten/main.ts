@@ -13,8 +13,13 @@ import { isOpaque } from '../extract/whiteouts.js';
 export interface FlattenRequest {
   /** Extracted layer directories, bottom first. */
   readonly layers: readonly string[];
-  /** An empty directory, the container's root. */
+  /** An empty directory: the container's root, or a new volume. */
   readonly target: string;
+  /**
+   * Only this directory of the image (a volume's mount point, copied into the new volume
+   * as podman does); absent: the whole image.
+   */
+  readonly subpath?: string;
 }
 
 function lstatOrNull(path: string): Stats | null {
@@ -68,9 +73,44 @@ function copyTree(layer: string, target: string, rel: string): void {
   }
 }
 
+function emptyDir(dir: string): void {
+  for (const child of readdirSync(dir)) rmSync(join(dir, child), { recursive: true, force: true });
+}
+
+/**
+ * A layer's part of one directory of the image: the directory under the layer if every
+ * component of the path is a real directory there, 'hidden' if the layer deletes the path
+ * (a whiteout of it or of a parent), or null if the layer leaves it alone. Symlinks on the
+ * way are not followed: such a mount point is left empty.
+ */
+function layerPart(layer: string, subpath: string): string | 'hidden' | null {
+  let dir = layer;
+  for (const part of subpath.split('/').filter(Boolean)) {
+    dir = join(dir, part);
+    const st = lstatOrNull(dir);
+    if (st === null) return null;
+    if (st.isCharacterDevice() && st.rdev === 0) return 'hidden';
+    if (!st.isDirectory()) return null;
+  }
+  return dir;
+}
+
 function main(): void {
   const request = JSON.parse(process.argv[2] ?? '') as FlattenRequest;
-  for (const layer of request.layers) copyTree(layer, request.target, '');
+  for (const layer of request.layers) {
+    if (request.subpath === undefined) {
+      copyTree(layer, request.target, '');
+      continue;
+    }
+    const part = layerPart(layer, request.subpath);
+    if (part === 'hidden') emptyDir(request.target);
+    else if (part !== null) {
+      if (isOpaque(part)) emptyDir(request.target);
+      copyTree(part, request.target, '');
+      // The volume's root takes the owner and mode the directory has in the image.
+      copyMetadata(request.target, lstatSync(part));
+    }
+  }
 }
 
 main();
