@@ -1,13 +1,11 @@
 import { ImageError } from '../errors.js';
-import { findCredentials } from '../image/credentials.js';
 import { findLocalImage } from '../image/local.js';
 import { hostPlatform } from '../image/platform.js';
-import { pullToStore } from '../image/pull.js';
-import { formatReference, parseReference } from '../image/reference.js';
-import { RegistryClient } from '../image/registry.js';
+import { parseReference } from '../image/reference.js';
 import type { Store } from '../store/store.js';
 import type { ContainerIdMaps } from '../sys/idmap.js';
-import { lineProgress, terminalProgress } from './progress.js';
+import { pullProgress } from './progress.js';
+import { pullNamed } from './pull.js';
 
 /** podman's --pull: when `run` fetches its image from the registry. */
 export type PullPolicy = 'missing' | 'always' | 'never';
@@ -30,10 +28,5 @@ export async function ensureImage(store: Store, maps: ContainerIdMaps, name: str
       if (!(err instanceof ImageError) || options.policy === 'never') throw err;
     }
   }
-  const ref = parseReference(name);
-  const credentials = await findCredentials(ref.registry, ref.repository);
-  const client = new RegistryClient(ref.registry, { tlsVerify: options.tlsVerify, credentials });
-  const progress = process.stderr.isTTY ? terminalProgress((text) => process.stderr.write(text)) : lineProgress(warn);
-  progress.step(`Trying to pull ${formatReference(ref)}...`);
-  await pullToStore(client, ref, hostPlatform(), store, maps, progress);
+  await pullNamed(store, maps, parseReference(name), { platform: hostPlatform(), tlsVerify: options.tlsVerify }, pullProgress(false, warn));
 }

@@ -62,3 +62,9 @@ export function terminalProgress(write: (text: string) => void): PullProgress {
     },
   };
 }
+
+/** How `nook pull` reports: nothing with -q, a live display on a terminal, lines otherwise. */
+export function pullProgress(quiet: boolean, err: (line: string) => void): PullProgress {
+  if (quiet) return lineProgress(() => undefined);
+  return process.stderr.isTTY ? terminalProgress((text) => process.stderr.write(text)) : lineProgress(err);
+}
