@@ -18,7 +18,7 @@ export async function removeImages(options: RmiOptions, io: ImageIO): Promise<nu
   const errors: NookError[] = [];
   const lines: string[] = [];
   await store.images.update(async (index, held) => {
-    const inUse = await imagesInUse(store);
+    const inUse = imagesInUse(store);
     const removed: string[] = [];
     for (const query of options.images) {
       try {
@@ -56,16 +56,14 @@ export async function removeImages(options: RmiOptions, io: ImageIO): Promise<nu
       for (const d of [record.configDigest, record.manifestDigest, record.indexDigest, ...record.layers.map((l) => l.digest)]) if (d) candidates.add(d);
       for (const d of record.diffIds) layerCandidates.add(d);
     }
-    const used = await store.images.blobsInUse(index);
-    const layersUsed = new Set<Digest>();
-    for (const id of Object.keys(index.images)) for (const d of (await store.images.readRecord(id)).diffIds) layersUsed.add(d);
+    const used = await store.images.inUse(index);
     held.assertHeld();
     await Promise.all(removed.map((id) => store.images.removeRecord(id)));
-    await Promise.all([...candidates].filter((d) => !used.has(d)).map((d) => store.blobs.remove(d)));
+    await Promise.all([...candidates].filter((d) => !used.blobs.has(d)).map((d) => store.blobs.remove(d)));
     // Extracted layers hold files of container ids: removed as container root.
     await store.layers.remove(
       containerIdMaps(),
-      [...layerCandidates].filter((d) => !layersUsed.has(d)),
+      [...layerCandidates].filter((d) => !used.layers.has(d)),
     );
   });
   for (const line of lines) io.out(line);

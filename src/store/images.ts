@@ -122,13 +122,20 @@ export class ImageStore {
 
   /** Every blob the images in `index` use: what must survive a removal. */
   async blobsInUse(index: ImageIndex): Promise<Set<Digest>> {
-    const used = new Set<Digest>();
+    return (await this.inUse(index)).blobs;
+  }
+
+  /** The blobs and the extracted layers (by diff id) the images in `index` use, in one pass. */
+  async inUse(index: ImageIndex): Promise<{ blobs: Set<Digest>; layers: Set<Digest> }> {
+    const blobs = new Set<Digest>();
+    const layers = new Set<Digest>();
     for (const id of Object.keys(index.images)) {
       const record = await this.readRecord(id);
       for (const d of [record.configDigest, record.manifestDigest, record.indexDigest, ...record.layers.map((l) => l.digest)]) {
-        if (isDigest(d)) used.add(d);
+        if (isDigest(d)) blobs.add(d);
       }
+      for (const d of record.diffIds) layers.add(d);
     }
-    return used;
+    return { blobs, layers };
   }
 }
