@@ -1,14 +1,14 @@
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { statSync } from 'node:fs';
 import { RootfsError } from '../errors.js';
-import { removeAsContainerRoot } from '../image/extract/run.js';
+import { removeAsContainerRoot, removeOwnedTrees } from '../image/extract/run.js';
 import { imageLayers } from '../image/commit.js';
 import { flattenLayers } from '../image/flatten/run.js';
 import { findLocalImage } from '../image/local.js';
 import { parseRunConfig, type RunConfig } from '../image/run-config.js';
 import type { RootfsSource } from '../plan/spec.js';
-import { liveRunDirs, markOwner, staleRunDirs } from './stale-runs.js';
+import { markOwner, staleRunDirs, usedByLiveRuns } from './stale-runs.js';
 import { directoryFiles, imageFiles, type RootFileReader } from '../rootfs/users.js';
 import type { Store } from '../store/store.js';
 import type { ContainerIdMaps } from '../sys/idmap.js';
@@ -19,28 +19,14 @@ import type { StorageDriver } from './storage-driver.js';
 const IMAGE_FILE = 'image';
 
 /** Ids of the images that containers running now were started from. */
-export async function imagesInUse(store: Store): Promise<Map<string, string>> {
-  const inUse = new Map<string, string>();
-  for (const dir of liveRunDirs(join(store.root, 'containers'))) {
-    const image = await readFile(join(dir, IMAGE_FILE), 'utf8').catch(() => '');
-    if (image.trim()) inUse.set(image.trim(), basename(dir));
-  }
-  return inUse;
+export function imagesInUse(store: Store): Map<string, string> {
+  return usedByLiveRuns(join(store.root, 'containers'), IMAGE_FILE);
 }
 
-/**
- * Removes a container's store dir. What the container wrote may belong to any container id,
- * which only container root may remove; but often everything is the user's (container root
- * wrote nothing else, or nothing at all), and the plain removal saves a user-namespace
- * launch. overlayfs leaves work/work mode 000: opened up first.
- */
+/** Removes a container's store dir; overlayfs leaves work/work mode 000: opened up first. */
 async function removeContainerDir(maps: ContainerIdMaps, dir: string): Promise<void> {
-  try {
-    await chmod(join(dir, 'work', 'work'), 0o700).catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
-  } catch {
-    await removeAsContainerRoot(maps, [dir]);
-  }
+  await chmod(join(dir, 'work', 'work'), 0o700).catch(() => undefined);
+  await removeOwnedTrees(maps, [dir]);
 }
 
 /** What `nook run` was asked to use as the root: a directory, or an image. */

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { processAlive } from '../sys/process.js';
 
 /**
@@ -46,4 +46,22 @@ export function liveRunDirs(parent: string): string[] {
   return runDirs(parent)
     .filter((run) => run.alive)
     .map((run) => run.dir);
+}
+
+/**
+ * What the runs going on under `parent` use, as each listed it (a name a line) in `file` in
+ * its directory: each name with the id of one run that uses it.
+ */
+export function usedByLiveRuns(parent: string, file: string): Map<string, string> {
+  const used = new Map<string, string>();
+  for (const dir of liveRunDirs(parent)) {
+    let names: string[];
+    try {
+      names = readFileSync(join(dir, file), 'utf8').split('\n');
+    } catch {
+      continue;
+    }
+    for (const name of names) if (name) used.set(name, basename(dir));
+  }
+  return used;
 }

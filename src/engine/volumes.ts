@@ -1,14 +1,13 @@
-import { readFileSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-import { removeAsContainerRoot } from '../image/extract/run.js';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { removeOwnedTrees } from '../image/extract/run.js';
 import { withStoreLock } from '../store/lock.js';
 import { storeRoot } from '../store/paths.js';
 import { VolumeStore } from '../store/volumes.js';
 import { containerIdMaps } from '../sys/idmap.js';
 import { runtimeDirPath } from '../sys/paths.js';
 import { VOLUMES_FILE } from './mounts.js';
-import { liveRunDirs } from './stale-runs.js';
+import { usedByLiveRuns } from './stale-runs.js';
 
 /** The volume store, and the store lock under which its list changes. */
 export function openVolumes(): { volumes: VolumeStore; locked: <T>(fn: () => Promise<T>) => Promise<T> } {
@@ -22,28 +21,10 @@ export function openVolumes(): { volumes: VolumeStore; locked: <T>(fn: () => Pro
 
 /** Volume names used by containers running now, each with one container's id. */
 export function volumesInUse(): Map<string, string> {
-  const inUse = new Map<string, string>();
-  for (const dir of liveRunDirs(join(runtimeDirPath(), 'containers'))) {
-    let names: string[];
-    try {
-      names = readFileSync(join(dir, VOLUMES_FILE), 'utf8').split('\n');
-    } catch {
-      continue;
-    }
-    for (const name of names) if (name) inUse.set(name, basename(dir));
-  }
-  return inUse;
+  return usedByLiveRuns(join(runtimeDirPath(), 'containers'), VOLUMES_FILE);
 }
 
-/**
- * Deletes detached volume dirs. What containers wrote may belong to any container id, which
- * only container root may remove; usually it is all the user's, and the plain removal
- * saves a user-namespace launch.
- */
+/** Deletes detached volume dirs (what containers wrote may belong to any container id). */
 export async function deleteVolumeDirs(paths: readonly string[]): Promise<void> {
-  const left: string[] = [];
-  for (const path of paths) {
-    await rm(path, { recursive: true, force: true }).catch(() => left.push(path));
-  }
-  if (left.length > 0) await removeAsContainerRoot(containerIdMaps(), left);
+  await removeOwnedTrees(containerIdMaps(), paths);
 }

@@ -1,8 +1,9 @@
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { NookError } from '../../errors.js';
 import { runInUserns } from '../../runtime/userns.js';
 import type { ContainerIdMaps } from '../../sys/idmap.js';
-import type { Readable } from 'node:stream';
 import { EXTRACT_FAILED, STDIN, type ExtractedLayer, type ExtractFailure, type LayerToExtract } from './request.js';
 
 /** Where scripts/build.mjs puts the extractor: next to the CLI bundle. */
@@ -61,6 +62,17 @@ async function runExtractor(maps: ContainerIdMaps, layers: readonly LayerToExtra
     });
   }
   return parseLines<ExtractedLayer>(result.stdout);
+}
+
+/**
+ * Removes trees that may hold files of container ids: plainly where everything in them is
+ * the user's (container root's), which saves a user-namespace launch, and as container root
+ * where the plain removal is refused.
+ */
+export async function removeOwnedTrees(maps: ContainerIdMaps, paths: readonly string[]): Promise<void> {
+  const left: string[] = [];
+  for (const path of paths) await rm(path, { recursive: true, force: true }).catch(() => left.push(path));
+  await removeAsContainerRoot(maps, left);
 }
 
 /** Removes directories that may hold files of any container id (the user alone cannot). */
