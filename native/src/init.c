@@ -6,7 +6,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "ops.h"
 
 int nook_arm_deathsig(int syncfd, struct nook_error *e)
 {
@@ -71,24 +70,41 @@ static int start(const struct nook_plan *plan, int syncfd, struct nook_ctx *ctx,
 	return 0;
 }
 
-noreturn void nook_init(const struct nook_plan *plan, int syncfd, const sigset_t *mask)
+noreturn void nook_container_fail(int syncfd, int status)
+{
+	const char msg = NOOK_SYNC_FAILED;
+
+	/* Lost if the monitor is gone: then nobody waits for it. */
+	send(syncfd, &msg, 1, MSG_NOSIGNAL);
+	_exit(status);
+}
+
+noreturn void nook_run_container(struct nook_ctx *ctx, const struct nook_plan *plan)
+{
+	const struct nook_op *failed;
+	struct nook_error e = { 0 };
+
+	/* Returns only when an op failed: on success, exec replaced us. */
+	nook_run_ops(ctx, plan, &failed, &e);
+	nook_report(failed->index, nook_op_name(failed->code), &e);
+	if (failed->code != NOOK_OP_EXEC)
+		nook_container_fail(ctx->syncfd, NOOK_EXIT_FAILED);
+	nook_container_fail(ctx->syncfd, e.err == ENOENT ? NOOK_EXIT_NOT_FOUND : NOOK_EXIT_CANNOT_EXEC);
+}
+
+noreturn void nook_init(const struct nook_plan *plan, int syncfd, const sigset_t *mask,
+			struct nook_streams *streams)
 {
 	struct nook_ctx ctx = { .rootfd = -1 };
-	const struct nook_op *failed;
 	struct nook_error e = { 0 };
 
 	prctl(PR_SET_NAME, "nook-init", 0, 0, 0);
 	/* The monitor blocked the signals it forwards; the command starts with the mask
 	 * nook-runtime was given. */
 	sigprocmask(SIG_SETMASK, mask, NULL);
-	if (start(plan, syncfd, &ctx, &e) < 0) {
+	if (nook_streams_attach(streams, &e) < 0 || start(plan, syncfd, &ctx, &e) < 0) {
 		nook_report(-1, "sync", &e);
-		_exit(NOOK_EXIT_FAILED);
+		nook_container_fail(syncfd, NOOK_EXIT_FAILED);
 	}
-	/* Returns only when an op failed: on success, exec replaced us. */
-	nook_run_ops(&ctx, plan, &failed, &e);
-	nook_report(failed->index, nook_op_name(failed->code), &e);
-	if (failed->code != NOOK_OP_EXEC)
-		_exit(NOOK_EXIT_FAILED);
-	_exit(e.err == ENOENT ? NOOK_EXIT_NOT_FOUND : NOOK_EXIT_CANNOT_EXEC);
+	nook_run_container(&ctx, plan);
 }

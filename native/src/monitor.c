@@ -1,10 +1,18 @@
 #include "monitor.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "init.h"
 
 static const int forwarded_signals[] = {
 	SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH,
@@ -16,9 +24,14 @@ static const int forwarded_signals[] = {
  * already got that signal from the kernel: such a relay arriving this soon is a duplicate. */
 #define DUPLICATE_WINDOW_NS 500000000LL
 
+/* 0 while no container runs (before the start, after reaping): a relay then must not
+ * reach whatever process got the pid. */
 static pid_t container;
 /* When each signal last came from the terminal; 0: not pending a duplicate. */
 static long long terminal_sent_ns[NSIG];
+static volatile sig_atomic_t resized;
+/* The mask while the monitor waits: the relays run only there. */
+static sigset_t wait_mask;
 
 static long long now_ns(void)
 {
@@ -39,10 +52,18 @@ static void relay(int sig, siginfo_t *info, void *context)
 	} else if (info->si_code == SI_USER && info->si_pid == getppid() &&
 		   terminal_sent_ns[sig] && now - terminal_sent_ns[sig] < DUPLICATE_WINDOW_NS) {
 		terminal_sent_ns[sig] = 0;
-	} else {
+	} else if (container) {
 		kill(container, sig);
 	}
 	errno = saved;
+}
+
+/* The kernel sends SIGWINCH to the terminal's foreground group itself once the monitor
+ * resizes it: the container needs no relay. */
+static void note_resize(int sig)
+{
+	(void)sig;
+	resized = 1;
 }
 
 void nook_forwarded_signals(sigset_t *set)
@@ -52,24 +73,388 @@ void nook_forwarded_signals(sigset_t *set)
 		sigaddset(set, forwarded_signals[i]);
 }
 
-int nook_monitor(pid_t child, const sigset_t *forwarded, struct nook_error *e)
+int nook_monitor_setup(const sigset_t *forwarded, bool tty, struct nook_error *e)
 {
 	struct sigaction action = { .sa_sigaction = relay, .sa_flags = SA_SIGINFO | SA_RESTART };
-	int status;
+	struct sigaction resize = { .sa_handler = note_resize, .sa_flags = SA_RESTART };
 
-	container = child;
 	/* One relay at a time: terminal_sent_ns needs no locking. */
 	action.sa_mask = *forwarded;
-	for (size_t i = 0; i < N_FORWARDED; i++)
-		if (sigaction(forwarded_signals[i], &action, NULL) < 0)
-			return nook_fail(e, errno, "sigaction");
-	/* Signals that arrived since the clone were held back; they are relayed now. */
-	sigprocmask(SIG_UNBLOCK, forwarded, NULL);
+	for (size_t i = 0; i < N_FORWARDED; i++) {
+		int sig = forwarded_signals[i];
 
-	while (waitpid(child, &status, 0) < 0)
-		if (errno != EINTR)
-			return nook_fail(e, errno, "waitpid");
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
+		if (sigaction(sig, tty && sig == SIGWINCH ? &resize : &action, NULL) < 0)
+			return nook_fail(e, errno, "sigaction");
+	}
+	sigprocmask(SIG_BLOCK, NULL, &wait_mask);
+	for (size_t i = 0; i < N_FORWARDED; i++)
+		sigdelset(&wait_mask, forwarded_signals[i]);
+	return 0;
+}
+
+/* Blocking output (a terminal Node left non-blocking included); a reader gone is no
+ * reason to stop the container, so errors drop the data. */
+static void write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EAGAIN) {
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+			poll(&p, 1, -1);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/* podman's k8s-file format: "<time> <stream> F|P <content>", F for a line that ended, P
+ * for a piece without its newline (written at once: a log follower sees it now). A full
+ * disk must not stop the container, so write errors are ignored. */
+static void log_chunk(int fd, const char *stream, const char *buf, size_t len)
+{
+	struct timespec ts;
+	char head[80];
+	struct tm tm;
+	size_t head_len;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	head_len = strftime(head, sizeof head, "%Y-%m-%dT%H:%M:%S", &tm);
+	head_len += (size_t)snprintf(head + head_len, sizeof head - head_len, ".%09ldZ %s ",
+				     ts.tv_nsec, stream);
+	while (len > 0) {
+		const char *newline = memchr(buf, '\n', len);
+		size_t line = newline ? (size_t)(newline - buf) : len;
+		struct iovec iov[] = {
+			{ head, head_len },
+			{ newline ? "F " : "P ", 2 },
+			{ (void *)buf, line },
+			{ "\n", 1 },
+		};
+
+		if (writev(fd, iov, 4) < 0 && errno == EINTR)
+			continue;
+		line += newline != NULL;
+		buf += line;
+		len -= line;
+	}
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* One read from an output of the container. 1: data carried, 0: none ready, -1: the
+ * output ended and @fd is closed (a terminal ends with EIO once no process holds it). */
+static int carry(struct nook_watch *w, int *fd, const char *stream, int to)
+{
+	char buf[16384];
+	ssize_t n = read(*fd, buf, sizeof buf);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		close_fd(fd);
+		return -1;
+	}
+	if (w->logfd >= 0)
+		log_chunk(w->logfd, stream, buf, (size_t)n);
+	if (w->relay_output)
+		write_all(to, buf, (size_t)n);
+	return 1;
+}
+
+/* The terminal the monitor itself runs on, if any: where the window size comes from. */
+static int own_terminal(void)
+{
+	if (isatty(0))
+		return 0;
+	return isatty(1) ? 1 : -1;
+}
+
+static void copy_window_size(struct nook_watch *w)
+{
+	int tty = own_terminal();
+	struct winsize ws;
+
+	if (w->master < 0 || !w->relay_output || tty < 0)
+		return;
+	if (ioctl(tty, TIOCGWINSZ, &ws) == 0)
+		ioctl(w->master, TIOCSWINSZ, &ws);
+}
+
+/* Keys reach the container's terminal as typed: its line discipline, not ours, handles
+ * ^C, ^Z, echo. */
+static void make_raw(struct nook_watch *w)
+{
+	struct termios raw;
+
+	if (!w->relay_output || !isatty(0) || tcgetattr(0, &w->saved_termios) < 0)
+		return;
+	raw = w->saved_termios;
+	cfmakeraw(&raw);
+	if (tcsetattr(0, TCSADRAIN, &raw) == 0)
+		w->raw = true;
+}
+
+static int take_master(struct nook_watch *w, int fd, struct nook_error *e)
+{
+	if (w->master >= 0) {
+		close(fd);
+		return nook_fail(e, EPROTO, "the container sent a second terminal");
+	}
+	w->master = fd;
+	/* Input is written only as far as the terminal takes it: a container that does not
+	 * read must not stop the monitor from carrying its output. */
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
+		return nook_fail(e, errno, "terminal");
+	copy_window_size(w);
+	make_raw(w);
+	return 0;
+}
+
+static int read_sync(struct nook_watch *w, struct nook_error *e)
+{
+	char msg;
+	struct iovec iov = { .iov_base = &msg, .iov_len = 1 };
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	struct msghdr mh = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.buf,
+		.msg_controllen = sizeof control.buf,
+	};
+	struct cmsghdr *cmsg;
+	ssize_t n = recvmsg(w->syncfd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	int fd = -1;
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n < 0)
+		return nook_fail(e, errno, "sync socket");
+	if (n == 0) {
+		w->synced = true;
+		return 0;
+	}
+	cmsg = CMSG_FIRSTHDR(&mh);
+	if (cmsg && cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS &&
+	    cmsg->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+	if (msg == NOOK_SYNC_CONSOLE && fd >= 0)
+		return take_master(w, fd, e);
+	if (fd >= 0)
+		close(fd);
+	if (msg == NOOK_SYNC_FAILED) {
+		w->failed = true;
+		return 0;
+	}
+	return nook_fail(e, EPROTO, "unexpected message '%c' from the container", msg);
+}
+
+static void reap(struct nook_watch *w)
+{
+	int status;
+
+	if (waitpid(w->child, &status, WNOHANG) != w->child)
+		return;
+	container = 0;
+	w->exited = true;
+	w->status = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+/* Once fd 0 ends, the terminal's end-of-file character tells the command, as ^D typed
+ * at a terminal would. */
+static void read_input(struct nook_watch *w)
+{
+	struct termios t;
+	ssize_t n = read(0, w->pending, sizeof w->pending);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n > 0) {
+		w->pending_len = (size_t)n;
+		w->pending_off = 0;
+		return;
+	}
+	w->input_done = true;
+	if (tcgetattr(w->master, &t) < 0)
+		return;
+	w->pending[0] = (char)t.c_cc[VEOF];
+	w->pending_len = 1;
+	w->pending_off = 0;
+}
+
+static void write_input(struct nook_watch *w)
+{
+	ssize_t n = write(w->master, w->pending + w->pending_off,
+			  w->pending_len - w->pending_off);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n < 0) {
+		w->pending_len = w->pending_off = 0;
+		w->input_done = true;
+		return;
+	}
+	w->pending_off += (size_t)n;
+	if (w->pending_off == w->pending_len)
+		w->pending_len = w->pending_off = 0;
+}
+
+/* After the child's end, when other processes may keep the outputs open: what is there
+ * now is all the monitor waits for. */
+static void drain_now(struct nook_watch *w)
+{
+	while (w->streams.stdout_r >= 0 && carry(w, &w->streams.stdout_r, "stdout", 1) > 0)
+		;
+	while (w->streams.stderr_r >= 0 && carry(w, &w->streams.stderr_r, "stderr", 2) > 0)
+		;
+	while (w->master >= 0 && carry(w, &w->master, "stdout", 1) > 0)
+		;
+	close_fd(&w->streams.stdout_r);
+	close_fd(&w->streams.stderr_r);
+	close_fd(&w->master);
+}
+
+enum source { SYNC, CHILD, STDOUT, STDERR, MASTER, INPUT };
+
+struct sources {
+	struct pollfd fds[6];
+	enum source what[6];
+	nfds_t n;
+};
+
+static void add(struct sources *s, enum source what, int fd, short events)
+{
+	s->fds[s->n] = (struct pollfd){ .fd = fd, .events = events };
+	s->what[s->n++] = what;
+}
+
+static void collect(const struct nook_watch *w, struct sources *s)
+{
+	bool writing = w->pending_len > 0;
+
+	s->n = 0;
+	if (!w->synced)
+		add(s, SYNC, w->syncfd, POLLIN);
+	if (!w->exited)
+		add(s, CHILD, w->pidfd, POLLIN);
+	if (w->streams.stdout_r >= 0)
+		add(s, STDOUT, w->streams.stdout_r, POLLIN);
+	if (w->streams.stderr_r >= 0)
+		add(s, STDERR, w->streams.stderr_r, POLLIN);
+	if (w->master >= 0)
+		add(s, MASTER, w->master, POLLIN | (writing ? POLLOUT : 0));
+	if (w->master >= 0 && w->relay_input && !w->input_done && !writing)
+		add(s, INPUT, 0, POLLIN);
+}
+
+static int dispatch(struct nook_watch *w, enum source what, short revents,
+		    struct nook_error *e)
+{
+	switch (what) {
+	case SYNC:
+		return read_sync(w, e);
+	case CHILD:
+		reap(w);
+		return 0;
+	case STDOUT:
+		carry(w, &w->streams.stdout_r, "stdout", 1);
+		return 0;
+	case STDERR:
+		carry(w, &w->streams.stderr_r, "stderr", 2);
+		return 0;
+	case MASTER:
+		if (revents & POLLOUT)
+			write_input(w);
+		if (revents & ~POLLOUT)
+			carry(w, &w->master, "stdout", 1);
+		if (w->master < 0)
+			w->pending_len = w->pending_off = 0;
+		return 0;
+	case INPUT:
+		read_input(w);
+		return 0;
+	}
+	return 0;
+}
+
+static bool done(const struct nook_watch *w, bool until_synced)
+{
+	if (until_synced)
+		return w->synced;
+	return w->exited && w->streams.stdout_r < 0 && w->streams.stderr_r < 0 && w->master < 0;
+}
+
+static int watch(struct nook_watch *w, bool until_synced, struct nook_error *e)
+{
+	struct sources s;
+
+	container = w->child;
+	for (;;) {
+		int n;
+
+		if (w->exited && !w->drain_to_eof)
+			drain_now(w);
+		if (done(w, until_synced))
+			return 0;
+		collect(w, &s);
+		n = ppoll(s.fds, s.n, NULL, &wait_mask);
+		if (n < 0 && errno != EINTR)
+			return nook_fail(e, errno, "poll");
+		if (resized) {
+			resized = 0;
+			copy_window_size(w);
+		}
+		for (nfds_t i = 0; n > 0 && i < s.n; i++)
+			if (s.fds[i].revents && dispatch(w, s.what[i], s.fds[i].revents, e) < 0)
+				return -1;
+	}
+}
+
+int nook_watch_start(struct nook_watch *w, struct nook_error *e)
+{
+	return watch(w, true, e);
+}
+
+int nook_watch_exit(struct nook_watch *w, struct nook_error *e)
+{
+	return watch(w, false, e);
+}
+
+void nook_watch_end(struct nook_watch *w)
+{
+	if (w->raw)
+		tcsetattr(0, TCSADRAIN, &w->saved_termios);
+	w->raw = false;
+	close_fd(&w->master);
+	close_fd(&w->pidfd);
+	close_fd(&w->syncfd);
+	nook_streams_close(&w->streams);
+}
+
+int nook_watch_give_up(struct nook_watch *w, int index, const char *op,
+		       const struct nook_error *e)
+{
+	nook_report(index, op, e);
+	if (w->child > 0) {
+		kill(w->child, SIGKILL);
+		waitpid(w->child, NULL, 0);
+	}
+	container = 0;
+	nook_watch_end(w);
+	return NOOK_EXIT_FAILED;
 }

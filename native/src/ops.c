@@ -11,9 +11,11 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <termios.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -495,6 +497,63 @@ static int nook_op_close_fds(struct nook_error *e)
 	return 0;
 }
 
+/* The terminal's master end goes to the monitor, which relays it; the message byte says
+ * what the attached fd is (init.h). */
+static int send_master(int syncfd, int master, struct nook_error *e)
+{
+	char msg = NOOK_SYNC_CONSOLE;
+	struct iovec iov = { .iov_base = &msg, .iov_len = 1 };
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control = { 0 };
+	struct msghdr mh = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.buf,
+		.msg_controllen = sizeof control.buf,
+	};
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&mh);
+
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &master, sizeof(int));
+	if (sendmsg(syncfd, &mh, MSG_NOSIGNAL) != 1)
+		return nook_fail(e, errno, "sending the terminal to the monitor");
+	return 0;
+}
+
+/* A terminal of the container's own devpts instance, opened as the container user, made
+ * the controlling terminal of a new session and the command's stdio. */
+static int nook_op_console(struct nook_ctx *ctx, struct nook_error *e)
+{
+	_cleanup_close_ int master = -1;
+	int slave, unlock = 0;
+
+	if (nook_open_in_root(ctx->rootfd, "/dev/ptmx", O_RDWR | O_NOCTTY, NOOK_FOLLOW, &master,
+			      e) < 0)
+		return -1;
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+		return nook_fail(e, errno, "/dev/ptmx: unlocking the terminal");
+	/* The peer of this very master: no path lookup that a container could redirect. */
+	slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+	if (slave < 0)
+		return nook_fail(e, errno, "/dev/ptmx: opening the terminal");
+	if (send_master(ctx->syncfd, master, e) < 0 || setsid() < 0 ||
+	    ioctl(slave, TIOCSCTTY, 0) < 0 || dup2(slave, 0) < 0 || dup2(slave, 1) < 0 ||
+	    dup2(slave, 2) < 0) {
+		if (!e->err)
+			nook_fail(e, errno, "making the terminal the command's stdio");
+		close(slave);
+		return -1;
+	}
+	/* Not close-on-exec: it may be one of 0, 1, 2 itself. */
+	if (slave > 2)
+		close(slave);
+	return 0;
+}
+
 static const char *search_path(char **envp)
 {
 	for (; *envp; envp++)
@@ -599,11 +658,14 @@ int nook_run_ops(struct nook_ctx *ctx, const struct nook_plan *plan,
 		case NOOK_OP_NO_NEW_PRIVS:
 			r = nook_op_no_new_privs(e);
 			break;
+		case NOOK_OP_CONSOLE:
+			r = nook_op_console(ctx, e);
+			break;
 		case NOOK_OP_CLOSE_FDS:
 			r = nook_op_close_fds(e);
 			break;
 		case NOOK_OP_INIT:
-			r = nook_op_init(e);
+			r = nook_op_init(ctx->syncfd, e);
 			break;
 		case NOOK_OP_EXEC:
 			r = nook_op_exec(op, e);

@@ -348,23 +348,23 @@ static int decode_groups(const char *list, struct nook_op *op, struct nook_error
 }
 
 /* Reads a count field, then that many fields into a NULL-terminated vector. */
-static int decode_vector(struct cursor *c, const char *what, size_t min, char ***out,
-			 struct nook_error *e)
+static int decode_vector(struct cursor *c, const char *op, const char *what, size_t min,
+			 char ***out, struct nook_error *e)
 {
 	char *count_text;
 	uint64_t count;
 	char **vec;
 
 	if (c->p == c->end)
-		return nook_fail(e, EINVAL, "exec: missing %s count", what);
+		return nook_fail(e, EINVAL, "%s: missing %s count", op, what);
 	if (next_field(c, &count_text, e) < 0)
 		return -1;
 	/* Each field takes at least 3 bytes ("0:,"): bounds the allocation by the plan. */
 	if (!parse_decimal(count_text, (uint64_t)(c->end - c->p) / 3, &count) || count < min)
-		return nook_fail(e, EINVAL, "exec: bad %s count '%s'", what, count_text);
+		return nook_fail(e, EINVAL, "%s: bad %s count '%s'", op, what, count_text);
 	vec = calloc(count + 1, sizeof *vec);
 	if (!vec)
-		return nook_fail(e, ENOMEM, "exec");
+		return nook_fail(e, ENOMEM, "%s", op);
 	*out = vec;
 	for (uint64_t i = 0; i < count; i++)
 		if (next_field(c, &vec[i], e) < 0)
@@ -372,16 +372,18 @@ static int decode_vector(struct cursor *c, const char *what, size_t min, char **
 	return 0;
 }
 
-static int decode_exec(struct cursor *c, struct nook_op *op, struct nook_error *e)
+/* argc, argv..., envc, env...: the shape of exec and exit-command. */
+static int decode_command(struct cursor *c, const char *op, char ***argv, char ***envp,
+			  struct nook_error *e)
 {
-	if (decode_vector(c, "argv", 1, &op->exec.argv, e) < 0 ||
-	    decode_vector(c, "env", 0, &op->exec.envp, e) < 0)
+	if (decode_vector(c, op, "argv", 1, argv, e) < 0 ||
+	    decode_vector(c, op, "env", 0, envp, e) < 0)
 		return -1;
-	if (op->exec.argv[0][0] == '\0')
-		return nook_fail(e, EINVAL, "exec: empty command");
-	for (char **env = op->exec.envp; *env; env++)
+	if ((*argv)[0][0] == '\0')
+		return nook_fail(e, EINVAL, "%s: empty command", op);
+	for (char **env = *envp; *env; env++)
 		if ((*env)[0] == '=' || !strchr(*env, '='))
-			return nook_fail(e, EINVAL, "exec: '%s' is not NAME=value", *env);
+			return nook_fail(e, EINVAL, "%s: '%s' is not NAME=value", op, *env);
 	return 0;
 }
 
@@ -504,6 +506,7 @@ static int decode_setup_op(const char *name, char **args, struct nook_op *op,
 		return decode_groups(args[2], op, e);
 	case NOOK_OP_PIVOT_ROOT:
 	case NOOK_OP_LOOPBACK_UP:
+	case NOOK_OP_CONSOLE:
 	case NOOK_OP_NO_NEW_PRIVS:
 	case NOOK_OP_CLOSE_FDS:
 	case NOOK_OP_INIT:
@@ -521,11 +524,78 @@ struct order {
 
 static bool is_launch_record(enum nook_op_code code)
 {
-	return code == NOOK_OP_NAMESPACES || code == NOOK_OP_UID_MAP || code == NOOK_OP_GID_MAP;
+	switch (code) {
+	case NOOK_OP_NAMESPACES:
+	case NOOK_OP_UID_MAP:
+	case NOOK_OP_GID_MAP:
+	case NOOK_OP_STDIO:
+	case NOOK_OP_DETACH:
+	case NOOK_OP_STATE:
+	case NOOK_OP_RESTART:
+	case NOOK_OP_EXIT_COMMAND:
+	case NOOK_OP_JOIN:
+		return true;
+	default:
+		return false;
+	}
 }
 
-static int check_order(struct order *o, enum nook_op_code code, const char *name,
-		       struct nook_error *e)
+/* A join plan enters a container that already runs: nothing to mount, nothing to create,
+ * nothing that outlives the command. */
+static bool allowed_in_join(enum nook_op_code code)
+{
+	switch (code) {
+	case NOOK_OP_CHDIR:
+	case NOOK_OP_CAP_BOUNDING:
+	case NOOK_OP_SECCOMP:
+	case NOOK_OP_USER:
+	case NOOK_OP_CAP_SET:
+	case NOOK_OP_NO_NEW_PRIVS:
+	case NOOK_OP_CONSOLE:
+	case NOOK_OP_CLOSE_FDS:
+	case NOOK_OP_EXEC:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Launch records that only a container the runtime creates can have. */
+static const enum nook_op_code create_only[] = {
+	NOOK_OP_NAMESPACES, NOOK_OP_UID_MAP, NOOK_OP_GID_MAP,	   NOOK_OP_DETACH,
+	NOOK_OP_STATE,	    NOOK_OP_RESTART, NOOK_OP_EXIT_COMMAND,
+};
+
+static bool is_create_only(enum nook_op_code code)
+{
+	for (size_t i = 0; i < sizeof create_only / sizeof create_only[0]; i++)
+		if (create_only[i] == code)
+			return true;
+	return false;
+}
+
+static int check_launch_complete(const struct nook_plan *plan, const struct order *o,
+				 const char *name, struct nook_error *e)
+{
+	if (!o->seen[NOOK_OP_JOIN]) {
+		if (!o->seen[NOOK_OP_NAMESPACES] || !o->seen[NOOK_OP_UID_MAP] ||
+		    !o->seen[NOOK_OP_GID_MAP])
+			return nook_fail(e, EINVAL,
+					 "namespaces, uid-map and gid-map (or join) must precede %s",
+					 name);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof create_only / sizeof create_only[0]; i++)
+		if (o->seen[create_only[i]])
+			return nook_fail(e, EINVAL, "join: a join plan cannot have %s",
+					 nook_op_name(create_only[i]));
+	if (plan->stdio.log)
+		return nook_fail(e, EINVAL, "join: a join plan cannot have a log file");
+	return 0;
+}
+
+static int check_order(const struct nook_plan *plan, struct order *o, enum nook_op_code code,
+		       const char *name, struct nook_error *e)
 {
 	if (o->stage == AT_START) {
 		if (code != NOOK_OP_NOOK_PLAN)
@@ -536,26 +606,35 @@ static int check_order(struct order *o, enum nook_op_code code, const char *name
 	} else if (code == NOOK_OP_END) {
 		if (o->stage != AFTER_EXEC)
 			return nook_fail(e, EINVAL, "plan has no exec");
+		/* The monitor waits for the terminal that console sends it. */
+		if (plan->stdio.tty && !o->seen[NOOK_OP_CONSOLE])
+			return nook_fail(e, EINVAL, "stdio: a tty needs a console op");
 	} else if (is_launch_record(code)) {
 		if (o->stage != IN_LAUNCH)
 			return nook_fail(e, EINVAL, "%s after the first setup op", name);
 		if (o->seen[code])
 			return nook_fail(e, EINVAL, "%s given twice", name);
+		if ((code == NOOK_OP_JOIN || is_create_only(code)) && o->seen[NOOK_OP_JOIN])
+			return nook_fail(e, EINVAL, "join: a join plan cannot have %s", name);
 	} else {
 		if (o->stage == AFTER_EXEC)
 			return nook_fail(e, EINVAL, "%s after exec", name);
 		if (o->stage == IN_LAUNCH) {
-			if (!o->seen[NOOK_OP_NAMESPACES] || !o->seen[NOOK_OP_UID_MAP] ||
-			    !o->seen[NOOK_OP_GID_MAP])
-				return nook_fail(e, EINVAL,
-						 "namespaces, uid-map and gid-map must precede %s", name);
+			if (check_launch_complete(plan, o, name, e) < 0)
+				return -1;
 			o->stage = IN_SETUP;
 		}
+		if (o->seen[NOOK_OP_JOIN] && !allowed_in_join(code))
+			return nook_fail(e, EINVAL, "%s: not allowed in a join plan", name);
+		if (code == NOOK_OP_CONSOLE && !plan->stdio.tty)
+			return nook_fail(e, EINVAL, "console without a stdio tty");
 		if (code == NOOK_OP_OVERLAY_ROOTFS)
 			code = NOOK_OP_ROOTFS;
 		if (code == NOOK_OP_ROOTFS && o->seen[code])
 			return nook_fail(e, EINVAL, "%s: the plan already has a root filesystem", name);
-		if ((code == NOOK_OP_PIVOT_ROOT || code == NOOK_OP_SECCOMP || code == NOOK_OP_INIT) && o->seen[code])
+		if ((code == NOOK_OP_PIVOT_ROOT || code == NOOK_OP_SECCOMP || code == NOOK_OP_INIT ||
+		     code == NOOK_OP_CONSOLE) &&
+		    o->seen[code])
 			return nook_fail(e, EINVAL, "%s given twice", name);
 		if (code == NOOK_OP_PIVOT_ROOT && !o->seen[NOOK_OP_ROOTFS])
 			return nook_fail(e, EINVAL, "pivot-root without rootfs");
@@ -579,8 +658,80 @@ static struct nook_op *append_op(struct nook_plan *plan, struct nook_error *e)
 	return &ops[plan->n_ops++];
 }
 
-static int decode_launch_record(struct nook_plan *plan, enum nook_op_code code, const char *name,
-				char **args, struct nook_error *e)
+static int parse_bit(const char *what, const char *s, bool *out, struct nook_error *e)
+{
+	if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0)
+		return nook_fail(e, EINVAL, "stdio: %s must be 0 or 1, not '%s'", what, s);
+	*out = s[0] == '1';
+	return 0;
+}
+
+static int decode_stdio(struct nook_plan *plan, char **args, struct nook_error *e)
+{
+	if (parse_bit("tty", args[0], &plan->stdio.tty, e) < 0 ||
+	    parse_bit("stdin", args[1], &plan->stdio.keep_stdin, e) < 0)
+		return -1;
+	plan->stdio.piped = true;
+	plan->stdio.index = nook_plan_index(plan);
+	if (args[2][0] == '\0')
+		return 0;
+	plan->stdio.log = args[2];
+	return check_path("stdio", args[2], e);
+}
+
+static int decode_restart(struct nook_plan *plan, char **args, struct nook_error *e)
+{
+	static const char *const policies[] = {
+		[NOOK_RESTART_NO] = "no",
+		[NOOK_RESTART_ON_FAILURE] = "on-failure",
+		[NOOK_RESTART_ALWAYS] = "always",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof policies / sizeof policies[0]; i++)
+		if (strcmp(args[0], policies[i]) == 0)
+			break;
+	if (i == sizeof policies / sizeof policies[0])
+		return nook_fail(e, EINVAL, "restart: unknown policy '%s'", args[0]);
+	plan->restart.policy = (enum nook_restart_policy)i;
+	if (!parse_decimal(args[1], UINT32_MAX, &plan->restart.max))
+		return nook_fail(e, EINVAL, "restart: bad retry count '%s'", args[1]);
+	plan->restart.stop_file = args[2];
+	return check_path("restart", args[2], e);
+}
+
+static int decode_join(struct nook_plan *plan, const char *name, char **args,
+		       struct nook_error *e)
+{
+	unsigned long flags;
+	uint64_t pid;
+
+	if (!parse_decimal(args[0], INT32_MAX, &pid) || pid == 0)
+		return nook_fail(e, EINVAL, "join: bad pid '%s'", args[0]);
+	if (parse_flags(name, args[1], namespace_flags, N_FLAGS(namespace_flags), &flags, e) < 0)
+		return -1;
+	if (!(flags & CLONE_NEWUSER))
+		return nook_fail(e, EINVAL, "join: 'user' is required");
+	plan->join.pid = (pid_t)pid;
+	plan->join.flags = (int)flags;
+	plan->join.index = nook_plan_index(plan);
+	return 0;
+}
+
+static int decode_exit_command(struct nook_plan *plan, struct cursor *c, struct nook_error *e)
+{
+	if (decode_command(c, "exit-command", &plan->exit_argv, &plan->exit_envp, e) < 0)
+		return -1;
+	/* It runs in place of the monitor, with no shell and no PATH to search. */
+	if (plan->exit_argv[0][0] != '/')
+		return nook_fail(e, EINVAL, "exit-command: '%s' is not an absolute path",
+				 plan->exit_argv[0]);
+	return 0;
+}
+
+static int decode_launch_record(struct nook_plan *plan, struct cursor *c,
+				enum nook_op_code code, const char *name, char **args,
+				struct nook_error *e)
 {
 	unsigned long flags;
 
@@ -601,6 +752,21 @@ static int decode_launch_record(struct nook_plan *plan, enum nook_op_code code, 
 		return decode_idmap(name, args, nook_plan_index(plan), &plan->uid_map, e);
 	case NOOK_OP_GID_MAP:
 		return decode_idmap(name, args, nook_plan_index(plan), &plan->gid_map, e);
+	case NOOK_OP_STDIO:
+		return decode_stdio(plan, args, e);
+	case NOOK_OP_DETACH:
+		plan->detach = true;
+		return 0;
+	case NOOK_OP_STATE:
+		plan->state = args[0];
+		plan->state_index = nook_plan_index(plan);
+		return check_path(name, args[0], e);
+	case NOOK_OP_RESTART:
+		return decode_restart(plan, args, e);
+	case NOOK_OP_EXIT_COMMAND:
+		return decode_exit_command(plan, c, e);
+	case NOOK_OP_JOIN:
+		return decode_join(plan, name, args, e);
 	default:
 		return 0;
 	}
@@ -634,12 +800,12 @@ int nook_plan_decode(struct nook_plan *plan, struct nook_error *e)
 			if (next_field(&c, &args[i], e) < 0)
 				return -1;
 		}
-		if (check_order(&order, code, name, e) < 0)
+		if (check_order(plan, &order, code, name, e) < 0)
 			return -1;
 		if (code == NOOK_OP_END)
 			break;
 		if (code == NOOK_OP_NOOK_PLAN || is_launch_record(code)) {
-			if (decode_launch_record(plan, code, name, args, e) < 0)
+			if (decode_launch_record(plan, &c, code, name, args, e) < 0)
 				return -1;
 		} else {
 			struct nook_op *op = append_op(plan, e);
@@ -648,8 +814,9 @@ int nook_plan_decode(struct nook_plan *plan, struct nook_error *e)
 				return -1;
 			op->code = code;
 			op->index = nook_plan_index(plan);
-			if (code == NOOK_OP_EXEC ? decode_exec(&c, op, e) < 0
-						 : decode_setup_op(name, args, op, e) < 0)
+			if (code == NOOK_OP_EXEC
+				    ? decode_command(&c, name, &op->exec.argv, &op->exec.envp, e) < 0
+				    : decode_setup_op(name, args, op, e) < 0)
 				return -1;
 		}
 	}

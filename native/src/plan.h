@@ -4,6 +4,7 @@
 #define NOOK_PLAN_H
 
 #include <linux/filter.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -104,6 +105,12 @@ struct nook_op {
 	};
 };
 
+enum nook_restart_policy {
+	NOOK_RESTART_NO,
+	NOOK_RESTART_ON_FAILURE,
+	NOOK_RESTART_ALWAYS,
+};
+
 struct nook_plan {
 	char *buf;
 	size_t len;
@@ -111,6 +118,27 @@ struct nook_plan {
 	int n_records;
 	int clone_flags;
 	struct nook_idmap uid_map, gid_map;
+	struct {
+		bool piped;	/* a stdio record: the monitor carries the container's output */
+		bool tty;
+		bool keep_stdin;
+		const char *log; /* NULL: no log file */
+		int index;
+	} stdio;
+	bool detach;
+	const char *state;	/* NULL: no state file */
+	int state_index;
+	struct {
+		enum nook_restart_policy policy;
+		uint64_t max;	/* 0: unlimited */
+		const char *stop_file;
+	} restart;
+	char **exit_argv, **exit_envp; /* NULL: no exit command */
+	struct {
+		pid_t pid;	/* 0: not a join plan */
+		int flags;	/* CLONE_NEW* of the namespaces to join */
+		int index;
+	} join;
 	struct nook_op *ops;
 	size_t n_ops;
 };

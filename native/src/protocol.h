@@ -1,6 +1,6 @@
 /* The plan's op table: the one place the C side names ops. src/plan/protocol.ts is its
  * TypeScript twin, and test/unit/protocol.test.ts parses the X() lines below with a regex,
- * so keep one entry per line in exactly this form. Arity -1 means variable (exec). */
+ * so keep one entry per line in exactly this form. Arity -1 means variable (exec, exit-command). */
 #ifndef NOOK_PROTOCOL_H
 #define NOOK_PROTOCOL_H
 
@@ -11,6 +11,12 @@
   X(NOOK_OP_NAMESPACES, "namespaces", 1) \
   X(NOOK_OP_UID_MAP, "uid-map", 2) \
   X(NOOK_OP_GID_MAP, "gid-map", 2) \
+  X(NOOK_OP_STDIO, "stdio", 3) \
+  X(NOOK_OP_DETACH, "detach", 0) \
+  X(NOOK_OP_STATE, "state", 1) \
+  X(NOOK_OP_RESTART, "restart", 3) \
+  X(NOOK_OP_EXIT_COMMAND, "exit-command", -1) \
+  X(NOOK_OP_JOIN, "join", 2) \
   X(NOOK_OP_ROOTFS, "rootfs", 1) \
   X(NOOK_OP_OVERLAY_ROOTFS, "overlay-rootfs", 4) \
   X(NOOK_OP_MKDIR, "mkdir", 2) \
@@ -29,6 +35,7 @@
   X(NOOK_OP_USER, "user", 3) \
   X(NOOK_OP_CAP_SET, "cap-set", 1) \
   X(NOOK_OP_NO_NEW_PRIVS, "no-new-privs", 0) \
+  X(NOOK_OP_CONSOLE, "console", 0) \
   X(NOOK_OP_CLOSE_FDS, "close-fds", 0) \
   X(NOOK_OP_INIT, "init", 0) \
   X(NOOK_OP_EXEC, "exec", -1) \

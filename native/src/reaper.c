@@ -47,7 +47,7 @@ static noreturn void reap(const sigset_t *forwarded)
 	}
 }
 
-int nook_op_init(struct nook_error *e)
+int nook_op_init(int syncfd, struct nook_error *e)
 {
 	sigset_t forwarded, original;
 
@@ -58,8 +58,12 @@ int nook_op_init(struct nook_error *e)
 		sigprocmask(SIG_SETMASK, &original, NULL);
 		return nook_fail(e, errno, "fork");
 	}
-	if (command > 0)
+	if (command > 0) {
+		/* The monitor takes the socket's end as "the command was exec'd": only the
+		 * command may hold it now. */
+		close(syncfd);
 		reap(&forwarded);
+	}
 	sigprocmask(SIG_SETMASK, &original, NULL);
 	return 0;
 }

@@ -8,7 +8,7 @@
 
 /* Forks: the caller's process stays as PID 1, reaping orphans and passing signals on to
  * the child, and exits with the child's status; the child returns 0 and goes on to exec
- * the command. */
-int nook_op_init(struct nook_error *e);
+ * the command. The caller's process lets go of @syncfd. */
+int nook_op_init(int syncfd, struct nook_error *e);
 
 #endif

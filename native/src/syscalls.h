@@ -104,6 +104,11 @@ static inline int nook_close_range(unsigned int first, unsigned int last, unsign
 	return (int)syscall(SYS_close_range, first, last, flags);
 }
 
+static inline int nook_pidfd_open(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
 static inline int nook_capget(cap_user_header_t header, cap_user_data_t data)
 {
 	return (int)syscall(SYS_capget, header, data);

@@ -58,12 +58,23 @@ export function opFields(op: Op): string[] {
     case 'user':
       return [String(op.uid), String(op.gid), op.groups.join(',')];
     case 'exec':
+    case 'exit-command':
       return [String(op.argv.length), ...op.argv, String(op.env.length), ...op.env];
+    case 'stdio':
+      return [op.tty ? '1' : '0', op.stdin ? '1' : '0', op.log ?? ''];
+    case 'state':
+      return [op.path];
+    case 'restart':
+      return [op.policy, String(op.maxRetries), op.stopFile];
+    case 'join':
+      return [String(op.pid), op.namespaces.join(',')];
     case 'pivot-root':
     case 'loopback-up':
     case 'no-new-privs':
     case 'close-fds':
     case 'init':
+    case 'detach':
+    case 'console':
       return [];
   }
 }

@@ -74,6 +74,20 @@ export function explainPlan(ops: readonly Op[]): string[] {
         return 'nook-init &   # --init: PID 1 stays, reaping orphans and passing signals on; the command below is its child';
       case 'exec':
         return `exec env -i ${sh(...op.env, ...op.argv)}`;
+      case 'stdio':
+        return `# stdio: ${op.tty ? 'a terminal of its own' : 'pipes'}${op.stdin ? ', stdin kept open' : ', no stdin'}${op.log ? `, output logged to ${op.log}` : ''}`;
+      case 'detach':
+        return '# detach: the monitor goes on in the background once the command runs';
+      case 'state':
+        return `# the monitor records running/exited in ${op.path}`;
+      case 'restart':
+        return `# restart policy ${op.policy}${op.maxRetries ? `:${op.maxRetries}` : ''} (unless ${op.stopFile} exists)`;
+      case 'exit-command':
+        return `# when done, the monitor runs: ${sh(...op.argv)}`;
+      case 'join':
+        return `nsenter --target ${op.pid} ${op.namespaces.map((ns) => `--${ns === 'mount' ? 'mount' : ns}`).join(' ')} --preserve-credentials`;
+      case 'console':
+        return 'setsid --ctty   # a new terminal from the container\'s /dev/ptmx as stdin, stdout, stderr';
     }
   });
 }

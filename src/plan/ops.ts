@@ -66,6 +66,21 @@ export type Op =
   | { readonly op: 'no-new-privs' }
   | { readonly op: 'close-fds' }
   | { readonly op: 'init' }
-  | { readonly op: 'exec'; readonly argv: readonly string[]; readonly env: readonly string[] };
+  | { readonly op: 'exec'; readonly argv: readonly string[]; readonly env: readonly string[] }
+  /** The container's stdio: a terminal of its own, stdin kept, output copied to a log. */
+  | { readonly op: 'stdio'; readonly tty: boolean; readonly stdin: boolean; readonly log: string | null }
+  /** The monitor goes on in the background once the command runs; nook returns. */
+  | { readonly op: 'detach' }
+  /** Where the monitor records running/exited (docs/protocol.md has the format). */
+  | { readonly op: 'state'; readonly path: string }
+  | { readonly op: 'restart'; readonly policy: RestartPolicyName; readonly maxRetries: number; readonly stopFile: string }
+  /** Run by the monitor in its place when it is done (a detached --rm). */
+  | { readonly op: 'exit-command'; readonly argv: readonly string[]; readonly env: readonly string[] }
+  /** An exec plan: join a running container's namespaces instead of creating them. */
+  | { readonly op: 'join'; readonly pid: number; readonly namespaces: readonly Namespace[] }
+  /** Open a terminal in the container's devpts and make it the process's stdio. */
+  | { readonly op: 'console' };
+
+export type RestartPolicyName = 'no' | 'on-failure' | 'always';
 
 export type OpOf<N extends Op['op']> = Extract<Op, { op: N }>;

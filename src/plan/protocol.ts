@@ -31,6 +31,13 @@ export const OP_ARITY = {
   'close-fds': 0,
   init: 0,
   exec: -1,
+  stdio: 3,
+  detach: 0,
+  state: 1,
+  restart: 3,
+  'exit-command': -1,
+  join: 2,
+  console: 0,
   end: 0,
 } as const;
 

@@ -1,0 +1,225 @@
+#include "join.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "init.h"
+#include "monitor.h"
+#include "ops.h"
+#include "syscalls.h"
+
+/* The user namespace first: it gives the capabilities that joining the others needs. */
+static const struct {
+	int flag;
+	const char *name;
+} join_order[] = {
+	{ CLONE_NEWUSER, "user" }, { CLONE_NEWNS, "mnt" },  { CLONE_NEWPID, "pid" },
+	{ CLONE_NEWUTS, "uts" },   { CLONE_NEWIPC, "ipc" }, { CLONE_NEWNET, "net" },
+	{ CLONE_NEWCGROUP, "cgroup" },
+};
+
+#define N_JOINABLE (sizeof join_order / sizeof join_order[0])
+
+static int read_proc_file(pid_t pid, const char *file, char *buf, size_t size,
+			  struct nook_error *e)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return nook_fail(e, errno, "%s", path);
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return nook_fail(e, errno, "%s", path);
+	buf[n] = '\0';
+	return 0;
+}
+
+/* How many PID namespaces @pid is in, from the NSpid line of its status. */
+static int pid_ns_depth(pid_t pid, int *depth, struct nook_error *e)
+{
+	char status[4096], *line;
+
+	if (read_proc_file(pid, "status", status, sizeof status, e) < 0)
+		return -1;
+	line = strstr(status, "\nNSpid:");
+	if (!line)
+		return nook_fail(e, ENOTSUP, "/proc/%d/status: no NSpid", (int)pid);
+	*depth = 0;
+	for (char *p = line + 7; *p && *p != '\n'; p++)
+		if (*p != '\t' && *p != ' ' && (p[-1] == '\t' || p[-1] == ' '))
+			(*depth)++;
+	return 0;
+}
+
+/* An --init container's PID 1 is nook-init, non-dumpable for good, so its namespaces are
+ * closed to the user (EACCES). Its first child is the command, in the same namespaces: a
+ * child of PID 1 at PID 1's depth is in PID 1's PID namespace. */
+static int pick_target(pid_t pid, pid_t *target, struct nook_error *e)
+{
+	char path[64], children[64];
+	int fd, depth, child_depth;
+	long child;
+
+	snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	*target = pid;
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (errno != EACCES)
+		return nook_fail(e, errno, "%s", path);
+	snprintf(path, sizeof path, "task/%d/children", (int)pid);
+	if (read_proc_file(pid, path, children, sizeof children, e) < 0)
+		return -1;
+	child = strtol(children, NULL, 10);
+	if (child <= 0)
+		return nook_fail(e, EACCES, "/proc/%d/ns/user", (int)pid);
+	if (pid_ns_depth(pid, &depth, e) < 0 || pid_ns_depth((pid_t)child, &child_depth, e) < 0)
+		return -1;
+	if (depth != child_depth)
+		return nook_fail(e, EACCES, "/proc/%d/ns/user", (int)pid);
+	*target = (pid_t)child;
+	return 0;
+}
+
+/* Whether the container's gid map came with setgroups denied: the user op then must not
+ * call setgroups with an empty list (ops.c). */
+static int read_setgroups(pid_t pid, bool *denied, struct nook_error *e)
+{
+	char text[16];
+
+	if (read_proc_file(pid, "setgroups", text, sizeof text, e) < 0)
+		return -1;
+	*denied = strncmp(text, "deny", 4) == 0;
+	return 0;
+}
+
+/* Every namespace is opened before any is joined: a container that exits meanwhile makes
+ * the join fail as a whole, not halfway. */
+static int enter(const struct nook_plan *plan, bool *denied, struct nook_error *e)
+{
+	int fds[N_JOINABLE];
+	pid_t target;
+	size_t i;
+	int r;
+
+	for (i = 0; i < N_JOINABLE; i++)
+		fds[i] = -1;
+	r = pick_target(plan->join.pid, &target, e);
+	for (i = 0; i < N_JOINABLE && r == 0; i++) {
+		char path[64];
+
+		if (!(plan->join.flags & join_order[i].flag))
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)target, join_order[i].name);
+		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+		if (fds[i] < 0)
+			r = nook_fail(e, errno, "%s", path);
+	}
+	if (r == 0)
+		r = read_setgroups(target, denied, e);
+	for (i = 0; i < N_JOINABLE && r == 0; i++)
+		if (fds[i] >= 0 && setns(fds[i], join_order[i].flag) < 0)
+			r = nook_fail(e, errno, "joining the %s namespace", join_order[i].name);
+	for (i = 0; i < N_JOINABLE; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return r;
+}
+
+/* The forked command, in the container's PID namespace. */
+static noreturn void run_child(const struct nook_plan *plan, int syncfd, bool denied,
+			       const sigset_t *original, struct nook_streams *streams)
+{
+	struct nook_ctx ctx = { .rootfd = -1, .syncfd = syncfd, .setgroups_denied = denied };
+	struct nook_error e = { 0 };
+
+	prctl(PR_SET_NAME, "nook-init", 0, 0, 0);
+	sigprocmask(SIG_SETMASK, original, NULL);
+	/* Still non-dumpable (fork keeps it) until exec: the container's processes cannot
+	 * reach into this one. Since setns(mnt), "/" is the container's root. */
+	if (nook_arm_deathsig(syncfd, &e) < 0 || nook_streams_attach(streams, &e) < 0) {
+		nook_report(-1, "sync", &e);
+		nook_container_fail(syncfd, NOOK_EXIT_FAILED);
+	}
+	ctx.rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (ctx.rootfd < 0) {
+		nook_fail(&e, errno, "/");
+		nook_report(-1, "sync", &e);
+		nook_container_fail(syncfd, NOOK_EXIT_FAILED);
+	}
+	nook_run_container(&ctx, plan);
+}
+
+static int start(const struct nook_plan *plan, struct nook_watch *w, bool denied,
+		 const sigset_t *original, struct nook_error *e)
+{
+	int sync[2];
+
+	if (nook_streams_open(plan, &w->streams, e) < 0)
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0)
+		return nook_fail(e, errno, "socketpair");
+	w->syncfd = sync[0];
+	w->child = fork();
+	if (w->child < 0) {
+		close(sync[1]);
+		return nook_fail(e, errno, "fork");
+	}
+	if (w->child == 0) {
+		close(sync[0]);
+		run_child(plan, sync[1], denied, original, &w->streams);
+	}
+	close(sync[1]);
+	nook_streams_close_container_ends(&w->streams);
+	w->pidfd = nook_pidfd_open(w->child);
+	if (w->pidfd < 0)
+		return nook_fail(e, errno, "pidfd_open");
+	return 0;
+}
+
+int nook_join(const struct nook_plan *plan, const sigset_t *forwarded,
+	      const sigset_t *original)
+{
+	struct nook_watch w = {
+		.child = -1,
+		.pidfd = -1,
+		.syncfd = -1,
+		.streams = NOOK_STREAMS_NONE,
+		.logfd = -1,
+		.relay_output = true,
+		.relay_input = plan->stdio.keep_stdin,
+		.master = -1,
+	};
+	struct nook_error e = { 0 };
+	bool denied = false;
+
+	/* Before anything of the container is opened: from setns(user) on, its root could
+	 * otherwise open /proc/<runtime>/exe or read the runtime's memory. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		nook_fail(&e, errno, "PR_SET_DUMPABLE");
+		return nook_watch_give_up(&w, -1, "sync", &e);
+	}
+	if (enter(plan, &denied, &e) < 0)
+		return nook_watch_give_up(&w, plan->join.index, "join", &e);
+	if (nook_monitor_setup(forwarded, plan->stdio.tty, &e) < 0 ||
+	    start(plan, &w, denied, original, &e) < 0 || nook_watch_start(&w, &e) < 0 ||
+	    nook_watch_exit(&w, &e) < 0)
+		return nook_watch_give_up(&w, -1, "sync", &e);
+	nook_watch_end(&w);
+	return w.status;
+}

@@ -1,0 +1,103 @@
+#include "state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+long long nook_realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int read_small_file(const char *path, char *buf, size_t size, struct nook_error *e)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return nook_fail(e, errno, "%s", path);
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		return nook_fail(e, errno, "%s", path);
+	buf[n] = '\0';
+	return 0;
+}
+
+/* Field 22 of /proc/self/stat: with the boot id, it tells this monitor from a later
+ * process that got its pid. The name (field 2) may hold spaces: count after its ')'. */
+static int read_starttime(char *out, size_t size, struct nook_error *e)
+{
+	char stat[1024], *field;
+
+	if (read_small_file("/proc/self/stat", stat, sizeof stat, e) < 0)
+		return -1;
+	field = strrchr(stat, ')');
+	for (int n = 2; field && n < 22; n++)
+		field = strchr(field + 1, ' ');
+	if (!field)
+		return nook_fail(e, EPROTO, "/proc/self/stat: no starttime");
+	snprintf(out, size, "%.*s", (int)strcspn(field + 1, " "), field + 1);
+	return 0;
+}
+
+/* Readers see the old line or the new one, never a part. */
+static int write_atomically(const char *path, const char *line, struct nook_error *e)
+{
+	char tmp[PATH_MAX + 32];
+	size_t len = strlen(line);
+	unsigned int nonce = 0;
+	int fd;
+
+	if (getrandom(&nonce, sizeof nonce, 0) != sizeof nonce)
+		return nook_fail(e, errno, "getrandom");
+	if (snprintf(tmp, sizeof tmp, "%s.tmp-%d-%08x", path, (int)getpid(), nonce) >=
+	    (int)sizeof tmp)
+		return nook_fail(e, ENAMETOOLONG, "%s", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return nook_fail(e, errno, "%s", tmp);
+	if (write(fd, line, len) != (ssize_t)len || close(fd) < 0) {
+		nook_fail(e, errno ? errno : EIO, "%s", tmp);
+		unlink(tmp);
+		return -1;
+	}
+	if (rename(tmp, path) < 0) {
+		nook_fail(e, errno, "%s", path);
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int nook_state_running(const char *path, pid_t container, long long started_ns,
+		       unsigned long restarts, struct nook_error *e)
+{
+	char starttime[32], boot_id[64], line[256];
+
+	if (read_starttime(starttime, sizeof starttime, e) < 0 ||
+	    read_small_file("/proc/sys/kernel/random/boot_id", boot_id, sizeof boot_id, e) < 0)
+		return -1;
+	boot_id[strcspn(boot_id, "\n")] = '\0';
+	snprintf(line, sizeof line, "running %d %s %s %d %lld %lu\n", (int)getpid(), starttime,
+		 boot_id, (int)container, started_ns, restarts);
+	return write_atomically(path, line, e);
+}
+
+int nook_state_exited(const char *path, int status, long long started_ns,
+		      long long finished_ns, unsigned long restarts, struct nook_error *e)
+{
+	char line[128];
+
+	snprintf(line, sizeof line, "exited %d %lld %lld %lu\n", status, started_ns, finished_ns,
+		 restarts);
+	return write_atomically(path, line, e);
+}

@@ -1,0 +1,18 @@
+/* The state file (protocol.md, "State file"): one line that nook reads to tell a running
+ * container from an exited one, and a live monitor from a recycled pid. */
+#ifndef NOOK_STATE_H
+#define NOOK_STATE_H
+
+#include <sys/types.h>
+
+#include "report.h"
+
+long long nook_realtime_ns(void);
+
+int nook_state_running(const char *path, pid_t container, long long started_ns,
+		       unsigned long restarts, struct nook_error *e);
+
+int nook_state_exited(const char *path, int status, long long started_ns,
+		      long long finished_ns, unsigned long restarts, struct nook_error *e);
+
+#endif
