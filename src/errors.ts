@@ -1,9 +1,10 @@
 /**
  * Every failure nook reports is a NookError: a stable code, the exit status podman would
- * give (125 nook's own, 126 cannot invoke, 127 not found), and a hint saying how to fix it.
+ * give (125 nook's own, 126 cannot invoke, 127 not found; rm's 1 no such container and 2
+ * running), and a hint saying how to fix it.
  * The top-level handler prints `Error: message` and the hint, then exits with exitCode.
  */
-export type ExitCode = 125 | 126 | 127;
+export type ExitCode = 1 | 2 | 125 | 126 | 127;
 
 export class NookError extends Error {
   readonly code: string;
@@ -112,5 +113,13 @@ export class VolumeError extends NookError {
   constructor(message: string, hint?: string) {
     super('volume', message, hint === undefined ? {} : { hint });
     this.name = 'VolumeError';
+  }
+}
+
+/** A container is unknown, ambiguous, in the wrong state for the command, or its name is taken. */
+export class ContainerError extends NookError {
+  constructor(message: string, hint?: string, exitCode: ExitCode = 125) {
+    super('container', message, hint === undefined ? { exitCode } : { exitCode, hint });
+    this.name = 'ContainerError';
   }
 }

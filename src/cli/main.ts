@@ -18,6 +18,24 @@ async function execute(invocation: Invocation): Promise<number> {
       const { runContainer } = await import('../engine/run.js');
       return runContainer(invocation.options, { out: io.out, warn: io.err });
     }
+    case 'create': {
+      const { createCommand } = await import('../engine/container-commands.js');
+      return createCommand(invocation.options, io);
+    }
+    case 'start':
+    case 'ps':
+    case 'logs':
+    case 'exec':
+    case 'stop':
+    case 'kill':
+    case 'rm':
+    case 'wait':
+    case 'inspect':
+    case 'rename':
+    case 'container-prune': {
+      const { executeContainerCommand } = await import('../engine/container-commands.js');
+      return executeContainerCommand(invocation, io);
+    }
     case 'info': {
       const { showInfo } = await import('../engine/info.js');
       return showInfo(invocation.options, io);
@@ -49,7 +67,7 @@ async function execute(invocation: Invocation): Promise<number> {
 export async function main(argv: readonly string[]): Promise<number> {
   let invocation: Invocation | undefined;
   try {
-    createProgram(io, (i) => (invocation = i)).parse([...argv], { from: 'user' });
+    createProgram(io, (i) => (invocation = i), argv).parse([...argv], { from: 'user' });
     if (invocation === undefined) return 0;
     return await execute(invocation);
   } catch (err) {

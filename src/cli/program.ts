@@ -8,6 +8,9 @@ import { addImageCommands, tlsVerifyOption, type ImageInvocation } from './image
 import { parseMountFlags } from './mount-options.js';
 import { parseSecurityFlags } from './security-options.js';
 import { addVolumeCommands, type VolumeInvocation } from './volume-commands.js';
+import { addContainerCommands, environmentFlags, parseRestart, type ContainerInvocation } from './container-commands.js';
+import type { CreateOptions } from '../engine/create.js';
+import { isContainerName } from '../store/containers.js';
 
 export interface CliIO {
   readonly out: (line: string) => void;
@@ -17,10 +20,12 @@ export interface CliIO {
 /** What a parsed command line asks for: the command's name and its typed options. */
 export type Invocation =
   | { readonly command: 'run'; readonly options: import('../engine/run.js').RunOptions }
+  | { readonly command: 'create'; readonly options: CreateOptions }
   | { readonly command: 'unshare'; readonly argv: readonly string[] }
   | { readonly command: 'info'; readonly options: import('../engine/info.js').InfoOptions }
   | ImageInvocation
-  | VolumeInvocation;
+  | VolumeInvocation
+  | ContainerInvocation;
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -67,36 +72,27 @@ function parseRunSource(
   return { source: { kind: 'image', name: image, storageDriver: parseStorageDriver(globals.storageDriver), pull }, command };
 }
 
-/**
- * Builds the command-line parser. Parsing only records the invocation (`onInvoke`), so the
- * parser is tested without running anything.
- */
-export function createProgram(io: CliIO, onInvoke: (invocation: Invocation) => void): Command {
-  const program = new Command('nook')
-    .description('rootless containers and sandboxes, as an ordinary user')
-    .version('0.1.0', '-v, --version')
-    .option('--storage-driver <driver>', 'overlay or vfs (default: overlay where the kernel allows it)')
-    .enablePositionalOptions()
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')), outputError: () => undefined });
-
-  program
-    .command('run')
-    .description('run a command in a new container')
-    .usage('[options] IMAGE [COMMAND [ARG...]]\n       nook run [options] --rootfs DIR [--] [COMMAND [ARG...]]')
+/** The options run and create share: what the container is. */
+function addCreateOptions(cmd: Command): Command {
+  return cmd
     .argument('[image-and-command...]', 'the image (unless --rootfs), then the command and its arguments')
     .passThroughOptions()
     .option('--rootfs <dir>', 'use a directory as the root filesystem instead of an image')
+    .option('--name <name>', 'name the container (default: a random name)')
     .option('--pull <policy>', 'when to pull the image: missing, always or never', 'missing')
     .addOption(tlsVerifyOption())
     .option('--entrypoint <command>', 'replace the image\'s entrypoint (a command, or a JSON array)')
     .option('--rm', 'remove the container when it exits', false)
+    .option('-i, --interactive', 'keep stdin open for the container', false)
+    .option('-t, --tty', 'give the container a terminal', false)
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
+    .option('--env-file <file>', 'read environment variables from a file (repeatable)', collect, [])
     .option('-w, --workdir <dir>', 'working directory inside the container')
     .option('--hostname <name>', 'container host name')
     .option('-u, --user <user[:group]>', 'user (name or uid) and group to run as')
     .option('--read-only', 'mount the root filesystem read-only', false)
     .option('--init', 'run a tiny init as PID 1 that reaps orphans and passes signals on to the command', false)
+    .option('--restart <policy>', 'restart when it exits: no, on-failure[:MAX] or always', 'no')
     .option('-v, --volume <volume>', 'bind mount HOST-DIR:DIR[:OPTS] or volume NAME:DIR[:OPTS] (repeatable)', collect, [])
     .option('--mount <mount>', 'type=bind|volume|tmpfs,src=…,dst=…[,ro] (repeatable)', collect, [])
     .option('--tmpfs <dir[:opts]>', 'mount a tmpfs, e.g. /dir:size=64m,mode=1777 (repeatable)', collect, [])
@@ -105,36 +101,93 @@ export function createProgram(io: CliIO, onInvoke: (invocation: Invocation) => v
     .option('--cap-add <cap>', 'add a capability, or "all" (repeatable)', collect, [])
     .option('--cap-drop <cap>', 'drop a capability, or "all" (repeatable)', collect, [])
     .option('--privileged', 'every capability of the user namespace, no seccomp filter, no masked paths', false)
-    .option('--sysctl <name=value>', 'set a namespaced kernel parameter (repeatable)', collect, [])
+    .option('--sysctl <name=value>', 'set a namespaced kernel parameter (repeatable)', collect, []);
+}
+
+function createOptions(o: Record<string, unknown>, args: readonly string[], globals: Record<string, unknown>): CreateOptions {
+  const { source, command } = parseRunSource(o, args, globals);
+  const name = o.name as string | undefined;
+  if (name !== undefined && !isContainerName(name)) {
+    throw new UsageError(`invalid container name "${name}"`, 'use letters, digits, "_", "." and "-", starting with a letter or digit');
+  }
+  return {
+    source,
+    name,
+    entrypoint: o.entrypoint === undefined ? undefined : parseEntrypoint(o.entrypoint as string),
+    command,
+    env: environmentFlags(o),
+    workdir: o.workdir as string | undefined,
+    hostname: o.hostname as string | undefined,
+    user: o.user as string | undefined,
+    readOnly: o.readOnly as boolean,
+    init: o.init as boolean,
+    mounts: parseMountFlags({ volume: o.volume as string[], mount: o.mount as string[], tmpfs: o.tmpfs as string[] }),
+    network: parseNetwork(o.network as string),
+    security: parseSecurityFlags({
+      securityOpt: o.securityOpt as string[],
+      capAdd: o.capAdd as string[],
+      capDrop: o.capDrop as string[],
+      privileged: o.privileged as boolean,
+      sysctl: o.sysctl as string[],
+    }),
+    tty: o.tty as boolean,
+    interactive: o.interactive as boolean,
+    restart: parseRestart(o.restart as string),
+    remove: o.rm as boolean,
+  };
+}
+
+function addRun(program: Command, onInvoke: (invocation: Invocation) => void): void {
+  const run = program
+    .command('run')
+    .description('run a command in a new container')
+    .usage('[options] IMAGE [COMMAND [ARG...]]\n       nook run [options] --rootfs DIR [--] [COMMAND [ARG...]]');
+  addCreateOptions(run)
+    .option('-d, --detach', 'run in the background and print the container ID', false)
     .option('--explain', 'print the equivalent shell commands instead of running', false)
     .action((args: string[], o: Record<string, unknown>) => {
-      const { source, command } = parseRunSource(o, args, program.opts());
-      onInvoke({
-        command: 'run',
-        options: {
-          source,
-          entrypoint: o.entrypoint === undefined ? undefined : parseEntrypoint(o.entrypoint as string),
-          command,
-          env: o.env as string[],
-          workdir: o.workdir as string | undefined,
-          hostname: o.hostname as string | undefined,
-          user: o.user as string | undefined,
-          readOnly: o.readOnly as boolean,
-          init: o.init as boolean,
-          mounts: parseMountFlags({ volume: o.volume as string[], mount: o.mount as string[], tmpfs: o.tmpfs as string[] }),
-          network: parseNetwork(o.network as string),
-          security: parseSecurityFlags({
-            securityOpt: o.securityOpt as string[],
-            capAdd: o.capAdd as string[],
-            capDrop: o.capDrop as string[],
-            privileged: o.privileged as boolean,
-            sysctl: o.sysctl as string[],
-          }),
-          remove: o.rm as boolean,
-          explain: o.explain as boolean,
-        },
-      });
+      onInvoke({ command: 'run', options: { ...createOptions(o, args, program.opts()), detach: o.detach as boolean, explain: o.explain as boolean } });
     });
+}
+
+function addCreate(program: Command, onInvoke: (invocation: Invocation) => void): void {
+  const create = program
+    .command('create')
+    .description('create a container without starting it')
+    .usage('[options] IMAGE [COMMAND [ARG...]]\n       nook create [options] --rootfs DIR [--] [COMMAND [ARG...]]');
+  addCreateOptions(create).action((args: string[], o: Record<string, unknown>) => {
+    onInvoke({ command: 'create', options: createOptions(o, args, program.opts()) });
+  });
+}
+
+/** Commands started often enough that building the rest of the parser shows in their start-up. */
+const QUICK_COMMANDS = new Set(['run', 'create', 'exec']);
+
+/** The command `argv` names, when it is one of QUICK_COMMANDS and no global option precedes it. */
+function quickCommand(argv: readonly string[] | undefined): string | undefined {
+  const first = argv?.[0];
+  return first !== undefined && QUICK_COMMANDS.has(first) ? first : undefined;
+}
+
+/**
+ * Builds the command-line parser. Parsing only records the invocation (`onInvoke`), so the
+ * parser is tested without running anything. Given the argv it will parse, it leaves out
+ * the commands argv cannot reach when that saves start-up time (run, create, exec).
+ */
+export function createProgram(io: CliIO, onInvoke: (invocation: Invocation) => void, argv?: readonly string[]): Command {
+  const quick = quickCommand(argv);
+  const program = new Command('nook')
+    .description('rootless containers and sandboxes, as an ordinary user')
+    .version('0.1.0', '-v, --version')
+    .option('--storage-driver <driver>', 'overlay or vfs (default: overlay where the kernel allows it)')
+    .enablePositionalOptions()
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')), outputError: () => undefined });
+
+  if (quick === undefined || quick === 'run') addRun(program, onInvoke);
+  if (quick === undefined || quick === 'create') addCreate(program, onInvoke);
+  if (quick === 'exec') addContainerCommands(program, onInvoke, 'exec');
+  if (quick !== undefined) return program;
 
   program
     .command('unshare')
@@ -154,5 +207,6 @@ export function createProgram(io: CliIO, onInvoke: (invocation: Invocation) => v
 
   addImageCommands(program, onInvoke);
   addVolumeCommands(program, onInvoke);
+  addContainerCommands(program, onInvoke, null);
   return program;
 }

@@ -31,13 +31,13 @@ export function addVolumeCommands(program: Command, onInvoke: (invocation: Volum
   volume
     .command('rm')
     .alias('remove')
-    .description('remove volumes that no running container uses')
+    .description('remove volumes that no container uses')
     .argument('<name...>', 'volume names')
     .option('-f, --force', 'no error for a volume that does not exist', false)
     .action((names: string[], o: Record<string, unknown>) => onInvoke({ command: 'volume-rm', options: { names, force: o.force as boolean } }));
   volume
     .command('prune')
-    .description('remove every volume no running container uses')
+    .description('remove every volume no container uses')
     .option('-f, --force', 'do not ask for confirmation', false)
     .action((o: Record<string, unknown>) => onInvoke({ command: 'volume-prune', options: { force: o.force as boolean } }));
 }

@@ -2,13 +2,13 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { statSync } from 'node:fs';
 import { RootfsError } from '../errors.js';
-import { removeAsContainerRoot, removeOwnedTrees } from '../image/extract/run.js';
+import { removeOwnedTrees } from '../image/extract/run.js';
 import { imageLayers } from '../image/commit.js';
 import { flattenLayers } from '../image/flatten/run.js';
 import { findLocalImage } from '../image/local.js';
 import { parseRunConfig, type RunConfig } from '../image/run-config.js';
 import type { RootfsSource } from '../plan/spec.js';
-import { markOwner, staleRunDirs, usedByLiveRuns } from './stale-runs.js';
+import { usedByLiveRuns } from './stale-runs.js';
 import { directoryFiles, imageFiles, type RootFileReader } from '../rootfs/users.js';
 import type { Store } from '../store/store.js';
 import type { ContainerIdMaps } from '../sys/idmap.js';
@@ -23,8 +23,11 @@ export function imagesInUse(store: Store): Map<string, string> {
   return usedByLiveRuns(join(store.root, 'containers'), IMAGE_FILE);
 }
 
-/** Removes a container's store dir; overlayfs leaves work/work mode 000: opened up first. */
-async function removeContainerDir(maps: ContainerIdMaps, dir: string): Promise<void> {
+/**
+ * Removes a container's store dir. The upper dir holds files of container ids, which only
+ * container root may remove; overlayfs leaves work/work mode 000: opened up first.
+ */
+export async function removeContainerDir(maps: ContainerIdMaps, dir: string): Promise<void> {
   await chmod(join(dir, 'work', 'work'), 0o700).catch(() => undefined);
   await removeOwnedTrees(maps, [dir]);
 }
@@ -40,6 +43,8 @@ export interface PreparedRoot {
   readonly files: RootFileReader;
   /** The image's run config; null for a plain directory. */
   readonly config: RunConfig | null;
+  /** The image's id; null for a plain directory. */
+  readonly imageId: string | null;
   /** The image's extracted layers, bottom first; empty for a plain directory. */
   readonly layers: readonly string[];
   /** Removes what preparing created (the container's overlay dirs). */
@@ -55,7 +60,7 @@ export function prepareDirectoryRoot(path: string): PreparedRoot {
     throw new RootfsError(`rootfs "${path}" does not exist`, 'give --rootfs a directory that holds a root filesystem (e.g. an extracted busybox or Alpine tree)');
   }
   if (!isDir) throw new RootfsError(`rootfs "${path}" is not a directory`, 'give --rootfs a directory that holds a root filesystem');
-  return { rootfs: { kind: 'directory', path: root }, files: directoryFiles(root), config: null, layers: [], release: async () => undefined };
+  return { rootfs: { kind: 'directory', path: root }, files: directoryFiles(root), config: null, imageId: null, layers: [], release: async () => undefined };
 }
 
 /**
@@ -80,15 +85,11 @@ export async function prepareImageRoot(
   const copy = join(dir, 'rootfs');
   const rootfs: RootfsSource = options.driver === 'overlay' ? { kind: 'overlay', overlay } : { kind: 'directory', path: copy };
   const layers = [...overlay.lowerDirs].reverse();
-  if (options.dryRun) return { rootfs, files, config, layers, release: async () => undefined };
+  if (options.dryRun) return { rootfs, files, config, imageId: id, layers, release: async () => undefined };
 
   // Images pulled before their layers could be extracted, or whose layers were removed by hand.
   await store.layers.ensure(maps, store.blobs, imageLayers(record));
-  const containers = join(store.root, 'containers');
-  await removeAsContainerRoot(maps, staleRunDirs(containers));
-  await mkdir(containers, { recursive: true, mode: 0o700 });
-  await mkdir(dir, { mode: 0o700 });
-  markOwner(dir);
+  // The container's dir exists (ContainerStore.begin): what goes in it is the root.
   await writeFile(join(dir, IMAGE_FILE), `${id}\n`);
   if (options.driver === 'overlay') {
     await Promise.all([overlay.upperDir, overlay.workDir, overlay.target].map((d) => mkdir(d, { mode: 0o755 })));
@@ -100,8 +101,8 @@ export async function prepareImageRoot(
     rootfs,
     files,
     config,
+    imageId: id,
     layers,
-    // The upper dir holds files of container ids: only container root may remove them.
     release: () => removeContainerDir(maps, dir),
   };
 }

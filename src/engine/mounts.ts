@@ -5,12 +5,14 @@ import type { ContainerMount } from '../plan/spec.js';
 import { randomId } from './random-id.js';
 import type { MountRequest } from './mount-request.js';
 
-/** In a run's state dir: the volumes it mounts, one name a line, so rm and prune spare them. */
+/** In a container's dir: the volumes it mounts, one name a line, so volume rm and prune spare them. */
 export const VOLUMES_FILE = 'volumes';
 
 /** The container's volumes, and the anonymous ones made for it (removed with --rm). */
 export interface ResolvedMounts {
   readonly mounts: readonly ContainerMount[];
+  /** Every volume mounted, named or anonymous. */
+  readonly names: readonly string[];
   readonly anonymous: readonly string[];
   /** Volumes this run created, with where they are mounted: podman fills them from the image. */
   readonly created: readonly { readonly dataPath: string; readonly destination: string }[];
@@ -66,5 +68,5 @@ export async function resolveMounts(
     const directory = r.kind === 'bind' ? binds.get(r.source)! : true;
     return { kind: 'bind', source, destination: r.destination, directory, readOnly: r.readOnly, options: r.options, propagation: r.propagation };
   });
-  return { mounts, anonymous, created };
+  return { mounts, names: names.filter((n) => n), anonymous, created };
 }

@@ -37,7 +37,7 @@ export async function removeImages(options: RmiOptions, io: ImageIO): Promise<nu
         }
         const container = inUse.get(match.id);
         if (container !== undefined) {
-          throw new ImageError(`image ${match.id.slice(0, 12)} is in use by running container ${container.slice(0, 12)}`, 'wait for the container to exit, then remove the image');
+          throw new ImageError(`image ${match.id.slice(0, 12)} is in use by container ${container.slice(0, 12)}`, `remove the container first (nook rm ${container.slice(0, 12)})`);
         }
         for (const name of entry.names) lines.push(`Untagged: ${name}`);
         lines.push(`Deleted: ${match.id}`);

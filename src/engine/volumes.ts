@@ -5,7 +5,6 @@ import { withStoreLock } from '../store/lock.js';
 import { storeRoot } from '../store/paths.js';
 import { VolumeStore } from '../store/volumes.js';
 import { containerIdMaps } from '../sys/idmap.js';
-import { runtimeDirPath } from '../sys/paths.js';
 import { VOLUMES_FILE } from './mounts.js';
 import { usedByLiveRuns } from './stale-runs.js';
 
@@ -19,9 +18,9 @@ export function openVolumes(): { volumes: VolumeStore; locked: <T>(fn: () => Pro
   return { volumes: new VolumeStore(root), locked };
 }
 
-/** Volume names used by containers running now, each with one container's id. */
+/** Volume names used by containers (running or not, as podman), each with one container's id. */
 export function volumesInUse(): Map<string, string> {
-  return usedByLiveRuns(join(runtimeDirPath(), 'containers'), VOLUMES_FILE);
+  return usedByLiveRuns(join(storeRoot(), 'containers'), VOLUMES_FILE);
 }
 
 /** Deletes detached volume dirs (what containers wrote may belong to any container id). */

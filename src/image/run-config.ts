@@ -10,6 +10,8 @@ export interface RunConfig {
   /** `80/tcp` …: recorded, published by networking later. */
   readonly exposedPorts: readonly string[];
   readonly volumes: readonly string[];
+  /** The signal that stops the container (podman stop), e.g. SIGTERM; '' when unset. */
+  readonly stopSignal: string;
 }
 
 function strings(value: unknown, field: string): string[] {
@@ -37,6 +39,7 @@ export function parseRunConfig(bytes: Uint8Array): RunConfig {
     user: typeof c.User === 'string' ? c.User : '',
     exposedPorts: keys(c.ExposedPorts),
     volumes: keys(c.Volumes),
+    stopSignal: typeof c.StopSignal === 'string' ? c.StopSignal : '',
   };
 }
 

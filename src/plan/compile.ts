@@ -1,6 +1,6 @@
 import { HOST_DEVICES } from './hardening.js';
 import type { BindFlag, Namespace, Op } from './ops.js';
-import type { ContainerMount, ContainerSpec } from './spec.js';
+import type { ContainerMount, ContainerSpec, ExecSpec } from './spec.js';
 
 const KERNEL_FS_FLAGS = ['nosuid', 'nodev', 'noexec'] as const;
 
@@ -32,8 +32,26 @@ export function compilePlan(spec: ContainerSpec): Op[] {
     { op: 'chdir', path: spec.workdir },
     { op: 'cap-bounding', caps: spec.capabilities },
     ...privilegeDrop(spec),
+    ...(spec.tty ? [{ op: 'console' } as const] : []),
     { op: 'close-fds' },
     ...(spec.init ? [{ op: 'init' } as const] : []),
+    { op: 'exec', argv: spec.argv, env: spec.env },
+  ];
+}
+
+/**
+ * The plan of `nook exec`: join the container's namespaces (user first), then the same
+ * hardening as its command got, in the same order, and exec.
+ */
+export function compileExecPlan(spec: ExecSpec): Op[] {
+  const namespaces: Namespace[] = ['user', 'mount', 'pid', 'uts', 'ipc', ...(spec.network === 'none' ? (['net'] as const) : []), 'cgroup'];
+  return [
+    { op: 'join', pid: spec.pid, namespaces },
+    { op: 'chdir', path: spec.workdir },
+    { op: 'cap-bounding', caps: spec.capabilities },
+    ...privilegeDrop(spec),
+    ...(spec.tty ? [{ op: 'console' } as const] : []),
+    { op: 'close-fds' },
     { op: 'exec', argv: spec.argv, env: spec.env },
   ];
 }
@@ -44,7 +62,7 @@ export function compilePlan(spec: ContainerSpec): Op[] {
  * up: the filter goes in before them (and must allow what they do). With no_new_privs it
  * goes in after them, the last op before exec but close-fds.
  */
-function privilegeDrop(spec: ContainerSpec): Op[] {
+function privilegeDrop(spec: Pick<ContainerSpec, 'seccomp' | 'user' | 'capabilities' | 'noNewPrivs'>): Op[] {
   const seccomp: Op[] = spec.seccomp ? [{ op: 'seccomp', bpf: spec.seccomp }] : [];
   const drop: Op[] = [
     { op: 'user', uid: spec.user.uid, gid: spec.user.gid, groups: spec.user.groups },

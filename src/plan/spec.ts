@@ -19,6 +19,8 @@ export interface ContainerSpec {
   readonly noNewPrivs: boolean;
   /** --init: a tiny init as PID 1 in front of the command. */
   readonly init: boolean;
+  /** -t: a terminal of the container's own (its devpts) as the command's stdio. */
+  readonly tty: boolean;
   /** The compiled seccomp filter (BPF), or null for none (unconfined, privileged). */
   readonly seccomp: Uint8Array | null;
   /** Kernel paths made read-only, and masked (hardening.ts has the defaults). */
@@ -26,6 +28,21 @@ export interface ContainerSpec {
   readonly maskedPaths: readonly string[];
   /** Namespaced kernel parameters, written before /proc/sys turns read-only. */
   readonly sysctls: readonly Sysctl[];
+  readonly argv: readonly string[];
+  readonly env: readonly string[];
+}
+
+/** What `nook exec` runs in a running container, already decided. */
+export interface ExecSpec {
+  /** The container's PID 1 as the host sees it: its namespaces are joined. */
+  readonly pid: number;
+  readonly network: NetworkMode;
+  readonly workdir: string;
+  readonly user: ProcessUser;
+  readonly capabilities: bigint;
+  readonly noNewPrivs: boolean;
+  readonly seccomp: Uint8Array | null;
+  readonly tty: boolean;
   readonly argv: readonly string[];
   readonly env: readonly string[];
 }

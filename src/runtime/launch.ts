@@ -26,6 +26,16 @@ export interface LaunchOptions {
   readonly capture?: boolean;
   /** With capture: what the process reads on its stdin. */
   readonly stdin?: Readable;
+  /** Without capture: false gives the process /dev/null as stdin instead of nook's own. */
+  readonly passStdin?: boolean;
+  /** The plan detaches: nook's stdio is not handed on, the runtime returns once the command runs. */
+  readonly detached?: boolean;
+}
+
+function stdioFor(options: LaunchOptions): ('pipe' | 'ignore' | 'inherit')[] {
+  if (options.capture) return [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'];
+  if (options.detached) return ['ignore', 'ignore', 'ignore'];
+  return [options.passStdin === false ? 'ignore' : 'inherit', 'inherit', 'inherit'];
 }
 
 export function runtimeBinary(): string {
@@ -56,8 +66,7 @@ export function launchRuntime(plan: Buffer, scratchDir: string, options: LaunchO
   writeSync(planFd, plan, 0, plan.length, 0);
 
   return new Promise<RuntimeResult>((resolve, reject) => {
-    const stdio = options.capture ? ([options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] as const) : (['inherit', 'inherit', 'inherit'] as const);
-    const child = spawn(runtimeBinary(), [], { stdio: [...stdio, planFd, reportFd], env: {} });
+    const child = spawn(runtimeBinary(), [], { stdio: [...stdioFor(options), planFd, reportFd], env: {} });
     if (options.stdin && child.stdin) {
       // A process that stops reading early (it failed) must not fail the writer too.
       child.stdin.on('error', () => undefined);

@@ -119,7 +119,7 @@ describe('nook run IMAGE', () => {
     const children: ChildProcess[] = [];
     const outputs: (() => string)[] = [];
     const runs = [0, 1].map((i) =>
-      nook(['run', '--rm', image, 'sh', '-c', script], {
+      nook(['run', '--rm', '-i', image, 'sh', '-c', script], {
         env,
         keepStdinOpen: true,
         onSpawn: (child, stdout) => {
@@ -195,7 +195,7 @@ describe('nook run IMAGE', () => {
   it('keeps an image a container runs, and removes layers with their last image', async () => {
     let child: ChildProcess | undefined;
     let out = (): string => '';
-    const running = nook(['run', '--rm', image, 'sh', '-c', 'echo up; read line || true'], {
+    const running = nook(['run', '--rm', '-i', image, 'sh', '-c', 'echo up; read line || true'], {
       env,
       keepStdinOpen: true,
       onSpawn: (c, stdout) => {
@@ -207,7 +207,7 @@ describe('nook run IMAGE', () => {
       await waitFor(() => out().includes('up'), 'the container to start');
       const refused = await nook(['rmi', image], { env });
       expect(refused.status, show(refused)).toBe(125);
-      expect(refused.stderr).toMatch(/in use by running container/);
+      expect(refused.stderr).toMatch(/in use by container/);
     } finally {
       child?.stdin?.end();
     }

@@ -26,7 +26,7 @@ async function sh(script: string, flags: readonly string[] = []): Promise<string
 }
 
 function containerStateLeft(): string[] {
-  const dir = join(env.XDG_RUNTIME_DIR!, 'nook', 'containers');
+  const dir = join(env.XDG_DATA_HOME!, 'nook', 'containers');
   return existsSync(dir) ? readdirSync(dir) : [];
 }
 
@@ -144,7 +144,7 @@ describe('filesystem view', () => {
 
   it('passes -e, -w and stdin through', async () => {
     mkdirSync(join(rootfs, 'work'), { recursive: true });
-    const result = await nook(['run', '--rm', '--rootfs', rootfs, '-e', 'GREETING=hi there', '-w', '//work/./', 'sh', '-c', 'echo "$GREETING"; pwd; cat'], {
+    const result = await nook(['run', '--rm', '-i', '--rootfs', rootfs, '-e', 'GREETING=hi there', '-w', '//work/./', 'sh', '-c', 'echo "$GREETING"; pwd; cat'], {
       env,
       input: 'from stdin\n',
     });
@@ -337,13 +337,14 @@ describe('untrusted rootfs paths', () => {
 
 describe('bad input', () => {
   async function expectRefused(args: readonly string[], message: RegExp): Promise<void> {
+    const before = containerStateLeft();
     const result = await nook(args, { env });
     expect(result.status, show(result)).toBe(125);
     expect(result.stderr).toMatch(message);
     // One line: the problem, then the fix.
     expect(result.stderr).toMatch(/^Error: .+ \(hint: .+\)\n$/);
     expect(result.stdout).toBe('');
-    expect(containerStateLeft()).toEqual([]);
+    expect(containerStateLeft()).toEqual(before);
   }
 
   it('names a missing rootfs', async () => {
@@ -367,12 +368,13 @@ describe('bad input', () => {
   });
 
   it('prints the plan with --explain and runs nothing', async () => {
+    const before = containerStateLeft();
     const result = await nook(['run', '--rootfs', rootfs, '--explain', 'sh', '-c', 'touch /explained'], { env });
     expect(result.status, show(result)).toBe(0);
     expect(result.stdout).toMatch(/^unshare --user --mount --pid/);
     expect(result.stdout).toContain('pivot_root . .');
     expect(result.stdout).toContain(`mount -t proc -o nosuid,nodev,noexec proc ${rootfs}/proc`);
     expect(existsSync(join(rootfs, 'explained'))).toBe(false);
-    expect(containerStateLeft()).toEqual([]);
+    expect(containerStateLeft()).toEqual(before);
   });
 });

@@ -356,6 +356,40 @@ describe('escapes from inside the container', () => {
     expect(digest()).toBe(before);
   });
 
+  it('keeps /proc/PID/exe of every exec closed to a container that keeps trying to write it', async () => {
+    const binary = join(import.meta.dirname, '..', '..', 'native', 'build', 'nook-runtime');
+    const digest = (): string => createHash('sha256').update(readFileSync(binary)).digest('hex');
+    const before = digest();
+    // The attacker writes to every process's exe it can see, as fast as it can, and records any success.
+    const attack = 'while true; do for p in /proc/[0-9]*; do (echo x >> $p/exe) 2>/dev/null && readlink $p/exe >> /tmp/written; done; done';
+    const started = await nook(['run', '-d', '--name', 'attacker', '--rootfs', rootfs, '--', 'sh', '-c', attack], { env });
+    expect(started.status, show(started)).toBe(0);
+    try {
+      for (let i = 0; i < 100; i++) {
+        const exec = await nook(['exec', 'attacker', 'true'], { env });
+        expect(exec.status, show(exec)).toBe(0);
+      }
+      const written = await nook(['exec', 'attacker', 'sh', '-c', 'cat /tmp/written 2>/dev/null; true'], { env });
+      // Only the container's own processes (busybox, which is its own file to write) may show up.
+      expect(written.stdout.split('\n').filter((l) => l && l !== '/bin/busybox')).toEqual([]);
+    } finally {
+      await nook(['rm', '-f', 'attacker'], { env });
+    }
+    expect(digest()).toBe(before);
+  });
+
+  it('leaves only stdio open in exec', async () => {
+    const started = await nook(['run', '-d', '--name', 'fds', '--rootfs', rootfs, '--', 'sleep', '100'], { env });
+    expect(started.status, show(started)).toBe(0);
+    try {
+      // What a child of the exec'd shell inherits is what the exec got (ls's own dir fd aside).
+      const fds = await nook(['exec', 'fds', 'sh', '-c', 'sleep 2 & ls /proc/$!/fd'], { env });
+      expect(fds.stdout.trim().split('\n').sort(), show(fds)).toEqual(['0', '1', '2']);
+    } finally {
+      await nook(['rm', '-f', 'fds'], { env });
+    }
+  });
+
   it('keeps the store and runtime dirs private (0700)', async () => {
     const images = await nook(['images'], { env });
     expect(images.status, show(images)).toBe(0);

@@ -39,7 +39,36 @@ describe('nook run command line', () => {
     expect(run('--rootfs', 'R')).toEqual({
       source: { kind: 'rootfs', path: 'R' }, entrypoint: undefined, command: [], env: [], workdir: undefined, hostname: undefined, user: undefined,
       readOnly: false, init: false, mounts: [], network: 'none', security: DEFAULT_SECURITY, remove: false, explain: false,
+      name: undefined, tty: false, interactive: false, detach: false, restart: { policy: 'no', maxRetries: 0 },
     });
+  });
+
+  it('reads the lifecycle options of run and create', () => {
+    const o = run('--rootfs', 'R', '-d', '--name', 'web', '-i', '-t', '--restart', 'on-failure:3', 'true');
+    expect(o).toMatchObject({ detach: true, name: 'web', interactive: true, tty: true, restart: { policy: 'on-failure', maxRetries: 3 } });
+    expect(run('--rootfs', 'R', '-it', '--restart', 'always', 'true')).toMatchObject({ interactive: true, tty: true, restart: { policy: 'always', maxRetries: 0 } });
+    expect(() => run('--rootfs', 'R', '--restart', 'sometimes', 'true')).toThrow(/invalid restart policy "sometimes"/);
+    expect(() => run('--rootfs', 'R', '--restart', 'always:3', 'true')).toThrow(/invalid restart policy/);
+    expect(() => run('--rootfs', 'R', '--name', '-x', 'true')).toThrow();
+    expect(() => run('--rootfs', 'R', '--name', 'a/b', 'true')).toThrow(/invalid container name "a\/b"/);
+    const { invocation } = parse(['create', '--name', 'c', '--rootfs', 'R', 'true']);
+    expect(invocation).toMatchObject({ command: 'create', options: { name: 'c', command: ['true'] } });
+  });
+
+  it('parses the container commands', () => {
+    expect(parse(['ps', '-aq']).invocation).toMatchObject({ command: 'ps', options: { all: true, quiet: true, format: 'table', noTrunc: false } });
+    expect(parse(['container', 'ls', '--format', 'json']).invocation).toMatchObject({ command: 'ps', options: { format: 'json' } });
+    expect(parse(['logs', '-f', '--tail', '5', '-t', 'c']).invocation).toMatchObject({ command: 'logs', options: { container: 'c', follow: true, tail: 5, timestamps: true } });
+    expect(parse(['exec', '-it', '-u', '1', '-w', '/x', 'c', 'sh', '-c', 'echo -e']).invocation).toMatchObject({
+      command: 'exec', options: { container: 'c', argv: ['sh', '-c', 'echo -e'], interactive: true, tty: true, user: '1', workdir: '/x' },
+    });
+    expect(parse(['stop', '-t', '3', 'a', 'b']).invocation).toMatchObject({ command: 'stop', containers: ['a', 'b'], timeout: 3 });
+    expect(parse(['kill', '-s', 'TERM', 'a']).invocation).toMatchObject({ command: 'kill', signal: 'TERM' });
+    expect(parse(['rm', '-fv', 'a']).invocation).toMatchObject({ command: 'rm', force: true, volumes: true });
+    expect(parse(['container', 'rm', 'a']).invocation).toMatchObject({ command: 'rm', force: false });
+    expect(parse(['rename', 'a', 'b']).invocation).toMatchObject({ command: 'rename', container: 'a', name: 'b' });
+    expect(parse(['inspect', 'x']).invocation).toMatchObject({ command: 'inspect', names: ['x'], only: null });
+    expect(() => parse(['logs', '--tail', 'many', 'c'])).toThrow(/invalid --tail "many"/);
   });
 
   it('reads every option', () => {
@@ -146,5 +175,27 @@ describe('nook run command line', () => {
     const program = createProgram({ out: (l) => out.push(l), err: () => undefined }, () => undefined);
     expect(() => program.parse(['--version'], { from: 'user' })).toThrow(expect.objectContaining({ code: 'commander.version' }));
     expect(out).toEqual(['0.1.0']);
+  });
+});
+
+describe('the quick parser for run, create and exec', () => {
+  const parseQuick = (args: string[]): Invocation | undefined => {
+    let invocation: Invocation | undefined;
+    createProgram({ out: () => undefined, err: () => undefined }, (i) => (invocation = i), args).parse(args, { from: 'user' });
+    return invocation;
+  };
+
+  it('reads the same invocation as the whole parser', () => {
+    for (const args of [
+      ['run', '--rm', '-d', '--name', 'x', '--rootfs', 'R', '-e', 'A=1', '--', 'sh', '-c', 'true'],
+      ['create', '--restart', 'always', 'alpine', 'sleep', '1'],
+      ['exec', '-it', '-u', '1', 'c', 'ls', '-l'],
+    ]) {
+      expect(parseQuick(args)).toEqual(parse(args).invocation);
+    }
+  });
+
+  it('still refuses unknown options', () => {
+    expect(() => parseQuick(['run', '--no-such-flag', 'alpine'])).toThrow(/unknown option '--no-such-flag'/);
   });
 });

@@ -27,6 +27,7 @@ export function makeSpec(overrides: Partial<ContainerSpec> = {}): ContainerSpec 
     network: 'none',
     hostname: 'box',
     readOnly: false,
+    tty: false,
     etcFiles: { hosts: '/run/user/1000/nook/c/hosts', hostname: '/run/user/1000/nook/c/hostname', resolvConf: '/run/user/1000/nook/c/resolv.conf' },
     mounts: [],
     workdir: '/work',

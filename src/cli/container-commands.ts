@@ -1,0 +1,202 @@
+import { readFileSync } from 'node:fs';
+import { Option, type Command } from 'commander';
+import { UsageError } from '../errors.js';
+import type { RestartPolicy } from '../store/containers.js';
+
+/** What `nook exec` is asked for. */
+export interface ExecOptions {
+  readonly container: string;
+  readonly argv: readonly string[];
+  readonly interactive: boolean;
+  readonly tty: boolean;
+  readonly user: string | undefined;
+  readonly workdir: string | undefined;
+  readonly env: readonly string[];
+}
+
+export interface PsOptions {
+  readonly all: boolean;
+  readonly quiet: boolean;
+  readonly format: 'table' | 'json';
+  readonly noTrunc: boolean;
+}
+
+export interface LogsOptions {
+  readonly container: string;
+  readonly follow: boolean;
+  readonly tail: number | null;
+  readonly timestamps: boolean;
+}
+
+/** The container commands' invocations (see createProgram). */
+export type ContainerInvocation =
+  | { readonly command: 'start'; readonly containers: readonly string[]; readonly attach: boolean }
+  | { readonly command: 'ps'; readonly options: PsOptions }
+  | { readonly command: 'logs'; readonly options: LogsOptions }
+  | { readonly command: 'exec'; readonly options: ExecOptions }
+  | { readonly command: 'stop'; readonly containers: readonly string[]; readonly timeout: number | undefined }
+  | { readonly command: 'kill'; readonly containers: readonly string[]; readonly signal: string }
+  | { readonly command: 'rm'; readonly containers: readonly string[]; readonly force: boolean; readonly volumes: boolean }
+  | { readonly command: 'wait'; readonly containers: readonly string[] }
+  | { readonly command: 'inspect'; readonly names: readonly string[]; readonly only: 'container' | null }
+  | { readonly command: 'rename'; readonly container: string; readonly name: string }
+  | { readonly command: 'container-prune'; readonly force: boolean };
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** podman's --restart: no, on-failure[:N], always (unless-stopped is always here: nothing restarts at boot). */
+export function parseRestart(value: string): RestartPolicy {
+  const m = /^(no|always|unless-stopped|on-failure)(?::(\d+))?$/.exec(value);
+  if (!m || (m[2] !== undefined && m[1] !== 'on-failure')) {
+    throw new UsageError(`invalid restart policy "${value}"`, 'use --restart no, on-failure[:MAX-RETRIES] or always');
+  }
+  const policy = m[1] === 'unless-stopped' ? 'always' : (m[1] as RestartPolicy['policy']);
+  return { policy, maxRetries: m[2] === undefined ? 0 : Number(m[2]) };
+}
+
+/** --env-file: KEY=VALUE lines; blank lines and # comments skipped; a bare KEY copies the host's. */
+export function readEnvFile(path: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read env file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'give --env-file a readable file of NAME=VALUE lines');
+  }
+  return text
+    .split('\n')
+    .map((line) => line.replace(/\r$/, ''))
+    .filter((line) => line.trim() !== '' && !line.trimStart().startsWith('#'));
+}
+
+/** -e and --env-file in one list, files first (podman applies -e over the files). */
+export function environmentFlags(o: Record<string, unknown>): string[] {
+  return [...(o.envFile as string[]).flatMap(readEnvFile), ...(o.env as string[])];
+}
+
+function parseCount(value: string, flag: string): number {
+  if (!/^\d+$/.test(value)) throw new UsageError(`invalid ${flag} "${value}"`, `give ${flag} a whole number`);
+  return Number(value);
+}
+
+function addExec(parent: Command, onInvoke: (invocation: ContainerInvocation) => void): void {
+  parent
+    .command('exec')
+    .description('run a command in a running container')
+    .usage('[options] CONTAINER COMMAND [ARG...]')
+    .argument('<container>', 'name or ID')
+    .argument('<command...>', 'the command and its arguments')
+    .passThroughOptions()
+    .option('-i, --interactive', 'keep stdin open for the command', false)
+    .option('-t, --tty', 'give the command a terminal', false)
+    .option('-u, --user <user[:group]>', 'user (name or uid) and group to run as')
+    .option('-w, --workdir <dir>', 'working directory inside the container')
+    .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
+    .option('--env-file <file>', 'read environment variables from a file (repeatable)', collect, [])
+    .action((container: string, argv: string[], o: Record<string, unknown>) =>
+      onInvoke({
+        command: 'exec',
+        options: {
+          container,
+          argv,
+          interactive: o.interactive as boolean,
+          tty: o.tty as boolean,
+          user: o.user as string | undefined,
+          workdir: o.workdir as string | undefined,
+          env: environmentFlags(o),
+        },
+      }),
+    );
+}
+
+/**
+ * Adds the container commands, at the top level and (as podman) under `nook container`;
+ * `only`: just that one, at the top level (createProgram's quick path).
+ */
+export function addContainerCommands(program: Command, onInvoke: (invocation: ContainerInvocation) => void, only: 'exec' | null): void {
+  if (only === 'exec') {
+    addExec(program, onInvoke);
+    return;
+  }
+  const group = program.command('container').description('manage containers');
+  for (const parent of [program, group]) {
+    parent
+      .command('start')
+      .description('start created or stopped containers')
+      .argument('<container...>', 'names or IDs')
+      .option('-a, --attach', 'stay attached: print its output and return its exit code', false)
+      .action((containers: string[], o: Record<string, unknown>) => onInvoke({ command: 'start', containers, attach: o.attach as boolean }));
+    const ps = parent === program ? parent.command('ps') : parent.command('ls').aliases(['list', 'ps']);
+    ps.description('list containers')
+      .option('-a, --all', 'show every container, not only running ones', false)
+      .option('-q, --quiet', 'print only the IDs', false)
+      .option('--no-trunc', 'show full IDs and commands')
+      .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
+      .action((o: Record<string, unknown>) =>
+        onInvoke({ command: 'ps', options: { all: o.all as boolean, quiet: o.quiet as boolean, format: o.format as 'table' | 'json', noTrunc: o.trunc === false } }),
+      );
+    parent
+      .command('logs')
+      .description("show a container's output")
+      .argument('<container>', 'name or ID')
+      .option('-f, --follow', 'keep printing new output until the container stops', false)
+      .option('--tail <n>', 'only the last N lines')
+      .option('-t, --timestamps', 'prefix each line with its time', false)
+      .action((container: string, o: Record<string, unknown>) =>
+        onInvoke({
+          command: 'logs',
+          options: { container, follow: o.follow as boolean, tail: o.tail === undefined ? null : parseCount(o.tail as string, '--tail'), timestamps: o.timestamps as boolean },
+        }),
+      );
+    addExec(parent, onInvoke);
+    parent
+      .command('stop')
+      .description('stop running containers: the stop signal, then SIGKILL after the timeout')
+      .argument('<container...>', 'names or IDs')
+      .option('-t, --time <seconds>', 'seconds to wait before killing (default: 10)')
+      .action((containers: string[], o: Record<string, unknown>) =>
+        onInvoke({ command: 'stop', containers, timeout: o.time === undefined ? undefined : parseCount(o.time as string, '--time') }),
+      );
+    parent
+      .command('kill')
+      .description('send a signal to running containers')
+      .argument('<container...>', 'names or IDs')
+      .option('-s, --signal <signal>', 'signal name or number', 'KILL')
+      .action((containers: string[], o: Record<string, unknown>) => onInvoke({ command: 'kill', containers, signal: o.signal as string }));
+    parent
+      .command('rm')
+      .alias('remove')
+      .description('remove containers')
+      .argument('<container...>', 'names or IDs')
+      .option('-f, --force', 'stop running containers first (SIGKILL)', false)
+      .option('-v, --volumes', 'also remove their anonymous volumes', false)
+      .action((containers: string[], o: Record<string, unknown>) =>
+        onInvoke({ command: 'rm', containers, force: o.force as boolean, volumes: o.volumes as boolean }),
+      );
+    parent
+      .command('wait')
+      .description('wait for containers to stop and print their exit codes')
+      .argument('<container...>', 'names or IDs')
+      .action((containers: string[]) => onInvoke({ command: 'wait', containers }));
+    parent
+      .command('rename')
+      .description('rename a container')
+      .argument('<container>', 'name or ID')
+      .argument('<name>', 'the new name')
+      .action((container: string, name: string) => onInvoke({ command: 'rename', container, name }));
+  }
+  group
+    .command('inspect')
+    .description('show containers as JSON')
+    .argument('<container...>', 'names or IDs')
+    .action((names: string[]) => onInvoke({ command: 'inspect', names, only: 'container' }));
+  group
+    .command('prune')
+    .description('remove every container that is not running')
+    .option('-f, --force', 'do not ask for confirmation', false)
+    .action((o: Record<string, unknown>) => onInvoke({ command: 'container-prune', force: o.force as boolean }));
+  program
+    .command('inspect')
+    .description('show containers or images as JSON')
+    .argument('<name...>', 'container or image names or IDs')
+    .action((names: string[]) => onInvoke({ command: 'inspect', names, only: null }));
+}

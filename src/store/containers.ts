@@ -1,0 +1,275 @@
+import { mkdirSync, readdirSync, rmSync, statSync, readFileSync, readlinkSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SecurityOptions } from '../engine/security.js';
+import type { RestartPolicyName } from '../plan/ops.js';
+import type { ContainerMount, NetworkMode, ProcessUser, RootfsSource } from '../plan/spec.js';
+import { processAlive } from '../sys/process.js';
+import { isStaleTemp, isTempName, tempPathFor } from './atomic.js';
+
+/** What a container is, decided once by create and read by every later command. */
+export interface ContainerRecord {
+  readonly id: string;
+  readonly name: string;
+  /** ISO 8601. */
+  readonly created: string;
+  /** The image as the user named it and its id; null for a --rootfs container. */
+  readonly image: { readonly name: string; readonly id: string } | null;
+  /** The host directory of a --rootfs container. */
+  readonly rootfsDir: string | null;
+  /** What the runtime mounts as its root: the --rootfs dir, the image's overlay, or a vfs copy. */
+  readonly rootfs: RootfsSource;
+  /** --entrypoint as given (podman's inspect shows it apart from the command). */
+  readonly entrypoint: readonly string[] | null;
+  readonly argv: readonly string[];
+  readonly env: readonly string[];
+  readonly workdir: string;
+  readonly hostname: string;
+  /** As asked for (-u or the image's User), and as resolved in the image's /etc/passwd. */
+  readonly user: ProcessUser & { readonly spec: string };
+  readonly readOnly: boolean;
+  readonly init: boolean;
+  readonly mounts: readonly ContainerMount[];
+  /** Every volume the container mounts, and those made for it alone (removed with rm -v). */
+  readonly volumes: readonly string[];
+  readonly anonymousVolumes: readonly string[];
+  readonly network: NetworkMode;
+  readonly security: SecurityOptions;
+  readonly tty: boolean;
+  readonly interactive: boolean;
+  readonly restart: RestartPolicy;
+  /** --rm: removed by whoever sees it exited. */
+  readonly autoRemove: boolean;
+  readonly stopSignal: string;
+  readonly stopTimeout: number;
+}
+
+export interface RestartPolicy {
+  readonly policy: RestartPolicyName;
+  readonly maxRetries: number;
+}
+
+/** In a container's dir: the record. Its presence is what makes the container exist. */
+const RECORD = 'config.json';
+/** In a container's dir while create builds it: the pid of the nook doing so. */
+export const CREATOR_FILE = 'nook.pid';
+
+const ID = /^[0-9a-f]{64}$/;
+/** How long a container dir may lack both record and creator file before it counts as left over. */
+const JUST_MADE_MS = 10_000;
+
+/** podman's rule for container names, less names shaped like the store's temp names. */
+export function isContainerName(name: string): boolean {
+  return /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name) && !isTempName(name);
+}
+
+export class NameInUseError extends Error {
+  constructor(
+    readonly containerName: string,
+    readonly holder: string,
+  ) {
+    super(`the container name "${containerName}" is already in use by ${holder.slice(0, 12)}`);
+  }
+}
+
+/**
+ * Containers under the store: `containers/<id>/` holds the record, the overlay dirs, the
+ * per-container /etc files, the log and the state the monitor writes; `container-names/<name>`
+ * is a symlink to the id. No lock is needed: a name is claimed with symlink(2), which fails
+ * when the name exists, and a container exists once its record is renamed into place.
+ *
+ * A claim is valid while its target's record carries that name, or while the nook creating
+ * the target still runs; any other claim is left over from a killed command and is taken.
+ */
+export class ContainerStore {
+  readonly dir: string;
+  readonly namesDir: string;
+
+  constructor(readonly root: string) {
+    this.dir = join(root, 'containers');
+    this.namesDir = join(root, 'container-names');
+  }
+
+  path(id: string, ...parts: string[]): string {
+    return join(this.dir, id, ...parts);
+  }
+
+  /** Makes the container's dir, marked as being created by this process. */
+  begin(id: string): string {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const dir = this.path(id);
+    mkdirSync(dir, { mode: 0o700 });
+    writeFileSync(join(dir, CREATOR_FILE), `${process.pid}\n`, { mode: 0o600 });
+    return dir;
+  }
+
+  /** Claims `name` for `id`; throws NameInUseError when a live container or create holds it. */
+  claimName(name: string, id: string): void {
+    mkdirSync(this.namesDir, { recursive: true, mode: 0o700 });
+    const link = join(this.namesDir, name);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        symlinkSync(id, link);
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const holder = this.nameTarget(name);
+      if (holder !== null && this.claimValid(name, holder)) throw new NameInUseError(name, holder);
+      this.dropStaleClaim(name, holder);
+    }
+    throw new NameInUseError(name, this.nameTarget(name) ?? 'another container');
+  }
+
+  /** Writes the record: from now on the container exists. */
+  commit(record: ContainerRecord): void {
+    this.writeRecord(record);
+    unlinkSync(this.path(record.id, CREATOR_FILE));
+  }
+
+  writeRecord(record: ContainerRecord): void {
+    const path = this.path(record.id, RECORD);
+    const temp = tempPathFor(path);
+    writeFileSync(temp, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+    renameSync(temp, path);
+  }
+
+  read(id: string): ContainerRecord | null {
+    try {
+      return JSON.parse(readFileSync(this.path(id, RECORD), 'utf8')) as ContainerRecord;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Every container that exists (records in place), in no particular order. */
+  list(): ContainerRecord[] {
+    return this.ids().flatMap((id) => {
+      const record = this.read(id);
+      return record ? [record] : [];
+    });
+  }
+
+  ids(): string[] {
+    try {
+      return readdirSync(this.dir).filter((name) => ID.test(name));
+    } catch {
+      return [];
+    }
+  }
+
+  nameTarget(name: string): string | null {
+    try {
+      return readlinkSync(join(this.namesDir, name));
+    } catch {
+      return null;
+    }
+  }
+
+  /** Moves `name` to the container `record` (which holds `oldName`); the caller rewrites the record. */
+  releaseName(name: string, id: string): void {
+    if (this.nameTarget(name) === id) unlinkSync(join(this.namesDir, name));
+  }
+
+  /**
+   * Takes the container out of the store's view: its dir is renamed to a temp name (which
+   * the next sweep finishes removing if we are killed) and its name released. Returns the
+   * renamed dir, for the caller to delete.
+   */
+  detach(record: ContainerRecord): string {
+    const dir = this.path(record.id);
+    const doomed = tempPathFor(dir);
+    renameSync(dir, doomed);
+    this.releaseName(record.name, record.id);
+    return doomed;
+  }
+
+  /**
+   * What killed commands left: dirs whose create never finished (creator gone), dirs being
+   * removed (temp names of gone processes), and name claims nothing holds. Returns the
+   * dirs to delete (their files may belong to container ids); the claims are dropped here.
+   */
+  leftovers(): string[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return [];
+    }
+    const dirs = names.flatMap((name) => {
+      if (isTempName(name)) return isStaleTemp(name) ? [join(this.dir, name)] : [];
+      if (!ID.test(name) || this.read(name) !== null || this.creatorAlive(name)) return [];
+      return [join(this.dir, name)];
+    });
+    let claims: string[];
+    try {
+      claims = readdirSync(this.namesDir);
+    } catch {
+      claims = [];
+    }
+    for (const name of claims) {
+      if (isTempName(name)) {
+        // A claim set aside by dropStaleClaim; its command finishes the job unless it died.
+        if (isStaleTemp(name)) rmSync(join(this.namesDir, name), { force: true });
+        continue;
+      }
+      const holder = this.nameTarget(name);
+      if (holder === null || !this.claimValid(name, holder)) this.dropStaleClaim(name, holder);
+    }
+    return dirs;
+  }
+
+  private claimValid(name: string, holder: string): boolean {
+    const record = this.read(holder);
+    if (record !== null) return record.name === name;
+    return this.creatorAlive(holder);
+  }
+
+  private creatorAlive(id: string): boolean {
+    let pid = NaN;
+    try {
+      pid = Number(readFileSync(this.path(id, CREATOR_FILE), 'utf8').trim());
+    } catch {
+      // No file: begin() writes it right after its mkdir, and commit() removes it.
+    }
+    if (Number.isSafeInteger(pid) && pid > 0) return processAlive(pid);
+    // No pid (yet): the file is being written, or the dir was just made. Young means alive.
+    try {
+      return Date.now() - statSync(this.path(id)).mtimeMs < JUST_MADE_MS;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Drops a claim found stale, unless it changed meanwhile: it is renamed aside first, so of
+   * two commands dropping the same claim only one removes it, and a fresh claim made in
+   * between is put back.
+   */
+  private dropStaleClaim(name: string, holder: string | null): void {
+    const link = join(this.namesDir, name);
+    const aside = tempPathFor(link);
+    try {
+      renameSync(link, aside);
+    } catch {
+      return;
+    }
+    let moved: string | null = null;
+    try {
+      moved = readlinkSync(aside);
+    } catch {
+      // gone
+    }
+    if (moved !== holder && moved !== null) {
+      try {
+        symlinkSync(moved, link);
+      } catch {
+        // someone claimed the name meanwhile: theirs stands
+      }
+    }
+    try {
+      unlinkSync(aside);
+    } catch {
+      // already gone
+    }
+  }
+}

@@ -1,0 +1,315 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isolatedEnv, nook, NOOK_BIN, show, waitFor, type NookResult } from '../helpers/nook.js';
+import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
+
+let tmp: { path: string; cleanup: () => void };
+let env: NodeJS.ProcessEnv;
+let rootfs: string;
+
+const STORE = (): string => join(env.XDG_DATA_HOME!, 'nook');
+const containerDirs = (): string[] => (existsSync(join(STORE(), 'containers')) ? readdirSync(join(STORE(), 'containers')) : []);
+const nameClaims = (): string[] => (existsSync(join(STORE(), 'container-names')) ? readdirSync(join(STORE(), 'container-names')) : []);
+
+beforeAll(() => {
+  tmp = tempDir('lifecycle');
+  env = isolatedEnv(join(tmp.path, 'home'));
+  rootfs = makeBusyboxRootfs(join(tmp.path, 'rootfs'));
+});
+
+afterAll(async () => {
+  const ids = await nook(['ps', '-aq'], { env });
+  if (ids.stdout.trim()) await nook(['rm', '-f', ...ids.stdout.trim().split('\n')], { env });
+  await nook(['unshare', 'rm', '-rf', tmp.path], { env });
+  tmp.cleanup();
+});
+
+async function ok(args: readonly string[], input?: string): Promise<string> {
+  const result = await nook(args, { env, ...(input === undefined ? {} : { input }) });
+  expect(result.status, show(result)).toBe(0);
+  return result.stdout;
+}
+
+async function fails(args: readonly string[], status: number, message: RegExp): Promise<NookResult> {
+  const result = await nook(args, { env });
+  expect(result.status, show(result)).toBe(status);
+  expect(result.stderr).toMatch(message);
+  return result;
+}
+
+interface PsEntry {
+  Id: string;
+  Names: string[];
+  State: string;
+  ExitCode: number;
+  Status: string;
+}
+
+async function ps(): Promise<PsEntry[]> {
+  return JSON.parse(await ok(['ps', '-a', '--format', 'json'])) as PsEntry[];
+}
+
+async function state(name: string): Promise<string | undefined> {
+  return (await ps()).find((c) => c.Names[0] === name)?.State;
+}
+
+async function inspect(name: string): Promise<{ State: { Status: string; Pid: number; ConmonPid: number; ExitCode: number }; RestartCount: number; Id: string; Name: string }> {
+  return (JSON.parse(await ok(['inspect', name])) as never[])[0]!;
+}
+
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const start = Date.now();
+  while (!(await check())) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('a detached container', () => {
+  it('runs, logs, takes execs, stops and is removed, without any nook process left', async () => {
+    const script = 'echo hello; echo oops >&2; echo $$ > /tmp/pid1; trap "echo bye; exit 3" TERM; while true; do sleep 0.1; done';
+    const id = (await ok(['run', '-d', '--name', 'web', '--rootfs', rootfs, '--', 'sh', '-c', script])).trim();
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    expect(await state('web')).toBe('running');
+    const info = await inspect('web');
+    // Only the C monitor stays: no Node process is the container's parent.
+    expect(readFileSync(`/proc/${info.State.ConmonPid}/comm`, 'utf8').trim()).toBe('nook-monitor');
+    expect(Number(readFileSync(`/proc/${info.State.Pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1])).toBe(info.State.ConmonPid);
+
+    await until(async () => (await nook(['logs', 'web'], { env })).stdout === 'hello\n', 'the log');
+    const logs = await nook(['logs', 'web'], { env });
+    expect(logs.stderr).toBe('oops\n');
+    const stamped = await ok(['logs', '-t', 'web']);
+    expect(stamped).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z hello\n$/);
+
+    // exec joins the same PID namespace and sees the same files, by name and by id prefix.
+    expect(await ok(['exec', 'web', 'cat', '/tmp/pid1'])).toBe('1\n');
+    expect(await ok(['exec', id.slice(0, 8), 'sh', '-c', 'echo $$ > /tmp/exec-pid; ls /proc | grep -cE "^[0-9]+$"'])).toMatch(/^[2-9]\n$/);
+    expect((await nook(['exec', 'web', 'sh', '-c', 'exit 7'], { env })).status).toBe(7);
+    expect((await nook(['exec', 'web', 'no-such-command'], { env })).status).toBe(127);
+
+    const stopped = await ok(['stop', 'web']);
+    expect(stopped).toBe('web\n');
+    expect(await state('web')).toBe('exited');
+    expect(await ok(['wait', 'web'])).toBe('3\n');
+    expect(await ok(['logs', '--tail', '1', 'web'])).toBe('bye\n');
+    expect(await ok(['rm', 'web'])).toBe('web\n');
+    expect(await state('web')).toBeUndefined();
+    expect(containerDirs()).not.toContain(id);
+    expect(nameClaims()).not.toContain('web');
+  });
+
+  it('is killed after the stop timeout when it ignores the stop signal', async () => {
+    await ok(['run', '-d', '--name', 'stubborn', '--rootfs', rootfs, '--', 'sleep', '100']);
+    const result = await nook(['stop', '-t', '1', 'stubborn'], { env });
+    expect(result.status, show(result)).toBe(0);
+    expect(result.stderr).toMatch(/failed to stop container stubborn in 1 seconds, resorting to SIGKILL/);
+    expect(await ok(['wait', 'stubborn'])).toBe('137\n');
+    await ok(['rm', 'stubborn']);
+  });
+
+  it('is removed by its monitor when run with --rm', async () => {
+    const id = (await ok(['run', '-d', '--rm', '--rootfs', rootfs, '--', 'sh', '-c', 'sleep 0.3'])).trim();
+    await waitFor(() => !containerDirs().includes(id), 'the container to remove itself');
+    expect((await ps()).map((c) => c.Id)).not.toContain(id);
+  });
+
+  it('restarts as its policy says, and not after stop', async () => {
+    await ok(['run', '-d', '--name', 'flaky', '--restart', 'on-failure:2', '--rootfs', rootfs, '--', 'sh', '-c', 'echo try; exit 3']);
+    await until(async () => (await inspect('flaky')).RestartCount === 2 && (await state('flaky')) === 'exited', 'two restarts');
+    expect((await inspect('flaky')).State.ExitCode).toBe(3);
+    expect(await ok(['logs', 'flaky'])).toBe('try\ntry\ntry\n');
+
+    await ok(['run', '-d', '--name', 'always', '--restart', 'always', '--rootfs', rootfs, '--', 'sleep', '100']);
+    await ok(['stop', '-t', '0', 'always']);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await state('always')).toBe('exited');
+    await ok(['rm', 'flaky', 'always']);
+  });
+
+  it('shows exited once its monitor is SIGKILLed, and keeps right when the runtime dir is wiped', async () => {
+    await ok(['run', '-d', '--name', 'orphan', '--rootfs', rootfs, '--', 'sleep', '100']);
+    await ok(['run', '-d', '--name', 'survivor', '--rootfs', rootfs, '--', 'sleep', '100']);
+    const { State } = await inspect('orphan');
+    process.kill(State.ConmonPid, 'SIGKILL');
+    await until(async () => (await state('orphan')) === 'exited', 'the container to show exited');
+    // The container died with its monitor.
+    await waitFor(() => !existsSync(`/proc/${State.Pid}`) || readFileSync(`/proc/${State.Pid}/stat`, 'utf8').includes(') Z'), 'the container to die');
+
+    rmSync(join(env.XDG_RUNTIME_DIR!, 'nook'), { recursive: true, force: true });
+    expect(await state('survivor')).toBe('running');
+    expect(await ok(['exec', 'survivor', 'echo', 'still here'])).toBe('still here\n');
+    await ok(['rm', '-f', 'orphan', 'survivor']);
+  });
+
+  it('shows nothing running after a reboot (another boot id in its state)', async () => {
+    await ok(['create', '--name', 'before-reboot', '--rootfs', rootfs, '--', 'true']);
+    const record = await inspect('before-reboot');
+    // A state line the monitor of a previous boot left, whose pid is alive now.
+    writeFileSync(join(STORE(), 'containers', record.Id, 'state'), `running ${process.pid} 1 another-boot ${process.pid} 1 0\n`);
+    expect(await state('before-reboot')).toBe('exited');
+    await ok(['rm', 'before-reboot']);
+  });
+});
+
+describe('foreground containers', () => {
+  it('run returns the exit code, wait prints it, and the container stays until rm', async () => {
+    const result = await nook(['run', '--name', 'once', '--rootfs', rootfs, '--', 'sh', '-c', 'echo out; exit 42'], { env });
+    expect(result.status, show(result)).toBe(42);
+    expect(result.stdout).toBe('out\n');
+    expect(await ok(['wait', 'once'])).toBe('42\n');
+    expect(await ok(['logs', 'once'])).toBe('out\n');
+    expect((await ps()).find((c) => c.Names[0] === 'once')?.Status).toMatch(/^Exited \(42\)/);
+    // start -a runs it again in the foreground.
+    expect((await nook(['start', '-a', 'once'], { env })).status).toBe(42);
+    await ok(['rm', 'once']);
+  });
+
+  it('create then start: the container runs with what create decided', async () => {
+    const id = (await ok(['create', '--name', 'later', '-e', 'WHO=created', '--rootfs', rootfs, '--', 'sh', '-c', 'echo $WHO; sleep 100'])).trim();
+    expect(await state('later')).toBe('created');
+    expect(await ok(['start', id.slice(0, 12)])).toBe(`${id.slice(0, 12)}\n`);
+    expect(await state('later')).toBe('running');
+    await until(async () => (await nook(['logs', 'later'], { env })).stdout === 'created\n', 'the log');
+    await ok(['rm', '-f', 'later']);
+  });
+
+  it('passes stdin only with -i', async () => {
+    expect(await ok(['run', '--rm', '-i', '--rootfs', rootfs, '--', 'cat'], 'typed\n')).toBe('typed\n');
+    expect(await ok(['run', '--rm', '--rootfs', rootfs, '--', 'cat'], 'typed\n')).toBe('');
+  });
+
+  it('-t gives the container a terminal of its own devpts, and follows resizes', async () => {
+    // script(1) runs nook on a pseudo-terminal; a background stty resizes that terminal
+    // while the container sleeps, and the container sees the new size.
+    const inner = `${NOOK_BIN} run --rm -it --rootfs ${rootfs} -- sh -c 'tty; stty size; read line; sleep 2; stty size; echo "got $line"'`;
+    const resize = '(sleep 1; stty rows 50 cols 150 < /dev/tty) &';
+    const child = spawn('script', ['-qfec', `stty rows 30 cols 100; ${resize} ${inner}`, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const closed = new Promise<number | null>((r) => child.on('close', r));
+    try {
+      await waitFor(() => /30 100/.test(out), 'the first size', 15_000);
+      child.stdin.write('typed\n');
+      expect(await closed, out).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    const lines = out.split(/\r?\n/).map((l) => l.trim());
+    expect(lines).toContain('/dev/pts/0');
+    expect(lines).toContain('50 150');
+    expect(lines).toContain('got typed');
+  });
+});
+
+describe('exec', () => {
+  it('-t gives the exec its own terminal; -u, -w and -e apply; an --init container takes execs too', async () => {
+    await ok(['run', '-d', '--init', '--name', 'host', '--rootfs', rootfs, '--', 'sleep', '100']);
+    try {
+      expect(await ok(['exec', '-u', '1000:1000', '-w', '/tmp', '-e', 'A=b', 'host', 'sh', '-c', 'id -u; id -g; pwd; echo $A'])).toBe('1000\n1000\n/tmp\nb\n');
+      const inner = `${NOOK_BIN} exec -it host sh -c 'tty; stty size'`;
+      const child = spawn('script', ['-qfec', `stty rows 33 cols 111; ${inner}`, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      const code = await new Promise<number | null>((r) => child.on('close', r));
+      expect(code, out).toBe(0);
+      const lines = out.split(/\r?\n/).map((l) => l.trim());
+      expect(lines.some((l) => /^\/dev\/pts\/\d+$/.test(l)), out).toBe(true);
+      expect(lines).toContain('33 111');
+    } finally {
+      await ok(['rm', '-f', 'host']);
+    }
+  });
+
+  it('refuses a container that is not running', async () => {
+    await ok(['create', '--name', 'cold', '--rootfs', rootfs, '--', 'true']);
+    await fails(['exec', 'cold', 'true'], 125, /can only exec in a running container: cold is created/);
+    await ok(['rm', 'cold']);
+  });
+});
+
+describe('names and ids', () => {
+  it('accepts unique id prefixes, refuses ambiguous and unknown ones with podman exit codes', async () => {
+    const a = (await ok(['create', '--rootfs', rootfs, '--', 'true'])).trim();
+    const b = (await ok(['create', '--rootfs', rootfs, '--', 'true'])).trim();
+    const names = (await ps()).filter((c) => c.Id === a || c.Id === b).map((c) => c.Names[0]);
+    expect(names.every((n) => /^[a-z]+_[a-z]+$/.test(n!))).toBe(true);
+    expect((await inspect(a.slice(0, 5))).Id).toBe(a);
+    await fails(['container', 'inspect', 'no-such-container'], 125, /no container with name or ID "no-such-container" found/);
+    await fails(['inspect', 'no-such-thing'], 125, /no such object: "no-such-thing"/);
+    await fails(['rm', 'no-such-container'], 1, /no container with name or ID/);
+    await fails(['create', '--name', 'bad/name', '--rootfs', rootfs, 'true'], 125, /invalid container name "bad\/name"/);
+    await ok(['rm', a, b]);
+  });
+
+  it('rename moves the name; the old one is free', async () => {
+    await ok(['create', '--name', 'first', '--rootfs', rootfs, '--', 'true']);
+    await ok(['create', '--name', 'taken', '--rootfs', rootfs, '--', 'true']);
+    await fails(['rename', 'first', 'taken'], 125, /name "taken" is already in use/);
+    await ok(['rename', 'first', 'second']);
+    expect((await inspect('second')).Name).toBe('second');
+    await ok(['create', '--name', 'first', '--rootfs', rootfs, '--', 'true']);
+    await ok(['rm', 'first', 'second', 'taken']);
+  });
+
+  it('rm refuses a running container (exit 2) unless forced; container prune removes the stopped ones', async () => {
+    await ok(['run', '-d', '--name', 'busy', '--rootfs', rootfs, '--', 'sleep', '100']);
+    await ok(['create', '--name', 'idle', '--rootfs', rootfs, '--', 'true']);
+    await fails(['rm', 'busy'], 2, /cannot remove container busy: it is running/);
+    const pruned = await ok(['container', 'prune', '-f']);
+    expect(pruned).toMatch(/^[0-9a-f]{64}\n$/);
+    expect((await ps()).map((c) => c.Names[0])).toEqual(['busy']);
+    await ok(['rm', '-f', 'busy']);
+    expect(await ps()).toEqual([]);
+  });
+});
+
+describe('concurrency and kills', () => {
+  it('20 parallel creates of one name: exactly one wins', async () => {
+    const results = await Promise.all(Array.from({ length: 20 }, () => nook(['create', '--name', 'same', '--rootfs', rootfs, '--', 'true'], { env })));
+    expect(results.filter((r) => r.status === 0)).toHaveLength(1);
+    for (const r of results.filter((r) => r.status !== 0)) expect(r.stderr, show(r)).toMatch(/the container name "same" is already in use/);
+    expect((await ps()).map((c) => c.Names[0])).toEqual(['same']);
+    await ok(['rm', 'same']);
+    expect(containerDirs()).toEqual([]);
+    expect(nameClaims()).toEqual([]);
+  });
+
+  it('20 parallel create/rm of different containers leave the store consistent', async () => {
+    await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        await ok(['create', '--name', `c${i}`, '--rootfs', rootfs, '--', 'true']);
+        await ok(['rm', `c${i}`]);
+      }),
+    );
+    expect(await ps()).toEqual([]);
+    expect(containerDirs()).toEqual([]);
+    expect(nameClaims()).toEqual([]);
+  });
+
+  it('a nook killed during run -d or rm leaves a store the next command repairs', async () => {
+    /** Starts nook and SIGKILLs it after `delay` ms (unless it is done by then). */
+    const killedAfter = async (args: readonly string[], delay: number): Promise<void> => {
+      const child = spawn(NOOK_BIN, args, { env, stdio: 'ignore' });
+      const closed = new Promise((r) => child.on('close', r));
+      await new Promise((r) => setTimeout(r, delay));
+      child.kill('SIGKILL');
+      await closed;
+    };
+    for (const delay of [60, 150, 300]) {
+      await killedAfter(['run', '-d', '--name', 'killed', '--rootfs', rootfs, '--', 'sleep', '100'], delay);
+      // Either it exists whole (created or running) or not at all; the name is free or its.
+      const listed = (await ps()).filter((c) => c.Names[0] === 'killed');
+      expect(listed.length).toBeLessThanOrEqual(1);
+      if (listed.length === 1) await ok(['rm', '-f', 'killed']);
+      await ok(['create', '--name', 'killed', '--rootfs', rootfs, '--', 'true']);
+      await killedAfter(['rm', 'killed'], delay / 2);
+      if ((await ps()).some((c) => c.Names[0] === 'killed')) await ok(['rm', 'killed']);
+      expect(await ps()).toEqual([]);
+      expect(containerDirs(), `after a kill at ${delay} ms`).toEqual([]);
+      expect(nameClaims()).toEqual([]);
+    }
+  });
+});

@@ -1,0 +1,103 @@
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseState } from '../../src/engine/container-state.js';
+import { parseLog } from '../../src/engine/logs.js';
+import { DEFAULT_SECURITY } from '../../src/engine/security.js';
+import { ContainerStore, NameInUseError, type ContainerRecord } from '../../src/store/containers.js';
+
+const DEAD_PID = 2 ** 22 + 7;
+
+function record(id: string, name: string): ContainerRecord {
+  return {
+    id, name, created: new Date().toISOString(), image: null, rootfsDir: '/r', rootfs: { kind: 'directory', path: '/r' }, entrypoint: null,
+    argv: ['true'], env: [], workdir: '/', hostname: 'h', user: { uid: 0, gid: 0, groups: [], spec: '0' }, readOnly: false, init: false,
+    mounts: [], volumes: [], anonymousVolumes: [], network: 'none', security: DEFAULT_SECURITY, tty: false, interactive: false,
+    restart: { policy: 'no', maxRetries: 0 }, autoRemove: false, stopSignal: 'SIGTERM', stopTimeout: 10,
+  };
+}
+
+const ID = (n: number): string => n.toString(16).padStart(64, '0');
+
+describe('ContainerStore', () => {
+  let root: string;
+  let store: ContainerStore;
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'nook-containers-'));
+    store = new ContainerStore(root);
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it('gives a name to one container only, while its create runs and after', () => {
+    store.begin(ID(1));
+    store.claimName('web', ID(1));
+    store.begin(ID(2));
+    expect(() => store.claimName('web', ID(2))).toThrow(NameInUseError);
+    store.commit(record(ID(1), 'web'));
+    expect(() => store.claimName('web', ID(2))).toThrow(NameInUseError);
+    expect(store.list().map((r) => r.name)).toEqual(['web']);
+  });
+
+  it('takes over a name whose create was killed, and sweeps what it left', () => {
+    store.begin(ID(1));
+    store.claimName('web', ID(1));
+    writeFileSync(store.path(ID(1), 'nook.pid'), `${DEAD_PID}\n`);
+    store.begin(ID(2));
+    store.claimName('web', ID(2));
+    expect(store.nameTarget('web')).toBe(ID(2));
+    expect(store.leftovers()).toEqual([store.path(ID(1))]);
+  });
+
+  it('drops claims of removed containers and of records renamed since', () => {
+    store.begin(ID(1));
+    store.claimName('old', ID(1));
+    store.commit(record(ID(1), 'new'));
+    store.claimName('new', ID(1));
+    expect(store.leftovers()).toEqual([]);
+    expect(readdirSync(store.namesDir)).toEqual(['new']);
+  });
+
+  it('removes a container by renaming it aside; a removal cut short is swept', () => {
+    store.begin(ID(1));
+    store.claimName('web', ID(1));
+    store.commit(record(ID(1), 'web'));
+    const doomed = store.detach(record(ID(1), 'web'));
+    expect(store.list()).toEqual([]);
+    expect(store.nameTarget('web')).toBeNull();
+    const killed = doomed.replace(`.tmp-${process.pid}-`, `.tmp-${DEAD_PID}-`);
+    renameSync(doomed, killed);
+    expect(store.leftovers()).toEqual([killed]);
+  });
+});
+
+describe('container state', () => {
+  const boot = (): string => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+
+  it('is created without a state line, running while its monitor lives, exited after', () => {
+    expect(parseState(null, () => true)).toEqual({ state: 'created' });
+    const running = `running 10 555 ${boot()} 11 1700000000000000000 2\n`;
+    expect(parseState(running, (pid, start) => pid === 10 && start === '555')).toMatchObject({ state: 'running', pid: 11, monitorPid: 10, restarts: 2 });
+    expect(parseState(running, () => false)).toMatchObject({ state: 'exited', exitCode: null });
+    expect(parseState('exited 137 1700000000000000000 1700000001000000000 0\n', () => true)).toMatchObject({ state: 'exited', exitCode: 137, finishedAt: new Date(1700000001000) });
+  });
+
+  it('counts a monitor of another boot as gone', () => {
+    expect(parseState('running 10 555 another-boot 11 1 0\n', () => true)).toMatchObject({ state: 'exited', exitCode: null });
+  });
+});
+
+describe('parseLog', () => {
+  it('joins partial records into lines, per stream, and keeps a cut record for later', () => {
+    const text = '2026-01-01T00:00:00.000000001Z stdout P hel\n2026-01-01T00:00:00.000000002Z stderr F oops\n2026-01-01T00:00:00.000000003Z stdout F lo\n2026-01-01T00:00:00.0000';
+    const pending = new Map();
+    const { lines, used } = parseLog(text, pending);
+    expect(lines.map((l) => [l.stream, l.text, l.complete])).toEqual([
+      ['stderr', 'oops', true],
+      ['stdout', 'hello', true],
+    ]);
+    expect(lines[1]!.time).toBe('2026-01-01T00:00:00.000000001Z');
+    expect(text.slice(used)).toBe('2026-01-01T00:00:00.0000');
+    expect(parseLog('2026-01-01T00:00:00.000000001Z stdout F \n').lines[0]!.text).toBe('');
+  });
+});
