@@ -38,6 +38,8 @@ async function buildCli() {
   // user namespace.
   await esbuild.build({ ...common, entryPoints: [join(root, 'src', 'image', 'extract', 'main.ts')], outfile: join(root, 'dist', 'extract.cjs'), external: ['koffi'] });
   await esbuild.build({ ...common, entryPoints: [join(root, 'src', 'image', 'flatten', 'main.ts')], outfile: join(root, 'dist', 'flatten.cjs'), external: ['koffi'] });
+  // nook cp and export: the copier runs as root of the container's user namespace.
+  await esbuild.build({ ...common, entryPoints: [join(root, 'src', 'copy', 'main.ts')], outfile: join(root, 'dist', 'copy.cjs'), external: ['koffi'] });
 }
 
 /**

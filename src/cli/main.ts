@@ -36,6 +36,11 @@ async function execute(invocation: Invocation): Promise<number> {
       const { executeContainerCommand } = await import('../engine/container-commands.js');
       return executeContainerCommand(invocation, io);
     }
+    case 'cp':
+    case 'export': {
+      const cp = await import('../engine/cp.js');
+      return invocation.command === 'cp' ? cp.copyCommand(invocation.options, io) : cp.exportCommand(invocation.options, io);
+    }
     case 'info': {
       const { showInfo } = await import('../engine/info.js');
       return showInfo(invocation.options, io);

@@ -9,6 +9,7 @@ import { parseMountFlags } from './mount-options.js';
 import { parseSecurityFlags } from './security-options.js';
 import { addVolumeCommands, type VolumeInvocation } from './volume-commands.js';
 import { addContainerCommands, environmentFlags, parseRestart, type ContainerInvocation } from './container-commands.js';
+import { addCpCommands, type CpInvocation } from './cp-commands.js';
 import type { CreateOptions } from '../engine/create.js';
 import { isContainerName } from '../store/containers.js';
 
@@ -25,7 +26,8 @@ export type Invocation =
   | { readonly command: 'info'; readonly options: import('../engine/info.js').InfoOptions }
   | ImageInvocation
   | VolumeInvocation
-  | ContainerInvocation;
+  | ContainerInvocation
+  | CpInvocation;
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -208,5 +210,6 @@ export function createProgram(io: CliIO, onInvoke: (invocation: Invocation) => v
   addImageCommands(program, onInvoke);
   addVolumeCommands(program, onInvoke);
   addContainerCommands(program, onInvoke, null);
+  addCpCommands(program, onInvoke);
   return program;
 }
