@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// `npm run bench`: nook's start latency, scale and pull against the floor and its peers, as a
-// markdown table and JSON on stdout and in bench/results/latest.{md,json}. Progress goes to
-// stderr. Options: --runs N (start rounds, default 25), --warmup N (default 3),
-// --scale-rounds N (default 5), --pull-rounds N (default 5), --pull-warmup N (default 1),
-// --only start,scale,pull (default: all three). See docs/benchmarks.md for how to read it.
+// `npm run bench`: nook's start latency, scale, pull, exec and stop latency and the cost of
+// detached containers against the floor and its peers, as a markdown table and JSON on
+// stdout and in bench/results/latest.{md,json}. Progress goes to stderr. Options: --runs N
+// (start and exec rounds, default 25), --warmup N (default 3), --scale-rounds N (default 5),
+// --pull-rounds N (default 5), --pull-warmup N (default 1), --stop-rounds N (default 10),
+// --only start,scale,pull,exec,stop,detached (default: all). See docs/benchmarks.md for how
+// to read it.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,15 +13,21 @@ import { parseArgs } from 'node:util';
 import { childEnv, makeRootfs, makeWorkDir, removeWorkDir } from './lib/fixture.mjs';
 import { loadAverage, machineInfo } from './lib/machine.mjs';
 import { bwrapPeer, helperVersions, nodePeer, nookImagePeer, nookPeer, podmanPeer } from './lib/peers.mjs';
-import { NOT_MEASURED, toJson, toMarkdown } from './lib/report.mjs';
+import { nookContainers, podmanContainers } from './lib/containers.mjs';
+import { notMeasured, toJson, toMarkdown } from './lib/report.mjs';
+import { measureDetached } from './detached.mjs';
+import { measureExec } from './exec.mjs';
 import { measurePull } from './pull.mjs';
 import { measureScale } from './scale.mjs';
 import { measureStart } from './start.mjs';
+import { measureStop } from './stop.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(benchDir, '..');
 const SCALE_LEVELS = [1, 8, 32];
-const SECTIONS = ['start', 'scale', 'pull'];
+const SECTIONS = ['start', 'scale', 'pull', 'exec', 'stop', 'detached'];
+// The sections that need the fixture's peers (podman's imported image, nook's imported image).
+const PEER_SECTIONS = ['start', 'scale', 'exec', 'stop', 'detached'];
 
 function log(message) {
   process.stderr.write(`${message}\n`);
@@ -33,6 +41,7 @@ function settingsFromArgs() {
       'scale-rounds': { type: 'string', default: '5' },
       'pull-rounds': { type: 'string', default: '5' },
       'pull-warmup': { type: 'string', default: '1' },
+      'stop-rounds': { type: 'string', default: '10' },
       only: { type: 'string', default: SECTIONS.join(',') },
     },
   });
@@ -53,6 +62,8 @@ function settingsFromArgs() {
     scaleLevels: SCALE_LEVELS,
     pullRounds: count('pull-rounds', 1),
     pullWarmup: count('pull-warmup', 0),
+    stopRounds: count('stop-rounds', 1),
+    stopWarmup: 1,
   };
 }
 
@@ -79,6 +90,7 @@ function preparePeers(workDir, rootfs, env, notes) {
   if (image.cleanup) cleanups.push(image.cleanup);
   if (image.skipped) notes.push(`nook run IMAGE skipped: ${image.skipped}`);
   else cases.push(image.run);
+  let podman = null;
   for (const [name, peer] of [
     ['bwrap', bwrapPeer(rootfs, env)],
     ['podman', podmanPeer(workDir, rootfs, env)],
@@ -92,8 +104,9 @@ function preparePeers(workDir, rootfs, env, notes) {
     versions[name] = peer.version;
     notes.push(...(peer.notes ?? []));
     cases.push(peer.run);
+    if (peer.containers) podman = peer.containers;
   }
-  return { nook, cases, versions, cleanups };
+  return { nook, node, cases, versions, cleanups, nookImage: image.skipped ? null : image.image, podman };
 }
 
 async function main() {
@@ -121,7 +134,10 @@ async function main() {
     let start = null;
     let scale = null;
     let pull = null;
-    if (wants('start') || wants('scale')) {
+    let exec = null;
+    let stop = null;
+    let detached = null;
+    if (PEER_SECTIONS.some(wants)) {
       log('preparing peers…');
       const peers = preparePeers(workDir, rootfs, env, notes);
       cleanups.push(...peers.cleanups);
@@ -132,6 +148,35 @@ async function main() {
         notes.push(...start.notes);
       }
       if (wants('scale')) scale = await measureScale(peers.nook.run, settings.scaleLevels, { rounds: settings.scaleRounds, warmup: settings.scaleWarmup }, log);
+
+      // The lifecycle sections start detached containers; whatever is left of them (a
+      // section that threw, Ctrl-C) is removed before the stores are, or their monitors
+      // and conmons would outlive the bench.
+      const nook = nookContainers(repoRoot, env);
+      const podman = peers.podman ? podmanContainers(peers.podman, env) : null;
+      cleanups.unshift(() => {
+        nook.sweep();
+        podman?.sweep();
+      });
+      const lifecycle = { nook, podman, node: peers.node.run, rootfs, image: peers.nookImage };
+      // A lifecycle command that is broken or missing (the feature is young) skips its
+      // section with a note; the other sections' results are still written.
+      const guarded = (section, measure) => {
+        let result;
+        try {
+          result = measure();
+        } catch (err) {
+          result = { skipped: `the ${section} section failed: ${err.message}` };
+        }
+        notes.push(...(result.skipped ? [`${section} skipped: ${result.skipped}`] : result.notes));
+        return result;
+      };
+      if (wants('exec')) exec = guarded('exec', () => measureExec(lifecycle, settings, log));
+      if (wants('stop')) stop = guarded('stop', () => measureStop(lifecycle, { rounds: settings.stopRounds, warmup: settings.stopWarmup }, log));
+      if (wants('detached')) {
+        log('detached containers: memory and disk…');
+        detached = guarded('detached', () => measureDetached(lifecycle, log));
+      }
     }
     if (wants('pull')) {
       log('pull: starting the registry…');
@@ -154,9 +199,12 @@ async function main() {
       start,
       scale,
       pull,
-      notMeasured: NOT_MEASURED.filter((x) => !(x.section === 'pull' && pull && !pull.skipped)),
+      exec,
+      stop,
+      detached,
       notes,
     };
+    results.notMeasured = notMeasured(results);
     const markdown = toMarkdown(results);
     const json = toJson(results);
     const outDir = join(benchDir, 'results');

@@ -18,15 +18,18 @@ export function orderFor(list, round) {
 /**
  * Runs `cases` (each { id, label, cmd, args, env }) `warmup` rounds unrecorded, then
  * `runs` recorded rounds. A case that fails in warm-up is dropped with a note (a peer
- * that worked in the probe and fails now); later failures are counted, not timed.
+ * that worked in the probe and fails now), except `keep` (nook's own row: its failures
+ * are the finding); later failures are counted, not timed. Returns the summary of each
+ * command and the raw rounds, from which the paired comparisons are made. Also used by
+ * the exec section (`section` names the progress lines).
  */
-export function measureStart(cases, { runs, warmup }, log) {
+export function measureRounds(cases, { runs, warmup }, log, { section = 'start', keep = 'nook' } = {}) {
   const notes = [];
   let active = [...cases];
   for (let round = 0; round < warmup; round++) {
     for (const c of orderFor(active, round)) {
       const result = timeOnce(c);
-      if (!result.ok && c.id !== 'nook') {
+      if (!result.ok && c.id !== keep) {
         notes.push(`${c.label}: dropped, failed in warm-up (${result.error})`);
         active = active.filter((x) => x !== c);
       }
@@ -46,7 +49,7 @@ export function measureStart(cases, { runs, warmup }, log) {
       } else failures[c.id].push(result.error);
     }
     rounds.push(times);
-    log(`start: round ${round + 1}/${runs} ${active.map((c) => `${c.id} ${times[c.id]?.toFixed(1) ?? 'failed'}`).join(', ')}`);
+    log(`${section}: round ${round + 1}/${runs} ${active.map((c) => `${c.id} ${times[c.id]?.toFixed(1) ?? 'failed'}`).join(', ')}`);
   }
 
   const commands = active.map((c) => ({
@@ -57,7 +60,31 @@ export function measureStart(cases, { runs, warmup }, log) {
     errors: [...new Set(failures[c.id])].slice(0, 3),
     samples: samples[c.id],
   }));
+  return { active, rounds, commands, notes };
+}
+
+export function measureStart(cases, settings, log) {
+  const { active, rounds, commands, notes } = measureRounds(cases, settings, log);
   return { commands, comparisons: comparisons(active, rounds), notes };
+}
+
+/**
+ * A builder of paired comparisons over `rounds` (each { id: ms }): `add(mine, other, …)`
+ * appends one row, or a skipped row when a side was not measured and the row carries a
+ * target (a target stays visible when its peer could not be measured).
+ */
+export function pairedComparisons(active, rounds) {
+  const ids = new Set(active.map((c) => c.id));
+  const out = [];
+  const add = (mine, other, title, targetText = null, isMet = null) => {
+    if (!ids.has(mine) || !ids.has(other)) {
+      if (targetText) out.push({ id: `${mine}/${other}`, title, target: targetText, met: null, skipped: true });
+      return;
+    }
+    const c = compare(pairsAgainst(rounds, other, mine));
+    out.push({ id: `${mine}/${other}`, title, ...c, target: targetText, met: targetText ? isMet(c) : null });
+  };
+  return { add, out };
 }
 
 /** Pairs of nook's time and another command's time from the same round. */
@@ -71,25 +98,15 @@ function pairsAgainst(rounds, other, mine = 'nook') {
  * disturbs least; they are reported, never enforced.
  */
 function comparisons(active, rounds) {
-  const ids = new Set(active.map((c) => c.id));
-  const out = [];
-  const add = (other, title, targetText, isMet, mine = 'nook') => {
-    if (!ids.has(mine) || !ids.has(other)) {
-      // A target stays visible when its peer could not be measured.
-      if (targetText) out.push({ id: `${mine}/${other}`, title, target: targetText, met: null, skipped: true });
-      return;
-    }
-    const c = compare(pairsAgainst(rounds, other, mine));
-    out.push({ id: `${mine}/${other}`, title, ...c, target: targetText, met: targetText ? isMet(c) : null });
-  };
-  add('node', 'nook vs `node -e 0` (the floor)', 'nook within 15 ms of node -e 0', (c) =>
+  const { add, out } = pairedComparisons(active, rounds);
+  add('nook', 'node', 'nook vs `node -e 0` (the floor)', 'nook within 15 ms of node -e 0', (c) =>
     c.medianOfDifferences !== null ? c.medianOfDifferences <= 15 : null,
   );
-  add('nook-explain', 'nook vs its CLI alone (`--explain`)', null);
-  add('bwrap', 'nook vs bwrap', null);
-  add('podman', 'nook vs podman', 'nook ≤ 0.25 × podman', (c) => (c.medianOfRatios !== null ? c.medianOfRatios <= 0.25 : null));
+  add('nook', 'nook-explain', 'nook vs its CLI alone (`--explain`)');
+  add('nook', 'bwrap', 'nook vs bwrap');
+  add('nook', 'podman', 'nook vs podman', 'nook ≤ 0.25 × podman', (c) => (c.medianOfRatios !== null ? c.medianOfRatios <= 0.25 : null));
   // The like-for-like pair: both start a container from an image in their store.
-  add('podman', 'nook run IMAGE vs podman run IMAGE', 'nook ≤ 0.25 × podman', (c) => (c.medianOfRatios !== null ? c.medianOfRatios <= 0.25 : null), 'nook-image');
-  add('nook', 'nook run IMAGE vs nook run --rootfs', null, null, 'nook-image');
+  add('nook-image', 'podman', 'nook run IMAGE vs podman run IMAGE', 'nook ≤ 0.25 × podman', (c) => (c.medianOfRatios !== null ? c.medianOfRatios <= 0.25 : null));
+  add('nook-image', 'nook', 'nook run IMAGE vs nook run --rootfs');
   return out;
 }

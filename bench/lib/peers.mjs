@@ -55,7 +55,7 @@ export function nookImagePeer(repoRoot, workDir, rootfs, env) {
   if (!imported.ok) return { skipped: `nook cannot import the fixture (${imported.err})`, cleanup };
   const run = { id: 'nook-image', label: 'nook run --rm IMAGE true', cmd: bin, args: ['run', '--rm', '--pull', 'never', 'nook-bench-busybox', 'true'], env };
   if (!timeOnce(run).ok) return { skipped: 'nook cannot run the imported fixture', cleanup };
-  return { run, cleanup };
+  return { run, image: 'nook-bench-busybox', cleanup };
 }
 
 /** The floor: the node that nook's shebang finds, starting and doing nothing. */
@@ -131,6 +131,8 @@ export function podmanPeer(workDir, rootfs, env) {
   return {
     version: `${firstLine(capture(podman, ['--version'], env).out)}; ${ociRuntime}; storage ${driver}`,
     run: { id: 'podman', label: `podman ${runtime.length ? '--runtime runc ' : ''}run --rm IMAGE true`, cmd: podman, args: runArgs(runtime), env },
+    // What the lifecycle sections need to start their own containers from the same image.
+    containers: { bin: podman, base: [...base, ...runtime], image: PODMAN_IMAGE },
     notes,
     cleanup,
   };

@@ -1,16 +1,21 @@
 // The results as markdown (for people and docs/benchmarks.md) and JSON (for tools and
 // for comparing runs). Both come from the same results object.
 
-const NOT_YET = 'not measured yet: nook has no container lifecycle (detached containers, exec, stop) yet';
+const NOT_YET = 'not measured: the section was not run or was skipped (see the notes)';
 
 /** What the issue asks for that nook cannot do yet: listed, so the gap stays visible. */
 export const NOT_MEASURED = [
   { figure: 'Start latency: `nook sandbox -- true`', status: 'not measured yet: nook has no sandbox mode yet' },
   { figure: 'Pull (tmpfs and disk) vs `podman pull` and download | gunzip | tar -x', status: 'not measured: the pull section was not run or was skipped (see the notes)', section: 'pull' },
-  { figure: 'Exec latency', status: NOT_YET },
-  { figure: 'Stop latency', status: NOT_YET },
-  { figure: 'Detached containers: memory (RSS of nook processes) and disk per container', status: NOT_YET },
+  { figure: 'Exec latency', status: NOT_YET, section: 'exec' },
+  { figure: 'Stop latency', status: NOT_YET, section: 'stop' },
+  { figure: 'Detached containers: memory (RSS of nook processes) and disk per container', status: NOT_YET, section: 'detached' },
 ];
+
+/** NOT_MEASURED without what this run did measure (a section that ran and was not skipped). */
+export function notMeasured(results) {
+  return NOT_MEASURED.filter((x) => !(x.section && results[x.section] && !results[x.section].skipped));
+}
 
 function ms(value) {
   return value === null || value === undefined ? '–' : value.toFixed(1);
@@ -67,22 +72,50 @@ function machineSection(r) {
   ].join('\n');
 }
 
-function startSection(start, settings) {
+/** A section of timed commands in rotated rounds: the commands, then the comparisons. */
+function roundsSection(title, intro, data) {
   const lines = [
-    `## Start latency`,
+    `## ${title}`,
     '',
-    `Wall time of one start, in ms: ${plural(settings.runs, 'round')} after ${plural(settings.warmup, 'warm-up round')}, ` +
-      `each round running every command once (order rotated, and reversed every other round).`,
+    intro,
     '',
     table(
       ['command', 'median', 'min', 'max', 'failures'],
-      start.commands.map((c) => [`\`${c.label}\``, ms(c.median), ms(c.min), ms(c.max), `${c.failures}/${c.n + c.failures}`]),
+      data.commands.map((c) => [`\`${c.label}\``, ms(c.median), ms(c.min), ms(c.max), `${c.failures}/${c.n + c.failures}`]),
     ),
     '',
-    comparisonTable(start.comparisons),
+    comparisonTable(data.comparisons),
   ];
-  for (const c of start.commands) for (const e of c.errors) lines.push('', `- \`${c.label}\` failed: ${e}`);
+  for (const c of data.commands) for (const e of c.errors) lines.push('', `- \`${c.label}\` failed: ${e}`);
   return lines.join('\n');
+}
+
+function startSection(start, settings) {
+  return roundsSection(
+    'Start latency',
+    `Wall time of one start, in ms: ${plural(settings.runs, 'round')} after ${plural(settings.warmup, 'warm-up round')}, ` +
+      `each round running every command once (order rotated, and reversed every other round).`,
+    start,
+  );
+}
+
+function execSection(exec, settings) {
+  return roundsSection(
+    'Exec latency',
+    `Wall time of one \`exec CTR true\` into a running detached container (\`sleep\`; nook's over the busybox rootfs, podman's from the same files imported), in ms: ` +
+      `${plural(settings.runs, 'round')} after ${plural(settings.warmup, 'warm-up round')}, each round running every command once (order rotated, and reversed every other round).`,
+    exec,
+  );
+}
+
+function stopSection(stop, settings) {
+  return roundsSection(
+    'Stop latency',
+    `Wall time of one stop (or \`rm -f\`) of a running container (\`--init\` with \`sleep\`: the init passes SIGTERM on and sleep dies of it), in ms: ` +
+      `${plural(settings.stopRounds, 'round')} after ${plural(settings.stopWarmup, 'warm-up round')}; before each timed command a fresh container is started (untimed), ` +
+      `and after it the stopped one is removed (untimed); order rotated, and reversed every other round.`,
+    stop,
+  );
 }
 
 function scaleSection(scale, settings) {
@@ -140,11 +173,46 @@ function pullSection(pull) {
   return lines.join('\n');
 }
 
+function mbOrDash(bytes) {
+  return bytes === null || bytes === undefined ? '–' : `${(bytes / 1e6).toFixed(2)} MB`;
+}
+
+function kbOrDash(bytes) {
+  return bytes === null || bytes === undefined ? '–' : `${(bytes / 1e3).toFixed(1)} kB`;
+}
+
+function detachedSection(detached) {
+  const rows = [];
+  for (const l of detached.levels) {
+    const target = l.target ? `${l.target.text}: ${verdict(l.target.met)} (${l.target.judgedOn})` : '';
+    const what = l.id === 'podman' ? 'conmon' : `nook-monitor${l.lingeringClis ? ` + ${l.lingeringClis} nook CLIs` : ''}`;
+    rows.push([`\`${l.label}\``, String(l.n), `${l.started}/${l.n}`, `${what} (${l.memory.processes.toFixed(1)})`, mbOrDash(l.memory.rssBytes), mbOrDash(l.memory.pssBytes), mbOrDash(l.memory.anonBytes), kbOrDash(l.storeBytes), kbOrDash(l.runtimeBytes), target]);
+    if (l.network) {
+      rows.push([`\`${l.label}\``, String(l.n), `${l.started}/${l.n}`, `+ slirp4netns (${l.network.processes.toFixed(1)})`, mbOrDash(l.network.rssBytes), mbOrDash(l.network.pssBytes), mbOrDash(l.network.anonBytes), '', '', '']);
+    }
+  }
+  const lines = [
+    '## Detached containers',
+    '',
+    `N containers started with \`run -d\` (\`sleep\`), measured together, then removed. Memory per container: the tool's own processes for each ` +
+      `(processes per container in parentheses), summed over the N containers and divided by N; from /proc/PID/status (VmRSS, RssAnon) and ` +
+      `/proc/PID/smaps_rollup (Pss, – where the user may not read it: nook's monitor is non-dumpable). Disk per container: what the N containers ` +
+      `added to the store (and to the runtime dir, tmpfs in normal use), allocated bytes (\`du\`), divided by N.`,
+    '',
+    table(['containers', 'N', 'started', 'processes (per container)', 'RSS per container', 'Pss per container', 'RssAnon per container', 'store per container', 'runtime dir per container', 'target'], rows),
+  ];
+  for (const l of detached.levels) for (const e of l.errors) lines.push('', `- \`${l.label}\` N=${l.n} failed to start: ${e}`);
+  return lines.join('\n');
+}
+
 export function toMarkdown(r) {
   const parts = ['# nook benchmarks', '', machineSection(r)];
   if (r.start) parts.push('', startSection(r.start, r.settings));
   if (r.scale) parts.push('', scaleSection(r.scale, r.settings));
   if (r.pull && !r.pull.skipped) parts.push('', pullSection(r.pull));
+  if (r.exec && !r.exec.skipped) parts.push('', execSection(r.exec, r.settings));
+  if (r.stop && !r.stop.skipped) parts.push('', stopSection(r.stop, r.settings));
+  if (r.detached && !r.detached.skipped) parts.push('', detachedSection(r.detached));
   parts.push('', '## Not measured yet', '', table(['figure', 'status'], r.notMeasured.map((x) => [x.figure, x.status])));
   if (r.notes.length) parts.push('', '## Notes', '', ...r.notes.map((n) => `- ${n}`));
   return parts.join('\n') + '\n';
