@@ -23,7 +23,7 @@ function buildNative() {
 
 async function buildCli() {
   const esbuild = await import('esbuild');
-  const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: 'linked', legalComments: 'none', logLevel: 'warning' };
+  const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: 'linked', legalComments: 'none', logLevel: 'warning', minifyWhitespace: true, minifySyntax: true };
   // Every byte of nook.cjs is read and its code cache deserialised at every start, so
   // packages only some commands reach stay in node_modules and are required when reached:
   // koffi (a native addon; compiling a seccomp filter), tar and fzstd (archives, ~150 KB),
