@@ -85,7 +85,7 @@ export function explainPlan(ops: readonly Op[]): string[] {
       case 'exit-command':
         return `# when done, the monitor runs: ${sh(...op.argv)}`;
       case 'join':
-        return `nsenter --target ${op.pid} ${op.namespaces.map((ns) => `--${ns === 'mount' ? 'mount' : ns}`).join(' ')} --preserve-credentials`;
+        return `nsenter --target ${op.pid} ${op.namespaces.map((ns) => `--${ns}`).join(' ')} --preserve-credentials`;
       case 'console':
         return 'setsid --ctty   # a new terminal from the container\'s /dev/ptmx as stdin, stdout, stderr';
     }

@@ -204,6 +204,25 @@ describe('foreground containers', () => {
   });
 });
 
+describe('signals and logs', () => {
+  it('kill sends the signal asked for; logs -f follows to the end; --env-file and ps -q/--no-trunc', async () => {
+    const envFile = join(tmp.path, 'env.list');
+    writeFileSync(envFile, '# settings\nWHO=file\n\nOTHER=x\n');
+    const script = 'echo "$WHO $OTHER"; trap "echo got TERM; exit 5" TERM; while true; do sleep 0.1; done';
+    const id = (await ok(['run', '-d', '--name', 'target', '--env-file', envFile, '-e', 'OTHER=flag', '--rootfs', rootfs, '--', 'sh', '-c', script])).trim();
+    expect(await ok(['ps', '-q'])).toContain(`${id.slice(0, 12)}\n`);
+    expect(await ok(['ps', '-q', '--no-trunc'])).toContain(`${id}\n`);
+    const following = nook(['logs', '-f', 'target'], { env });
+    await until(async () => (await nook(['logs', 'target'], { env })).stdout === 'file flag\n', 'the first line');
+    expect(await ok(['kill', '-s', 'TERM', 'target'])).toBe('target\n');
+    const followed = await following;
+    expect(followed.stdout, show(followed)).toBe('file flag\ngot TERM\n');
+    expect(await ok(['wait', 'target'])).toBe('5\n');
+    await fails(['kill', 'target'], 125, /can only kill running containers: target is exited/);
+    await ok(['rm', 'target']);
+  });
+});
+
 describe('exec', () => {
   it('-t gives the exec its own terminal; -u, -w and -e apply; an --init container takes execs too', async () => {
     await ok(['run', '-d', '--init', '--name', 'host', '--rootfs', rootfs, '--', 'sleep', '100']);

@@ -13,6 +13,8 @@ let env: NodeJS.ProcessEnv;
 let rootfs: string;
 let registry: TestRegistry;
 let image: string;
+let linkImage: string;
+let linkTarget: string;
 
 const volumesDir = (): string => join(env.XDG_DATA_HOME!, 'nook', 'volumes');
 const volumeData = (name: string): string => join(volumesDir(), name, '_data');
@@ -38,8 +40,17 @@ beforeAll(async () => {
   layout.ref('vol', withVolume.manifest);
   await layout.push('vol', `${registry.host}/vol:1`);
   image = `${registry.host}/vol:1`;
-  const pulled = await nook(['pull', '-q', '--tls-verify=false', image], { env });
-  expect(pulled.status, show(pulled)).toBe(0);
+  // An image whose /data is a link to a host path: a volume there must land inside the container.
+  linkTarget = join(tmp.path, 'image-link-target');
+  mkdirSync(linkTarget);
+  const link = layout.tarLayer(tarball([{ type: 'symlink', path: 'data', target: linkTarget }], { gzip: false }));
+  layout.ref('link', layout.image([rootfs, link], platform, { Env: ['PATH=/bin'], Cmd: ['sh'] }).manifest);
+  await layout.push('link', `${registry.host}/link:1`);
+  linkImage = `${registry.host}/link:1`;
+  for (const ref of [image, linkImage]) {
+    const pulled = await nook(['pull', '-q', '--tls-verify=false', ref], { env });
+    expect(pulled.status, show(pulled)).toBe(0);
+  }
 }, 120_000);
 
 afterAll(async () => {
@@ -143,6 +154,14 @@ describe('named volumes', () => {
     expect(readFileSync(join(volumeData('through-link'), 'file'), 'utf8')).toBe('inside\n');
     // The link's target was made inside the rootfs.
     expect(existsSync(join(root, outside, 'sub'))).toBe(true);
+  });
+
+  it("resolves a target through a symlink in an image's layers, never onto the host", async () => {
+    const result = await nook(['run', '--rm', '-v', 'through-image-link:/data/sub', linkImage, 'sh', '-c', 'echo inside > /data/sub/file; readlink /data'], { env });
+    expect(result.status, show(result)).toBe(0);
+    expect(result.stdout).toBe(`${linkTarget}\n`);
+    expect(readdirSync(linkTarget)).toEqual([]);
+    expect(readFileSync(join(volumeData('through-image-link'), 'file'), 'utf8')).toBe('inside\n');
   });
 
   it('are listed, inspected, created and removed', async () => {
