@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,15 +8,20 @@ import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
 let tmp: { path: string; cleanup: () => void };
 let env: NodeJS.ProcessEnv;
 let rootfs: string;
+const IMAGE = 'localhost/lifecycle:busybox';
 
 const STORE = (): string => join(env.XDG_DATA_HOME!, 'nook');
 const containerDirs = (): string[] => (existsSync(join(STORE(), 'containers')) ? readdirSync(join(STORE(), 'containers')) : []);
 const nameClaims = (): string[] => (existsSync(join(STORE(), 'container-names')) ? readdirSync(join(STORE(), 'container-names')) : []);
 
-beforeAll(() => {
+beforeAll(async () => {
   tmp = tempDir('lifecycle');
   env = isolatedEnv(join(tmp.path, 'home'));
   rootfs = makeBusyboxRootfs(join(tmp.path, 'rootfs'));
+  // The same tree as an image, for the tests the issue names with one (overlay roots).
+  const tarFile = join(tmp.path, 'rootfs.tar');
+  execFileSync('tar', ['-C', rootfs, '-cf', tarFile, '.']);
+  await ok(['import', tarFile, IMAGE]);
 });
 
 afterAll(async () => {
@@ -287,7 +292,7 @@ describe('names and ids', () => {
 
 describe('concurrency and kills', () => {
   it('20 parallel creates of one name: exactly one wins', async () => {
-    const results = await Promise.all(Array.from({ length: 20 }, () => nook(['create', '--name', 'same', '--rootfs', rootfs, '--', 'true'], { env })));
+    const results = await Promise.all(Array.from({ length: 20 }, () => nook(['create', '--name', 'same', IMAGE, 'true'], { env })));
     expect(results.filter((r) => r.status === 0)).toHaveLength(1);
     for (const r of results.filter((r) => r.status !== 0)) expect(r.stderr, show(r)).toMatch(/the container name "same" is already in use/);
     expect((await ps()).map((c) => c.Names[0])).toEqual(['same']);
@@ -299,7 +304,7 @@ describe('concurrency and kills', () => {
   it('20 parallel create/rm of different containers leave the store consistent', async () => {
     await Promise.all(
       Array.from({ length: 20 }, async (_, i) => {
-        await ok(['create', '--name', `c${i}`, '--rootfs', rootfs, '--', 'true']);
+        await ok(['create', '--name', `c${i}`, IMAGE, 'true']);
         await ok(['rm', `c${i}`]);
       }),
     );
@@ -318,12 +323,12 @@ describe('concurrency and kills', () => {
       await closed;
     };
     for (const delay of [60, 150, 300]) {
-      await killedAfter(['run', '-d', '--name', 'killed', '--rootfs', rootfs, '--', 'sleep', '100'], delay);
+      await killedAfter(['run', '-d', '--name', 'killed', IMAGE, 'sleep', '100'], delay);
       // Either it exists whole (created or running) or not at all; the name is free or its.
       const listed = (await ps()).filter((c) => c.Names[0] === 'killed');
       expect(listed.length).toBeLessThanOrEqual(1);
       if (listed.length === 1) await ok(['rm', '-f', 'killed']);
-      await ok(['create', '--name', 'killed', '--rootfs', rootfs, '--', 'true']);
+      await ok(['create', '--name', 'killed', IMAGE, 'true']);
       await killedAfter(['rm', 'killed'], delay / 2);
       if ((await ps()).some((c) => c.Names[0] === 'killed')) await ok(['rm', 'killed']);
       expect(await ps()).toEqual([]);
