@@ -8,7 +8,7 @@ import { flattenLayers } from '../image/flatten/run.js';
 import { findLocalImage } from '../image/local.js';
 import { parseRunConfig, type RunConfig } from '../image/run-config.js';
 import type { RootfsSource } from '../plan/spec.js';
-import { usedByLiveRuns } from './stale-runs.js';
+import { ContainerStore } from '../store/containers.js';
 import { directoryFiles, imageFiles, type RootFileReader } from '../rootfs/users.js';
 import type { Store } from '../store/store.js';
 import type { ContainerIdMaps } from '../sys/idmap.js';
@@ -18,9 +18,9 @@ import type { StorageDriver } from './storage-driver.js';
 /** In a container's store dir: the id of the image it runs, so rmi can tell it is in use. */
 const IMAGE_FILE = 'image';
 
-/** Ids of the images that containers running now were started from. */
+/** Ids of the images containers were created from (podman refuses to remove those). */
 export function imagesInUse(store: Store): Map<string, string> {
-  return usedByLiveRuns(join(store.root, 'containers'), IMAGE_FILE);
+  return new ContainerStore(store.root).usedBy(IMAGE_FILE);
 }
 
 /**

@@ -1,12 +1,11 @@
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { removeOwnedTrees } from '../image/extract/run.js';
 import { withStoreLock } from '../store/lock.js';
 import { storeRoot } from '../store/paths.js';
 import { VolumeStore } from '../store/volumes.js';
 import { containerIdMaps } from '../sys/idmap.js';
 import { VOLUMES_FILE } from './mounts.js';
-import { usedByLiveRuns } from './stale-runs.js';
+import { ContainerStore } from '../store/containers.js';
 
 /** The volume store, and the store lock under which its list changes. */
 export function openVolumes(): { volumes: VolumeStore; locked: <T>(fn: () => Promise<T>) => Promise<T> } {
@@ -20,7 +19,7 @@ export function openVolumes(): { volumes: VolumeStore; locked: <T>(fn: () => Pro
 
 /** Volume names used by containers (running or not, as podman), each with one container's id. */
 export function volumesInUse(): Map<string, string> {
-  return usedByLiveRuns(join(storeRoot(), 'containers'), VOLUMES_FILE);
+  return new ContainerStore(storeRoot()).usedBy(VOLUMES_FILE);
 }
 
 /** Deletes detached volume dirs (what containers wrote may belong to any container id). */

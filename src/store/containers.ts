@@ -51,7 +51,7 @@ export interface RestartPolicy {
 /** In a container's dir: the record. Its presence is what makes the container exist. */
 const RECORD = 'config.json';
 /** In a container's dir while create builds it: the pid of the nook doing so. */
-export const CREATOR_FILE = 'nook.pid';
+const CREATOR_FILE = 'nook.pid';
 
 const ID = /^[0-9a-f]{64}$/;
 /** How long a container dir may lack both record and creator file before it counts as left over. */
@@ -155,6 +155,25 @@ export class ContainerStore {
     } catch {
       return [];
     }
+  }
+
+  /**
+   * What containers use, as each lists it (a name a line) in `file` in its dir: each name
+   * with the id of one container using it. Containers being created count already.
+   */
+  usedBy(file: string): Map<string, string> {
+    const used = new Map<string, string>();
+    for (const id of this.ids()) {
+      if (this.read(id) === null && !this.creatorAlive(id)) continue;
+      let names: string[];
+      try {
+        names = readFileSync(this.path(id, file), 'utf8').split('\n');
+      } catch {
+        continue;
+      }
+      for (const name of names) if (name) used.set(name, id);
+    }
+    return used;
   }
 
   nameTarget(name: string): string | null {
