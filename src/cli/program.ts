@@ -112,6 +112,10 @@ function createOptions(o: Record<string, unknown>, args: readonly string[], glob
   if (name !== undefined && !isContainerName(name)) {
     throw new UsageError(`invalid container name "${name}"`, 'use letters, digits, "_", "." and "-", starting with a letter or digit');
   }
+  const restart = parseRestart(o.restart as string);
+  if (o.rm && restart.policy !== 'no') {
+    throw new UsageError('the --rm option conflicts with --restart', 'a container that removes itself cannot be restarted: choose one');
+  }
   return {
     source,
     name,
@@ -134,7 +138,7 @@ function createOptions(o: Record<string, unknown>, args: readonly string[], glob
     }),
     tty: o.tty as boolean,
     interactive: o.interactive as boolean,
-    restart: parseRestart(o.restart as string),
+    restart,
     remove: o.rm as boolean,
   };
 }

@@ -49,6 +49,7 @@ describe('nook run command line', () => {
     expect(run('--rootfs', 'R', '-it', '--restart', 'always', 'true')).toMatchObject({ interactive: true, tty: true, restart: { policy: 'always', maxRetries: 0 } });
     expect(() => run('--rootfs', 'R', '--restart', 'sometimes', 'true')).toThrow(/invalid restart policy "sometimes"/);
     expect(() => run('--rootfs', 'R', '--restart', 'always:3', 'true')).toThrow(/invalid restart policy/);
+    expect(() => run('--rootfs', 'R', '--rm', '--restart', 'always', 'true')).toThrow(/--rm option conflicts with --restart/);
     expect(() => run('--rootfs', 'R', '--name', '-x', 'true')).toThrow();
     expect(() => run('--rootfs', 'R', '--name', 'a/b', 'true')).toThrow(/invalid container name "a\/b"/);
     const { invocation } = parse(['create', '--name', 'c', '--rootfs', 'R', 'true']);
