@@ -35,10 +35,6 @@ export function decodeReport(data: Buffer): RuntimeReport | null {
   return { opIndex: Number(fields[1]), opName: fields[2]!, errno: Number(fields[3]), detail: fields[4]! };
 }
 
-export function errnoName(errno: number): string {
-  return getSystemErrorMap().get(-errno)?.[0] ?? `errno ${errno}`;
-}
-
 export function errnoMessage(errno: number): string {
   const entry = getSystemErrorMap().get(-errno);
   return entry ? `${entry[1]} (${entry[0]})` : `errno ${errno}`;

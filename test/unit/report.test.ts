@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ExecError, RootfsError, RuntimeError } from '../../src/errors.js';
 import { reportToError } from '../../src/runtime/report-error.js';
-import { decodeNetstrings, decodeReport, errnoName, type RuntimeReport } from '../../src/runtime/report.js';
+import { decodeNetstrings, decodeReport, errnoMessage, type RuntimeReport } from '../../src/runtime/report.js';
 
 const ENOENT = 2;
 const EPERM = 1;
@@ -107,10 +107,10 @@ describe('reportToError', () => {
   });
 });
 
-describe('errnoName', () => {
-  it('names known errnos and numbers unknown ones', () => {
-    expect(errnoName(ENOENT)).toBe('ENOENT');
-    expect(errnoName(ELOOP)).toBe('ELOOP');
-    expect(errnoName(99999)).toBe('errno 99999');
+describe('errnoMessage', () => {
+  it('describes known errnos with their name, and numbers unknown ones', () => {
+    expect(errnoMessage(ENOENT)).toMatch(/^.+ \(ENOENT\)$/);
+    expect(errnoMessage(ELOOP)).toMatch(/\(ELOOP\)$/);
+    expect(errnoMessage(99999)).toBe('errno 99999');
   });
 });
