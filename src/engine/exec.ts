@@ -14,6 +14,7 @@ import { findContainer } from './container-lookup.js';
 import { containerStatus } from './container-state.js';
 import { containerEnv, normalPath } from './create.js';
 import { containerSecurity } from './security.js';
+import { profileContext } from './start.js';
 
 /** The container's root as files can be read from it (its own writes included). */
 function rootFiles(record: ContainerRecord): RootFileReader {
@@ -59,6 +60,6 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     }),
   ];
   const result = await launchRuntime(encodePlan(plan), runtimeDir(), { passStdin: opts.interactive });
-  if (result.report !== null) throw reportToError(result.report, { rootfs: record.name });
+  if (result.report !== null) throw reportToError(result.report, { rootfs: record.name, ...profileContext(record, plan) });
   return result.status;
 }

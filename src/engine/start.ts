@@ -52,6 +52,12 @@ function removeCommand(id: string): Op {
   return { op: 'exit-command', argv: [process.execPath, join(__dirname, '..', 'bin', 'nook'), 'rm', '-v', id], env };
 }
 
+/** Where the user's seccomp profile sits in a plan, so a failure after it can name it. */
+export function profileContext(record: ContainerRecord, plan: readonly Op[]): { seccompProfile?: { path: string; opIndex: number } } {
+  const opIndex = plan.findIndex((op) => op.op === 'seccomp');
+  return record.security.seccomp.kind === 'profile' && opIndex >= 0 ? { seccompProfile: { path: record.security.seccomp.path, opIndex } } : {};
+}
+
 /** What the monitor does besides waiting: keep state, log, restart, detach, clean up. */
 function monitorRecords(containers: ContainerStore, record: ContainerRecord, mode: StartMode): Op[] {
   // A container that outlives its run keeps a log, as podman's do; a foreground --rm one
@@ -80,6 +86,6 @@ export async function startContainer(containers: ContainerStore, idMaps: Contain
   rmSync(containers.path(record.id, STOP_FILE), { force: true });
   if (idMaps.warning !== null) io.warn(`WARN: ${idMaps.warning}`);
   const result = await launchRuntime(encodePlan(plan), scratch, { passStdin: record.interactive, detached: mode.detach });
-  if (result.report !== null) throw reportToError(result.report, { rootfs: record.rootfsDir ?? record.image?.name ?? record.id });
+  if (result.report !== null) throw reportToError(result.report, { rootfs: record.rootfsDir ?? record.image?.name ?? record.id, ...profileContext(record, plan) });
   return result.status;
 }

@@ -1,12 +1,39 @@
 import { ExecError, NookError, RootfsError, RuntimeError } from '../errors.js';
 import { errnoMessage, type RuntimeReport } from './report.js';
 
+const EPERM = 1;
 const ENOENT = 2;
+const EACCES = 13;
+const ENOSYS = 38;
 const ELOOP = 40;
 const EXDEV = 18;
 
+/** What a report is read against: the root it names, and a seccomp profile the user gave. */
+export interface ReportContext {
+  readonly rootfs: string;
+  /** The profile's file and the plan index of its seccomp op. */
+  readonly seccompProfile?: { readonly path: string; readonly opIndex: number };
+}
+
+/**
+ * A step after a user's seccomp filter went in, refused by the kernel as a filter refuses:
+ * most likely the profile denies a call the runtime still makes (setresuid, capset, execve).
+ */
+function deniedByProfile(report: RuntimeReport, context: ReportContext): NookError | null {
+  const profile = context.seccompProfile;
+  if (!profile || report.opIndex <= profile.opIndex || ![EPERM, EACCES, ENOSYS].includes(report.errno)) return null;
+  // A file without its x bit says EACCES too: that is the command's fault, not the profile's.
+  if (report.opName === 'exec' && report.errno === EACCES) return null;
+  return new RuntimeError(
+    `container setup failed at step ${report.opIndex + 1} (${report.opName}${report.detail ? ` ${report.detail}` : ''}), after the seccomp profile ${profile.path} was installed: ${errnoMessage(report.errno)}`,
+    'the profile must allow what the runtime does after installing it: setgroups, setresgid, setresuid, capset, prctl, execve',
+  );
+}
+
 /** Turns the runtime's failure record into the error the user sees, with a way out. */
-export function reportToError(report: RuntimeReport, context: { rootfs: string }): NookError {
+export function reportToError(report: RuntimeReport, context: ReportContext): NookError {
+  const byProfile = deniedByProfile(report, context);
+  if (byProfile !== null) return byProfile;
   const { opName, errno, detail } = report;
   switch (opName) {
     case 'exec':

@@ -129,6 +129,17 @@ describe('seccomp profiles', () => {
     expect(await probe([['mkdirat', '-100', '0']], ['--security-opt', `seccomp=${path}`])).toEqual(['errno 122']);
   });
 
+  it('names the profile when it denies what the runtime does after installing it', async () => {
+    const path = profile('no-setuid.json', {
+      defaultAction: 'SCMP_ACT_ALLOW',
+      syscalls: [{ names: ['setresuid', 'setresgid', 'setgroups'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
+    });
+    const result = await run(['--security-opt', `seccomp=${path}`], ['true']);
+    expect(result.status, show(result)).toBe(125);
+    expect(result.stderr).toContain(`after the seccomp profile ${path} was installed`);
+    expect(result.stderr).toMatch(/hint: the profile must allow/);
+  });
+
   it('honours argument conditions', async () => {
     const path = profile('no-inet.json', {
       defaultAction: 'SCMP_ACT_ALLOW',

@@ -93,6 +93,15 @@ describe('reportToError', () => {
     expect(err.message).toContain('EPERM');
   });
 
+  it("names the user's seccomp profile when a step after it is refused", () => {
+    const profile = { ...context, seccompProfile: { path: '/p/deny-setuid.json', opIndex: 30 } };
+    const after = reportToError(report('user', EPERM, '', 31), profile);
+    expect(after.message).toContain('after the seccomp profile /p/deny-setuid.json was installed');
+    expect(after.hint).toMatch(/setresuid/);
+    expect(reportToError(report('mount', EPERM, '/x', 20), profile).message).not.toContain('seccomp profile');
+    expect(reportToError(report('user', EPERM, '', 31), context).message).not.toContain('seccomp profile');
+  });
+
   it('names a sysctl the kernel does not have, and a refused seccomp filter', () => {
     const sysctl = reportToError(report('sysctl', ENOENT, '/proc/sys/net/ipv4/nonesuch', 40), context);
     expect(sysctl).toBeInstanceOf(RuntimeError);
