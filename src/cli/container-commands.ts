@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { RestartPolicy } from '../store/containers.js';
 
@@ -14,10 +14,19 @@ export interface ExecOptions {
   readonly env: readonly string[];
 }
 
+/** --format: podman's table, JSON, or a Go template such as '{{.Names}} {{.Status}}'. */
+export type OutputFormat = { readonly kind: 'table' } | { readonly kind: 'json' } | { readonly kind: 'template'; readonly template: string };
+
+export function parseFormat(value: string | undefined): OutputFormat {
+  if (value === undefined || value === 'table') return { kind: 'table' };
+  if (value === 'json') return { kind: 'json' };
+  return { kind: 'template', template: value };
+}
+
 export interface PsOptions {
   readonly all: boolean;
   readonly quiet: boolean;
-  readonly format: 'table' | 'json';
+  readonly format: OutputFormat;
   readonly noTrunc: boolean;
 }
 
@@ -38,7 +47,7 @@ export type ContainerInvocation =
   | { readonly command: 'kill'; readonly containers: readonly string[]; readonly signal: string }
   | { readonly command: 'rm'; readonly containers: readonly string[]; readonly force: boolean; readonly volumes: boolean }
   | { readonly command: 'wait'; readonly containers: readonly string[] }
-  | { readonly command: 'inspect'; readonly names: readonly string[]; readonly only: 'container' | null }
+  | { readonly command: 'inspect'; readonly names: readonly string[]; readonly only: 'container' | null; readonly format: string | undefined }
   | { readonly command: 'rename'; readonly container: string; readonly name: string }
   | { readonly command: 'container-prune'; readonly force: boolean };
 
@@ -130,9 +139,9 @@ export function addContainerCommands(program: Command, onInvoke: (invocation: Co
       .option('-a, --all', 'show every container, not only running ones', false)
       .option('-q, --quiet', 'print only the IDs', false)
       .option('--no-trunc', 'show full IDs and commands')
-      .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
+      .option('--format <format>', "table, json, or a Go template such as '{{.Names}} {{.Status}}'")
       .action((o: Record<string, unknown>) =>
-        onInvoke({ command: 'ps', options: { all: o.all as boolean, quiet: o.quiet as boolean, format: o.format as 'table' | 'json', noTrunc: o.trunc === false } }),
+        onInvoke({ command: 'ps', options: { all: o.all as boolean, quiet: o.quiet as boolean, format: parseFormat(o.format as string | undefined), noTrunc: o.trunc === false } }),
       );
     parent
       .command('logs')
@@ -188,7 +197,8 @@ export function addContainerCommands(program: Command, onInvoke: (invocation: Co
     .command('inspect')
     .description('show containers as JSON')
     .argument('<container...>', 'names or IDs')
-    .action((names: string[]) => onInvoke({ command: 'inspect', names, only: 'container' }));
+    .option('-f, --format <template>', "a Go template instead of JSON, e.g. '{{.State.Pid}}'")
+    .action((names: string[], o: Record<string, unknown>) => onInvoke({ command: 'inspect', names, only: 'container', format: o.format as string | undefined }));
   group
     .command('prune')
     .description('remove every container that is not running')
@@ -198,5 +208,6 @@ export function addContainerCommands(program: Command, onInvoke: (invocation: Co
     .command('inspect')
     .description('show containers or images as JSON')
     .argument('<name...>', 'container or image names or IDs')
-    .action((names: string[]) => onInvoke({ command: 'inspect', names, only: null }));
+    .option('-f, --format <template>', "a Go template instead of JSON, e.g. '{{.State.Pid}}'")
+    .action((names: string[], o: Record<string, unknown>) => onInvoke({ command: 'inspect', names, only: null, format: o.format as string | undefined }));
 }

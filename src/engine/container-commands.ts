@@ -139,6 +139,18 @@ function psJson(record: ContainerRecord, status: ContainerStatus): Record<string
   };
 }
 
+/** The fields podman's ps templates use ({{.ID}}, {{.Names}} …), over its JSON ones. */
+function psView(record: ContainerRecord, status: ContainerStatus): Record<string, unknown> {
+  return {
+    ...psJson(record, status),
+    ID: record.id.slice(0, 12),
+    Names: record.name,
+    Command: record.argv.join(' '),
+    Ports: '',
+    CreatedHuman: humanAge(new Date(record.created)),
+  };
+}
+
 async function listContainers(opened: Opened, options: PsOptions, io: ContainerIO): Promise<number> {
   const records = await removeEnded(opened, opened.containers.list());
   const rows = records
@@ -147,8 +159,11 @@ async function listContainers(opened: Opened, options: PsOptions, io: ContainerI
     .sort((a, b) => b.record.created.localeCompare(a.record.created));
   if (options.quiet) {
     for (const { record } of rows) io.out(options.noTrunc ? record.id : record.id.slice(0, 12));
-  } else if (options.format === 'json') {
+  } else if (options.format.kind === 'json') {
     io.out(JSON.stringify(rows.map(({ record, status }) => psJson(record, status)), null, 4));
+  } else if (options.format.kind === 'template') {
+    const { renderTemplate } = await import('./go-template.js');
+    for (const { record, status } of rows) io.out(renderTemplate(options.format.template, psView(record, status)));
   } else {
     const table = rows.map(({ record, status }) => [
       options.noTrunc ? record.id : record.id.slice(0, 12),
@@ -257,7 +272,7 @@ async function pruneContainers(opened: Opened, force: boolean, io: ContainerIO):
   return 0;
 }
 
-async function inspect(opened: Opened, names: readonly string[], only: 'container' | null, io: ContainerIO): Promise<number> {
+async function inspect(opened: Opened, names: readonly string[], only: 'container' | null, format: string | undefined, io: ContainerIO): Promise<number> {
   const found = names.map((name) => {
     try {
       return findContainer(opened.containers, name);
@@ -269,7 +284,12 @@ async function inspect(opened: Opened, names: readonly string[], only: 'containe
   if (only === null && found.every((r) => r === null)) {
     const { inspectImages } = await import('./image-inspect.js');
     try {
-      return await inspectImages({ images: names }, io);
+      if (format === undefined || format === 'json') return await inspectImages({ images: names }, io);
+      const lines: string[] = [];
+      await inspectImages({ images: names }, { ...io, out: (line) => lines.push(line) });
+      const { renderTemplate } = await import('./go-template.js');
+      for (const image of JSON.parse(lines.join('\n')) as unknown[]) io.out(renderTemplate(format, image));
+      return 0;
     } catch (err) {
       if (!(err instanceof ImageError)) throw err;
       throw new ContainerError(`no such object: "${names.find((n) => err.message.includes(n)) ?? names[0]}"`, 'see "nook ps -a" for containers and "nook images" for images');
@@ -277,7 +297,13 @@ async function inspect(opened: Opened, names: readonly string[], only: 'containe
   }
   const missing = names.find((_, i) => found[i] === null);
   if (missing !== undefined) throw new ContainerError(`no container with name or ID "${missing}" found`, 'see "nook ps -a"');
-  io.out(JSON.stringify(found.map((record) => inspectContainer(opened.containers, record!)), null, 4));
+  const shown = found.map((record) => inspectContainer(opened.containers, record!));
+  if (format === undefined || format === 'json') {
+    io.out(JSON.stringify(shown, null, 4));
+  } else {
+    const { renderTemplate } = await import('./go-template.js');
+    for (const one of shown) io.out(renderTemplate(format, one));
+  }
   return 0;
 }
 
@@ -319,6 +345,6 @@ export async function executeContainerCommand(invocation: ContainerInvocation, i
     case 'container-prune':
       return pruneContainers(opened, invocation.force, io);
     case 'inspect':
-      return inspect(opened, invocation.names, invocation.only, io);
+      return inspect(opened, invocation.names, invocation.only, invocation.format, io);
   }
 }

@@ -57,8 +57,10 @@ describe('nook run command line', () => {
   });
 
   it('parses the container commands', () => {
-    expect(parse(['ps', '-aq']).invocation).toMatchObject({ command: 'ps', options: { all: true, quiet: true, format: 'table', noTrunc: false } });
-    expect(parse(['container', 'ls', '--format', 'json']).invocation).toMatchObject({ command: 'ps', options: { format: 'json' } });
+    expect(parse(['ps', '-aq']).invocation).toMatchObject({ command: 'ps', options: { all: true, quiet: true, format: { kind: 'table' }, noTrunc: false } });
+    expect(parse(['container', 'ls', '--format', 'json']).invocation).toMatchObject({ command: 'ps', options: { format: { kind: 'json' } } });
+    expect(parse(['ps', '--format', '{{.Names}}']).invocation).toMatchObject({ command: 'ps', options: { format: { kind: 'template', template: '{{.Names}}' } } });
+    expect(parse(['inspect', '-f', '{{.State.Pid}}', 'c']).invocation).toMatchObject({ command: 'inspect', names: ['c'], format: '{{.State.Pid}}' });
     expect(parse(['logs', '-f', '--tail', '5', '-t', 'c']).invocation).toMatchObject({ command: 'logs', options: { container: 'c', follow: true, tail: 5, timestamps: true } });
     expect(parse(['exec', '-it', '-u', '1', '-w', '/x', 'c', 'sh', '-c', 'echo -e']).invocation).toMatchObject({
       command: 'exec', options: { container: 'c', argv: ['sh', '-c', 'echo -e'], interactive: true, tty: true, user: '1', workdir: '/x' },

@@ -1,0 +1,35 @@
+import { UsageError } from '../errors.js';
+
+/**
+ * The part of Go's text/template that podman users put in --format: `{{.Field.Sub}}`,
+ * `{{json .Field}}`, `{{.}}`, and text around them (`\t`, `\n` as escapes, as podman takes
+ * them). Anything else is refused with the template named, not guessed at.
+ */
+export function renderTemplate(template: string, value: unknown): string {
+  const source = template.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
+  return source.replace(/\{\{\s*(.*?)\s*\}\}/g, (_, action: string) => {
+    const m = /^(json\s+)?(\.[A-Za-z0-9_.]*)$/.exec(action);
+    if (!m) throw new UsageError(`unsupported template action "{{${action}}}" in "${template}"`, 'use {{.Field}}, {{.Field.Sub}} or {{json .Field}}');
+    const field = lookup(value, m[2]!, template);
+    return m[1] ? JSON.stringify(field) : show(field);
+  });
+}
+
+function lookup(value: unknown, path: string, template: string): unknown {
+  let current = value;
+  for (const key of path.split('.').filter(Boolean)) {
+    if (current === null || typeof current !== 'object' || !(key in current)) {
+      throw new UsageError(`template "${template}": no field "${key}" in ${path}`, 'see the JSON output (--format json, or inspect without --format) for the fields there are');
+    }
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current;
+}
+
+/** How Go prints a value with {{.X}}: lists as [a b], maps as map[k:v], nothing for null. */
+function show(value: unknown): string {
+  if (value === null || value === undefined) return '<no value>';
+  if (Array.isArray(value)) return `[${value.map(show).join(' ')}]`;
+  if (typeof value === 'object') return `map[${Object.entries(value).map(([k, v]) => `${k}:${show(v)}`).join(' ')}]`;
+  return String(value);
+}
