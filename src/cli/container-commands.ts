@@ -23,7 +23,32 @@ export function parseFormat(value: string | undefined): OutputFormat {
   return { kind: 'template', template: value };
 }
 
+/** One --filter of ps: podman's keys that scripts use most. */
+export type PsFilter = { readonly key: 'name' | 'id' | 'status' | 'ancestor'; readonly value: string };
+
+export function parsePsFilter(value: string): PsFilter {
+  const eq = value.indexOf('=');
+  const key = value.slice(0, eq);
+  if (eq < 1 || !['name', 'id', 'status', 'ancestor'].includes(key)) {
+    throw new UsageError(`invalid filter "${value}"`, 'use --filter name=REGEX, id=PREFIX, status=created|running|exited or ancestor=IMAGE');
+  }
+  const filterValue = value.slice(eq + 1);
+  if (key === 'status' && !['created', 'running', 'exited'].includes(filterValue)) {
+    throw new UsageError(`invalid status "${filterValue}" in --filter`, 'status is created, running or exited');
+  }
+  if (key === 'name') {
+    try {
+      new RegExp(filterValue);
+    } catch {
+      throw new UsageError(`invalid name pattern "${filterValue}" in --filter`, 'name= takes a regular expression, e.g. name=^web');
+    }
+  }
+  return { key: key as PsFilter['key'], value: filterValue };
+}
+
 export interface PsOptions {
+  /** Filters of one key match if any matches; filters of different keys must all match. */
+  readonly filters: readonly PsFilter[];
   readonly all: boolean;
   readonly quiet: boolean;
   readonly format: OutputFormat;
@@ -140,8 +165,18 @@ export function addContainerCommands(program: Command, onInvoke: (invocation: Co
       .option('-q, --quiet', 'print only the IDs', false)
       .option('--no-trunc', 'show full IDs and commands')
       .option('--format <format>', "table, json, or a Go template such as '{{.Names}} {{.Status}}'")
+      .option('-f, --filter <key=value>', 'name=REGEX, id=PREFIX, status=STATE or ancestor=IMAGE (repeatable)', collect, [])
       .action((o: Record<string, unknown>) =>
-        onInvoke({ command: 'ps', options: { all: o.all as boolean, quiet: o.quiet as boolean, format: parseFormat(o.format as string | undefined), noTrunc: o.trunc === false } }),
+        onInvoke({
+          command: 'ps',
+          options: {
+            all: o.all as boolean,
+            quiet: o.quiet as boolean,
+            format: parseFormat(o.format as string | undefined),
+            noTrunc: o.trunc === false,
+            filters: (o.filter as string[]).map(parsePsFilter),
+          },
+        }),
       );
     parent
       .command('logs')

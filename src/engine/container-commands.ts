@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import type { ContainerInvocation, PsOptions } from '../cli/container-commands.js';
+import type { ContainerInvocation, PsFilter, PsOptions } from '../cli/container-commands.js';
 import { ContainerError, ImageError, NookError, UsageError } from '../errors.js';
 import type { ContainerRecord, ContainerStore } from '../store/containers.js';
 import { isContainerName, NameInUseError } from '../store/containers.js';
@@ -151,11 +151,33 @@ function psView(record: ContainerRecord, status: ContainerStatus): Record<string
   };
 }
 
+function filterMatches(filter: PsFilter, record: ContainerRecord, status: ContainerStatus): boolean {
+  switch (filter.key) {
+    case 'name':
+      return new RegExp(filter.value).test(record.name);
+    case 'id':
+      return record.id.startsWith(filter.value);
+    case 'status':
+      return status.state === filter.value;
+    case 'ancestor':
+      return record.image !== null && (record.image.name === filter.value || record.image.id.startsWith(filter.value));
+  }
+}
+
+/** podman's rule: filters of one key are alternatives, different keys must all hold. */
+function passes(filters: readonly PsFilter[], record: ContainerRecord, status: ContainerStatus): boolean {
+  const keys = new Set(filters.map((f) => f.key));
+  return [...keys].every((key) => filters.some((f) => f.key === key && filterMatches(f, record, status)));
+}
+
 async function listContainers(opened: Opened, options: PsOptions, io: ContainerIO): Promise<number> {
   const records = await removeEnded(opened, opened.containers.list());
+  // A status filter asks about stopped containers too, as podman's does.
+  const all = options.all || options.filters.some((f) => f.key === 'status');
   const rows = records
     .map((record) => ({ record, status: containerStatus(opened.containers, record.id) }))
-    .filter(({ status }) => options.all || status.state === 'running')
+    .filter(({ status }) => all || status.state === 'running')
+    .filter(({ record, status }) => passes(options.filters, record, status))
     .sort((a, b) => b.record.created.localeCompare(a.record.created));
   if (options.quiet) {
     for (const { record } of rows) io.out(options.noTrunc ? record.id : record.id.slice(0, 12));

@@ -284,6 +284,9 @@ describe('names and ids', () => {
     await ok(['run', '-d', '--name', 'busy', '--rootfs', rootfs, '--', 'sleep', '100']);
     await ok(['create', '--name', 'idle', '--rootfs', rootfs, '--', 'true']);
     await fails(['rm', 'busy'], 2, /cannot remove container busy: it is running/);
+    expect(await ok(['ps', '--filter', 'status=created', '--format', '{{.Names}}'])).toBe('idle\n');
+    expect(await ok(['ps', '-a', '--filter', 'name=^bu', '--filter', 'name=^id', '--format', '{{.Names}}'])).toMatch(/^(busy\nidle|idle\nbusy)\n$/);
+    expect(await ok(['ps', '-a', '--filter', 'name=busy', '--filter', 'status=exited', '-q'])).toBe('');
     const pruned = await ok(['container', 'prune', '-f']);
     expect(pruned).toMatch(/^[0-9a-f]{64}\n$/);
     expect((await ps()).map((c) => c.Names[0])).toEqual(['busy']);

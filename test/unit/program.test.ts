@@ -59,6 +59,11 @@ describe('nook run command line', () => {
   it('parses the container commands', () => {
     expect(parse(['ps', '-aq']).invocation).toMatchObject({ command: 'ps', options: { all: true, quiet: true, format: { kind: 'table' }, noTrunc: false } });
     expect(parse(['container', 'ls', '--format', 'json']).invocation).toMatchObject({ command: 'ps', options: { format: { kind: 'json' } } });
+    expect(parse(['ps', '-a', '--filter', 'name=^web', '-f', 'status=exited']).invocation).toMatchObject({
+      command: 'ps', options: { filters: [{ key: 'name', value: '^web' }, { key: 'status', value: 'exited' }] },
+    });
+    expect(() => parse(['ps', '--filter', 'label=x'])).toThrow(/invalid filter "label=x"/);
+    expect(() => parse(['ps', '--filter', 'status=sleeping'])).toThrow(/invalid status "sleeping"/);
     expect(parse(['ps', '--format', '{{.Names}}']).invocation).toMatchObject({ command: 'ps', options: { format: { kind: 'template', template: '{{.Names}}' } } });
     expect(parse(['inspect', '-f', '{{.State.Pid}}', 'c']).invocation).toMatchObject({ command: 'inspect', names: ['c'], format: '{{.State.Pid}}' });
     expect(parse(['logs', '-f', '--tail', '5', '-t', 'c']).invocation).toMatchObject({ command: 'logs', options: { container: 'c', follow: true, tail: 5, timestamps: true } });
