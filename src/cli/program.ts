@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import type { RunSource } from '../engine/container-root.js';
@@ -95,6 +96,8 @@ function addCreateOptions(cmd: Command): Command {
     .option('--read-only', 'mount the root filesystem read-only', false)
     .option('--init', 'run a tiny init as PID 1 that reaps orphans and passes signals on to the command', false)
     .option('--restart <policy>', 'restart when it exits: no, on-failure[:MAX] or always', 'no')
+    .option('--stop-signal <signal>', 'the signal stop sends first (default: the image\'s, else SIGTERM)')
+    .option('--stop-timeout <seconds>', 'how long stop waits before SIGKILL (default: 10)')
     .option('-v, --volume <volume>', 'bind mount HOST-DIR:DIR[:OPTS] or volume NAME:DIR[:OPTS] (repeatable)', collect, [])
     .option('--mount <mount>', 'type=bind|volume|tmpfs,src=…,dst=…[,ro] (repeatable)', collect, [])
     .option('--tmpfs <dir[:opts]>', 'mount a tmpfs, e.g. /dir:size=64m,mode=1777 (repeatable)', collect, [])
@@ -104,6 +107,19 @@ function addCreateOptions(cmd: Command): Command {
     .option('--cap-drop <cap>', 'drop a capability, or "all" (repeatable)', collect, [])
     .option('--privileged', 'every capability of the user namespace, no seccomp filter, no masked paths', false)
     .option('--sysctl <name=value>', 'set a namespaced kernel parameter (repeatable)', collect, []);
+}
+
+/** A signal's canonical name (SIGTERM) from TERM, term, SIGTERM or 15. */
+function signalName(value: string): string {
+  const byNumber = Object.entries(constants.signals).find(([, n]) => String(n) === value)?.[0];
+  const name = byNumber ?? `SIG${value.toUpperCase().replace(/^SIG/, '')}`;
+  if (!(name in constants.signals)) throw new UsageError(`invalid signal "${value}"`, 'give a signal name such as TERM or INT, or its number');
+  return name;
+}
+
+function parseSeconds(value: string): number {
+  if (!/^\d+$/.test(value)) throw new UsageError(`invalid --stop-timeout "${value}"`, 'give a whole number of seconds');
+  return Number(value);
 }
 
 function createOptions(o: Record<string, unknown>, args: readonly string[], globals: Record<string, unknown>): CreateOptions {
@@ -140,6 +156,8 @@ function createOptions(o: Record<string, unknown>, args: readonly string[], glob
     interactive: o.interactive as boolean,
     restart,
     remove: o.rm as boolean,
+    stopSignal: o.stopSignal === undefined ? undefined : signalName(o.stopSignal as string),
+    stopTimeout: o.stopTimeout === undefined ? undefined : parseSeconds(o.stopTimeout as string),
   };
 }
 

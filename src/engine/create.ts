@@ -41,6 +41,9 @@ export interface CreateOptions {
   readonly interactive: boolean;
   readonly restart: RestartPolicy;
   readonly remove: boolean;
+  /** --stop-signal, --stop-timeout: what stop sends first, and how long it waits. */
+  readonly stopSignal: string | undefined;
+  readonly stopTimeout: number | undefined;
 }
 
 export interface CreateIO {
@@ -235,8 +238,8 @@ async function decide(
     interactive: opts.interactive,
     restart: opts.restart,
     autoRemove: opts.remove,
-    stopSignal: config?.stopSignal || 'SIGTERM',
-    stopTimeout: DEFAULT_STOP_TIMEOUT,
+    stopSignal: opts.stopSignal ?? (config?.stopSignal || 'SIGTERM'),
+    stopTimeout: opts.stopTimeout ?? DEFAULT_STOP_TIMEOUT,
   };
   return { record };
 }

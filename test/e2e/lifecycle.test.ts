@@ -109,12 +109,19 @@ describe('a detached container', () => {
   });
 
   it('is killed after the stop timeout when it ignores the stop signal', async () => {
-    await ok(['run', '-d', '--name', 'stubborn', '--rootfs', rootfs, '--', 'sleep', '100']);
-    const result = await nook(['stop', '-t', '1', 'stubborn'], { env });
+    await ok(['run', '-d', '--name', 'stubborn', '--stop-timeout', '1', '--rootfs', rootfs, '--', 'sleep', '100']);
+    const result = await nook(['stop', 'stubborn'], { env });
     expect(result.status, show(result)).toBe(0);
     expect(result.stderr).toMatch(/failed to stop container stubborn in 1 seconds, resorting to SIGKILL/);
     expect(await ok(['wait', 'stubborn'])).toBe('137\n');
     await ok(['rm', 'stubborn']);
+
+    // --stop-signal: what the command handles is what stop sends.
+    await ok(['run', '-d', '--name', 'on-int', '--stop-signal', 'INT', '--rootfs', rootfs, '--', 'sh', '-c', 'trap "exit 4" INT; while true; do sleep 0.1; done']);
+    const polite = await nook(['stop', 'on-int'], { env });
+    expect(polite.stderr, show(polite)).toBe('');
+    expect(await ok(['wait', 'on-int'])).toBe('4\n');
+    await ok(['rm', 'on-int']);
   });
 
   it('is removed by its monitor when run with --rm', async () => {

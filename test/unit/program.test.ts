@@ -39,7 +39,7 @@ describe('nook run command line', () => {
     expect(run('--rootfs', 'R')).toEqual({
       source: { kind: 'rootfs', path: 'R' }, entrypoint: undefined, command: [], env: [], workdir: undefined, hostname: undefined, user: undefined,
       readOnly: false, init: false, mounts: [], network: 'none', security: DEFAULT_SECURITY, remove: false, explain: false,
-      name: undefined, tty: false, interactive: false, detach: false, restart: { policy: 'no', maxRetries: 0 },
+      name: undefined, tty: false, interactive: false, detach: false, restart: { policy: 'no', maxRetries: 0 }, stopSignal: undefined, stopTimeout: undefined,
     });
   });
 
@@ -50,6 +50,9 @@ describe('nook run command line', () => {
     expect(() => run('--rootfs', 'R', '--restart', 'sometimes', 'true')).toThrow(/invalid restart policy "sometimes"/);
     expect(() => run('--rootfs', 'R', '--restart', 'always:3', 'true')).toThrow(/invalid restart policy/);
     expect(() => run('--rootfs', 'R', '--rm', '--restart', 'always', 'true')).toThrow(/--rm option conflicts with --restart/);
+    expect(run('--rootfs', 'R', '--stop-signal', 'int', '--stop-timeout', '3', 'true')).toMatchObject({ stopSignal: 'SIGINT', stopTimeout: 3 });
+    expect(run('--rootfs', 'R', '--stop-signal', '9', 'true').stopSignal).toBe('SIGKILL');
+    expect(() => run('--rootfs', 'R', '--stop-signal', 'NOPE', 'true')).toThrow(/invalid signal "NOPE"/);
     expect(() => run('--rootfs', 'R', '--name', '-x', 'true')).toThrow();
     expect(() => run('--rootfs', 'R', '--name', 'a/b', 'true')).toThrow(/invalid container name "a\/b"/);
     const { invocation } = parse(['create', '--name', 'c', '--rootfs', 'R', 'true']);
