@@ -5,6 +5,7 @@ import { effectiveCommand } from '../image/run-config.js';
 import { flattenLayers } from '../image/flatten/run.js';
 import { DEFAULT_PATH } from '../plan/hardening.js';
 import type { NetworkMode } from '../plan/spec.js';
+import { resolveLayeredPath } from '../rootfs/layered.js';
 import { resolveInRoot } from '../rootfs/resolve.js';
 import { resolveUser } from '../rootfs/users.js';
 import { ContainerStore, NameInUseError, type ContainerRecord, type RestartPolicy } from '../store/containers.js';
@@ -187,6 +188,15 @@ export async function plannedContainer(opts: CreateOptions, io: CreateIO): Promi
   return { record, root, containers, idMaps };
 }
 
+/**
+ * Resolves a container path through the root's symlinks, inside the root; left as it is
+ * when it cannot be (a loop): the runtime then refuses it with the path named.
+ */
+function pathResolver(root: PreparedRoot): (path: string) => string {
+  const layers = root.layers.length > 0 ? [...root.layers].reverse() : root.rootfs.kind === 'directory' ? [root.rootfs.path] : [];
+  return (path) => resolveLayeredPath(layers, path) ?? path;
+}
+
 async function decide(
   opts: CreateOptions,
   idMaps: ContainerIdMaps,
@@ -209,10 +219,13 @@ async function decide(
     opts.env,
   );
   const volumes = await resolveMounts(opts.mounts, config?.volumes ?? [], { dryRun: c.dryRun === true, stateDir: c.dir });
+  const inRoot = pathResolver(c.root);
   // As podman: a new volume starts with what the image has at its mount point.
   for (const volume of volumes.created) {
-    if (c.root.layers.length > 0) await flattenLayers(idMaps, { layers: c.root.layers, target: volume.dataPath, subpath: volume.destination });
+    if (c.root.layers.length > 0) await flattenLayers(idMaps, { layers: c.root.layers, target: volume.dataPath, subpath: inRoot(volume.destination) });
   }
+  // A tmpfs is mounted where the image's links lead (the runtime refuses links in its path).
+  const mounts = volumes.mounts.map((m) => (m.kind === 'tmpfs' ? { ...m, destination: inRoot(m.destination) } : m));
   if (!c.dryRun) mkdirSync(join(c.dir, 'userdata'), { mode: 0o700 });
   const record: ContainerRecord = {
     id: c.id,
@@ -229,7 +242,7 @@ async function decide(
     user: { uid: user.uid, gid: user.gid, groups: user.groups, spec: userSpec },
     readOnly: opts.readOnly,
     init: opts.init,
-    mounts: volumes.mounts,
+    mounts,
     volumes: volumes.names,
     anonymousVolumes: volumes.anonymous,
     network: opts.network,

@@ -48,3 +48,50 @@ function findInLayers(layers: readonly string[], path: string): { host: string; 
   }
   return null;
 }
+
+type Entry = 'dir' | 'link' | 'other' | null;
+
+/** What the image has at `parts` (its topmost layer decides), and that layer's host path. */
+function topmost(layers: readonly string[], parts: readonly string[]): { entry: Entry; host: string } {
+  for (const layer of layers) {
+    for (let i = 1; i < parts.length; i++) {
+      if (isWhiteout(lstat(join(layer, ...parts.slice(0, i))))) return { entry: null, host: '' };
+    }
+    const host = join(layer, ...parts);
+    const st = lstat(host);
+    if (st === null) continue;
+    if (isWhiteout(st)) return { entry: null, host: '' };
+    return { entry: st.isSymbolicLink() ? 'link' : st.isDirectory() ? 'dir' : 'other', host };
+  }
+  return { entry: null, host: '' };
+}
+
+/**
+ * A container path with the image's symlinks on the way resolved, as the container would
+ * see it (links followed inside the image, `..` stopping at its root); components that do
+ * not exist are kept as they are. null when a link loop or a non-directory is in the way.
+ */
+export function resolveLayeredPath(layers: readonly string[], path: string): string | null {
+  const pending = path.split('/').filter(Boolean);
+  const resolved: string[] = [];
+  let links = 0;
+  while (pending.length > 0) {
+    const part = pending.shift()!;
+    if (part === '.') continue;
+    if (part === '..') {
+      resolved.pop();
+      continue;
+    }
+    const { entry, host } = topmost(layers, [...resolved, part]);
+    if (entry === 'link') {
+      if (++links > MAX_LINKS) return null;
+      const target = readlinkSync(host);
+      if (target.startsWith('/')) resolved.length = 0;
+      pending.unshift(...target.split('/').filter(Boolean));
+      continue;
+    }
+    if (entry === 'other' && pending.length > 0) return null;
+    resolved.push(part);
+  }
+  return `/${resolved.join('/')}`;
+}

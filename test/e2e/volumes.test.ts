@@ -43,7 +43,17 @@ beforeAll(async () => {
   // An image whose /data is a link to a host path: a volume there must land inside the container.
   linkTarget = join(tmp.path, 'image-link-target');
   mkdirSync(linkTarget);
-  const link = layout.tarLayer(tarball([{ type: 'symlink', path: 'data', target: linkTarget }], { gzip: false }));
+  const link = layout.tarLayer(
+    tarball(
+      [
+        { type: 'symlink', path: 'data', target: linkTarget },
+        { type: 'dir', path: 'real/' },
+        { type: 'file', path: 'real/hello', body: 'behind a link\n' },
+        { type: 'symlink', path: 'via-link', target: '/real' },
+      ],
+      { gzip: false },
+    ),
+  );
   layout.ref('link', layout.image([rootfs, link], platform, { Env: ['PATH=/bin'], Cmd: ['sh'] }).manifest);
   await layout.push('link', `${registry.host}/link:1`);
   linkImage = `${registry.host}/link:1`;
@@ -162,6 +172,20 @@ describe('named volumes', () => {
     expect(result.stdout).toBe(`${linkTarget}\n`);
     expect(readdirSync(linkTarget)).toEqual([]);
     expect(readFileSync(join(volumeData('through-image-link'), 'file'), 'utf8')).toBe('inside\n');
+  });
+
+  it("mounts a tmpfs where the image's links lead, inside the container", async () => {
+    const result = await nook(['run', '--rm', '--tmpfs', '/data/scratch', linkImage, 'sh', '-c', `echo x > /data/scratch/f && grep -c " ${linkTarget}/scratch tmpfs " /proc/mounts`], { env });
+    expect(result.status, show(result)).toBe(0);
+    expect(result.stdout).toBe('1\n');
+    expect(readdirSync(linkTarget)).toEqual([]);
+  });
+
+  it("fills a new volume from the image's content behind a link at its mount point", async () => {
+    const result = await nook(['run', '--rm', '-v', 'behind-link:/via-link', linkImage, 'cat', '/via-link/hello'], { env });
+    expect(result.status, show(result)).toBe(0);
+    expect(result.stdout).toBe('behind a link\n');
+    expect(readFileSync(join(volumeData('behind-link'), 'hello'), 'utf8')).toBe('behind a link\n');
   });
 
   it('are listed, inspected, created and removed', async () => {

@@ -80,8 +80,9 @@ function emptyDir(dir: string): void {
 /**
  * A layer's part of one directory of the image: the directory under the layer if every
  * component of the path is a real directory there, 'hidden' if the layer deletes the path
- * (a whiteout of it or of a parent), or null if the layer leaves it alone. Symlinks on the
- * way are not followed: such a mount point is left empty.
+ * (a whiteout of it or of a parent), or null if the layer leaves it alone. The caller has
+ * resolved the image's symlinks in the path already (resolveLayeredPath): one met here
+ * means the path changed kind between layers, and that layer adds nothing.
  */
 function layerPart(layer: string, subpath: string): string | 'hidden' | null {
   let dir = layer;
