@@ -17,7 +17,7 @@ export interface ExecOptions {
 /** --format: podman's table, JSON, or a Go template such as '{{.Names}} {{.Status}}'. */
 export type OutputFormat = { readonly kind: 'table' } | { readonly kind: 'json' } | { readonly kind: 'template'; readonly template: string };
 
-export function parseFormat(value: string | undefined): OutputFormat {
+function parseFormat(value: string | undefined): OutputFormat {
   if (value === undefined || value === 'table') return { kind: 'table' };
   if (value === 'json') return { kind: 'json' };
   return { kind: 'template', template: value };
@@ -26,7 +26,7 @@ export function parseFormat(value: string | undefined): OutputFormat {
 /** One --filter of ps: podman's keys that scripts use most. */
 export type PsFilter = { readonly key: 'name' | 'id' | 'status' | 'ancestor'; readonly value: string };
 
-export function parsePsFilter(value: string): PsFilter {
+function parsePsFilter(value: string): PsFilter {
   const eq = value.indexOf('=');
   const key = value.slice(0, eq);
   if (eq < 1 || !['name', 'id', 'status', 'ancestor'].includes(key)) {

@@ -24,7 +24,7 @@ interface Opened {
 }
 
 /** A signal as podman takes it: KILL, SIGKILL, kill or 9. */
-export function parseSignal(value: string): number {
+function parseSignal(value: string): number {
   if (/^\d+$/.test(value)) {
     const n = Number(value);
     if (n >= 1 && n <= 64) return n;

@@ -6,10 +6,6 @@ import { storeRoot } from '../store/paths.js';
 import { findContainer } from './container-lookup.js';
 import { containerStatus, LOG_FILE } from './container-state.js';
 
-export interface LogsIO {
-  readonly write?: (stream: 'stdout' | 'stderr', text: string) => void;
-}
-
 /** One line of the output, put back together from the log's F and P records. */
 export interface LogLine {
   readonly time: string;
@@ -47,15 +43,14 @@ export function parseLog(text: string, pending: Map<string, LogLine> = new Map()
   return { lines, used };
 }
 
-function defaultWrite(stream: 'stdout' | 'stderr', text: string): void {
+function write(stream: 'stdout' | 'stderr', text: string): void {
   (stream === 'stdout' ? process.stdout : process.stderr).write(text);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** `nook logs`: what the container wrote, as the monitor logged it; -f follows until it stops. */
-export async function showLogs(options: LogsOptions, io: LogsIO = {}): Promise<number> {
-  const write = io.write ?? defaultWrite;
+export async function showLogs(options: LogsOptions): Promise<number> {
   const containers = new ContainerStore(storeRoot());
   const record = findContainer(containers, options.container);
   const emit = (line: LogLine): void => write(line.stream, `${options.timestamps ? `${line.time} ` : ''}${line.text}${line.complete ? '\n' : ''}`);

@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
+import { readEnvFile } from '../../src/cli/container-commands.js';
 import { createProgram, type Invocation } from '../../src/cli/program.js';
 import type { RunOptions } from '../../src/engine/run.js';
 import { DEFAULT_SECURITY } from '../../src/engine/security.js';
@@ -208,5 +212,16 @@ describe('the quick parser for run, create and exec', () => {
 
   it('still refuses unknown options', () => {
     expect(() => parseQuick(['run', '--no-such-flag', 'alpine'])).toThrow(/unknown option '--no-such-flag'/);
+  });
+});
+
+describe('--env-file', () => {
+  it('reads NAME=VALUE lines, skipping blank lines and comments, and refuses a missing file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nook-env-'));
+    const file = join(dir, 'env');
+    writeFileSync(file, '# comment\nA=1\r\n\n  # indented comment\nB=two words\nHOME\n');
+    expect(readEnvFile(file)).toEqual(['A=1', 'B=two words', 'HOME']);
+    expect(() => readEnvFile(join(dir, 'missing'))).toThrow(/cannot read env file .*missing: ENOENT/);
+    rmSync(dir, { recursive: true });
   });
 });
