@@ -90,6 +90,25 @@ describe('layer extraction inside the user namespace', () => {
     });
   }
 
+  it('lets a later entry of the same name win, as tar does, and makes implicit parents', async () => {
+    const { result, dir } = await extract([
+      { type: 'file', path: 'twice', body: 'first', mode: 0o600 },
+      { type: 'file', path: 'twice', body: 'second', mode: 0o644 },
+      { type: 'file', path: 'became-dir', body: 'file' },
+      { type: 'dir', path: 'became-dir/' },
+      { type: 'file', path: 'became-dir/inside', body: 'in' },
+      { type: 'dir', path: 'was-dir/' },
+      { type: 'file', path: 'was-dir', body: 'now a file' },
+      { type: 'file', path: 'implicit/parents/here', body: 'deep' },
+    ]);
+    expect(result.status, show(result)).toBe(0);
+    expect(readFileSync(join(dir, 'twice'), 'utf8')).toBe('second');
+    expect(lstatSync(join(dir, 'twice')).mode & 0o777).toBe(0o644);
+    expect(readFileSync(join(dir, 'became-dir', 'inside'), 'utf8')).toBe('in');
+    expect(readFileSync(join(dir, 'was-dir'), 'utf8')).toBe('now a file');
+    expect(readFileSync(join(dir, 'implicit', 'parents', 'here'), 'utf8')).toBe('deep');
+  });
+
   it('turns OCI whiteouts into overlay whiteouts and opaque directories', async () => {
     const { result, dir } = await extract([
       { type: 'dir', path: 'etc/' },
