@@ -35,12 +35,12 @@ export function nookContainers(repoRoot, env) {
       return { monitor: state.ConmonPid, pid: state.Pid };
     },
     remove(ids) {
-      return ids.length ? capture(bin, ['rm', '-f', ...ids], env) : { ok: true };
+      return ids.length ? capture(bin, ['rm', '-f', '-t', '0', ...ids], env) : { ok: true };
     },
     /** Removes every container of the bench's private store. */
     sweep() {
       const ids = capture(bin, ['ps', '-aq'], env);
-      if (ids.ok && ids.out) capture(bin, ['rm', '-f', ...ids.out.split('\n')], env);
+      if (ids.ok && ids.out) capture(bin, ['rm', '-f', '-t', '0', ...ids.out.split('\n')], env);
     },
     /** Runs a command as root of nook's user namespace (to read files of container ids). */
     unshare(args) {

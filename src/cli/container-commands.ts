@@ -70,7 +70,7 @@ export type ContainerInvocation =
   | { readonly command: 'exec'; readonly options: ExecOptions }
   | { readonly command: 'stop'; readonly containers: readonly string[]; readonly timeout: number | undefined }
   | { readonly command: 'kill'; readonly containers: readonly string[]; readonly signal: string }
-  | { readonly command: 'rm'; readonly containers: readonly string[]; readonly force: boolean; readonly volumes: boolean }
+  | { readonly command: 'rm'; readonly containers: readonly string[]; readonly force: boolean; readonly volumes: boolean; readonly timeout: number | undefined }
   | { readonly command: 'wait'; readonly containers: readonly string[] }
   | { readonly command: 'inspect'; readonly names: readonly string[]; readonly only: 'container' | null; readonly format: string | undefined }
   | { readonly command: 'rename'; readonly container: string; readonly name: string }
@@ -211,10 +211,17 @@ export function addContainerCommands(program: Command, onInvoke: (invocation: Co
       .alias('remove')
       .description('remove containers')
       .argument('<container...>', 'names or IDs')
-      .option('-f, --force', 'stop running containers first (SIGKILL)', false)
+      .option('-f, --force', 'stop running containers first (the stop signal, then SIGKILL after the timeout)', false)
+      .option('-t, --time <seconds>', 'with -f: seconds to wait before killing (default: the container\'s stop timeout, 10)')
       .option('-v, --volumes', 'also remove their anonymous volumes', false)
       .action((containers: string[], o: Record<string, unknown>) =>
-        onInvoke({ command: 'rm', containers, force: o.force as boolean, volumes: o.volumes as boolean }),
+        onInvoke({
+          command: 'rm',
+          containers,
+          force: o.force as boolean,
+          volumes: o.volumes as boolean,
+          timeout: o.time === undefined ? undefined : parseCount(o.time as string, '--time'),
+        }),
       );
     parent
       .command('wait')

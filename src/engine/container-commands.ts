@@ -234,7 +234,8 @@ async function killContainers(opened: Opened, refs: readonly string[], signal: s
   });
 }
 
-async function removeContainers(opened: Opened, refs: readonly string[], force: boolean, volumes: boolean, io: ContainerIO): Promise<number> {
+/** podman rm: -f stops a running container as podman stop does (not at once: podman waits too). */
+async function removeContainers(opened: Opened, refs: readonly string[], force: boolean, volumes: boolean, timeout: number | undefined, io: ContainerIO): Promise<number> {
   return eachContainer(
     refs,
     opened,
@@ -244,7 +245,7 @@ async function removeContainers(opened: Opened, refs: readonly string[], force: 
         if (!force) {
           throw new ContainerError(`cannot remove container ${record.name}: it is running`, `stop it first (nook stop ${ref}), or force it: nook rm -f ${ref}`, 2);
         }
-        await stopContainer(opened.containers, record, 0, io);
+        await stopContainer(opened.containers, record, timeout ?? record.stopTimeout, io);
       }
       await removeContainer(opened.containers, opened.idMaps, record, { volumes });
       io.out(ref);
@@ -359,7 +360,7 @@ export async function executeContainerCommand(invocation: ContainerInvocation, i
     case 'kill':
       return killContainers(opened, invocation.containers, invocation.signal, io);
     case 'rm':
-      return removeContainers(opened, invocation.containers, invocation.force, invocation.volumes, io);
+      return removeContainers(opened, invocation.containers, invocation.force, invocation.volumes, invocation.timeout, io);
     case 'wait':
       return waitContainers(opened, invocation.containers, io);
     case 'rename':

@@ -33,7 +33,7 @@ beforeAll(() => {
 
 afterAll(async () => {
   const ids = await nook(['ps', '-aq'], { env });
-  if (ids.stdout.trim()) await nook(['rm', '-f', ...ids.stdout.trim().split('\n')], { env });
+  if (ids.stdout.trim()) await nook(['rm', '-f', '-t', '0', ...ids.stdout.trim().split('\n')], { env });
   await nook(['unshare', 'rm', '-rf', tmp.path], { env });
   tmp.cleanup();
 });
@@ -209,7 +209,7 @@ describe('a running container swapping a directory and a host symlink', () => {
       expect(existsSync(dest)).toBe(false);
     }
     hostTargetUntouched();
-    await ok(['rm', '-f', 'swapper']);
+    await ok(['rm', '-f', '-t', '0', 'swapper']);
   }, 120_000);
 });
 
@@ -271,7 +271,7 @@ describe('nook cp and export with an image container (overlay)', () => {
     expect(names).toContain('tmp/inside');
     // Its /proc is a mount of its own: exported empty, as podman leaves mounts out.
     expect(names.filter((n) => n.startsWith('proc/'))).toEqual(['proc/']);
-    await ok(['rm', '-f', 'img']);
+    await ok(['rm', '-f', '-t', '0', 'img']);
   });
 });
 
@@ -290,7 +290,7 @@ describe('a running container\'s volumes', () => {
     const names = tarList(streamed.stdout);
     expect(names).toContain('data/');
     expect(names.filter((n) => n.startsWith('data/'))).toEqual(['data/']);
-    await ok(['rm', '-f', 'vol']);
+    await ok(['rm', '-f', '-t', '0', 'vol']);
   });
 });
 

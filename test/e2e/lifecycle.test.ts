@@ -26,7 +26,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   const ids = await nook(['ps', '-aq'], { env });
-  if (ids.stdout.trim()) await nook(['rm', '-f', ...ids.stdout.trim().split('\n')], { env });
+  if (ids.stdout.trim()) await nook(['rm', '-f', '-t', '0', ...ids.stdout.trim().split('\n')], { env });
   await nook(['unshare', 'rm', '-rf', tmp.path], { env });
   tmp.cleanup();
 });
@@ -155,7 +155,7 @@ describe('a detached container', () => {
     rmSync(join(env.XDG_RUNTIME_DIR!, 'nook'), { recursive: true, force: true });
     expect(await state('survivor')).toBe('running');
     expect(await ok(['exec', 'survivor', 'echo', 'still here'])).toBe('still here\n');
-    await ok(['rm', '-f', 'orphan', 'survivor']);
+    await ok(['rm', '-f', '-t', '0', 'orphan', 'survivor']);
   });
 
   it('shows nothing running after a reboot (another boot id in its state)', async () => {
@@ -187,7 +187,7 @@ describe('foreground containers', () => {
     expect(await ok(['start', id.slice(0, 12)])).toBe(`${id.slice(0, 12)}\n`);
     expect(await state('later')).toBe('running');
     await until(async () => (await nook(['logs', 'later'], { env })).stdout === 'created\n', 'the log');
-    await ok(['rm', '-f', 'later']);
+    await ok(['rm', '-f', '-t', '0', 'later']);
   });
 
   it('passes stdin only with -i', async () => {
@@ -252,7 +252,7 @@ describe('exec', () => {
       expect(lines.some((l) => /^\/dev\/pts\/\d+$/.test(l)), out).toBe(true);
       expect(lines).toContain('33 111');
     } finally {
-      await ok(['rm', '-f', 'host']);
+      await ok(['rm', '-f', '-t', '0', 'host']);
     }
   });
 
@@ -297,7 +297,10 @@ describe('names and ids', () => {
     const pruned = await ok(['container', 'prune', '-f']);
     expect(pruned).toMatch(/^[0-9a-f]{64}\n$/);
     expect((await ps()).map((c) => c.Names[0])).toEqual(['busy']);
-    await ok(['rm', '-f', 'busy']);
+    // As podman: -f stops it first, the stop signal and then SIGKILL after the timeout.
+    const forced = await nook(['rm', '-f', '-t', '1', 'busy'], { env });
+    expect(forced.status, show(forced)).toBe(0);
+    expect(forced.stderr).toMatch(/failed to stop container busy in 1 seconds, resorting to SIGKILL/);
     expect(await ps()).toEqual([]);
   });
 });
@@ -339,7 +342,7 @@ describe('concurrency and kills', () => {
       // Either it exists whole (created or running) or not at all; the name is free or its.
       const listed = (await ps()).filter((c) => c.Names[0] === 'killed');
       expect(listed.length).toBeLessThanOrEqual(1);
-      if (listed.length === 1) await ok(['rm', '-f', 'killed']);
+      if (listed.length === 1) await ok(['rm', '-f', '-t', '0', 'killed']);
       await ok(['create', '--name', 'killed', IMAGE, 'true']);
       await killedAfter(['rm', 'killed'], delay / 2);
       if ((await ps()).some((c) => c.Names[0] === 'killed')) await ok(['rm', 'killed']);

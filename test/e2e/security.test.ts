@@ -384,7 +384,7 @@ describe('escapes from inside the container', () => {
       // Only the container's own processes (busybox, which is its own file to write) may show up.
       expect(written.stdout.split('\n').filter((l) => l && l !== '/bin/busybox')).toEqual([]);
     } finally {
-      await nook(['rm', '-f', 'attacker'], { env });
+      await nook(['rm', '-f', '-t', '0', 'attacker'], { env });
     }
     expect(digest()).toBe(before);
   });
@@ -397,7 +397,7 @@ describe('escapes from inside the container', () => {
       const fds = await nook(['exec', 'fds', 'sh', '-c', 'sleep 2 & ls /proc/$!/fd'], { env });
       expect(fds.stdout.trim().split('\n').sort(), show(fds)).toEqual(['0', '1', '2']);
     } finally {
-      await nook(['rm', '-f', 'fds'], { env });
+      await nook(['rm', '-f', '-t', '0', 'fds'], { env });
     }
   });
 

@@ -79,7 +79,8 @@ describe('nook run command line', () => {
     });
     expect(parse(['stop', '-t', '3', 'a', 'b']).invocation).toMatchObject({ command: 'stop', containers: ['a', 'b'], timeout: 3 });
     expect(parse(['kill', '-s', 'TERM', 'a']).invocation).toMatchObject({ command: 'kill', signal: 'TERM' });
-    expect(parse(['rm', '-fv', 'a']).invocation).toMatchObject({ command: 'rm', force: true, volumes: true });
+    expect(parse(['rm', '-fv', 'a']).invocation).toMatchObject({ command: 'rm', force: true, volumes: true, timeout: undefined });
+    expect(parse(['rm', '-f', '-t', '0', 'a']).invocation).toMatchObject({ command: 'rm', force: true, timeout: 0 });
     expect(parse(['container', 'rm', 'a']).invocation).toMatchObject({ command: 'rm', force: false });
     expect(parse(['rename', 'a', 'b']).invocation).toMatchObject({ command: 'rename', container: 'a', name: 'b' });
     expect(parse(['inspect', 'x']).invocation).toMatchObject({ command: 'inspect', names: ['x'], only: null });
