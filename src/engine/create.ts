@@ -220,9 +220,16 @@ async function decide(
   );
   const volumes = await resolveMounts(opts.mounts, config?.volumes ?? [], { dryRun: c.dryRun === true, stateDir: c.dir });
   const inRoot = pathResolver(c.root);
-  // As podman: a new volume starts with what the image has at its mount point.
-  for (const volume of volumes.created) {
-    if (c.root.layers.length > 0) await flattenLayers(idMaps, { layers: c.root.layers, target: volume.dataPath, subpath: inRoot(volume.destination) });
+  try {
+    // As podman: a new volume starts with what the image has at its mount point.
+    for (const volume of volumes.created) {
+      if (c.root.layers.length > 0) await flattenLayers(idMaps, { layers: c.root.layers, target: volume.dataPath, subpath: inRoot(volume.destination) });
+    }
+  } catch (err) {
+    // Volumes made for this container alone would outlive it with nothing to use them.
+    const { deleteVolumes } = await import('./volume-commands.js');
+    await deleteVolumes(volumes.anonymous).catch(() => undefined);
+    throw err;
   }
   // A tmpfs is mounted where the image's links lead (the runtime refuses links in its path).
   const mounts = volumes.mounts.map((m) => (m.kind === 'tmpfs' ? { ...m, destination: inRoot(m.destination) } : m));
