@@ -6,7 +6,7 @@ import { Parser, type ReadEntry } from 'tar';
 import { decompressor } from '../decompress.js';
 import { EXTRACT_FAILED, STDIN, type ExtractedLayer, type ExtractRequest, type LayerToExtract } from './request.js';
 import { LayerWriter, UnsupportedEntry } from './unpack.js';
-import { makeOpaque, makeWhiteout, UnsafeLayerPath } from './whiteouts.js';
+import { UnsafeLayerPath } from './layer-path.js';
 
 /**
  * The layer extractor: runs as root of a user namespace with the container id maps (started
@@ -126,8 +126,11 @@ async function extractLayer(layer: LayerToExtract, request: ExtractRequest): Pro
     throw failure ?? err;
   }
   if (failure) throw failure;
-  for (const dir of opaque) makeOpaque(layer.target, dir);
-  for (const path of whiteouts) makeWhiteout(layer.target, path);
+  if (opaque.length > 0 || whiteouts.length > 0) {
+    const { makeOpaque, makeWhiteout } = await import('./whiteouts.js');
+    for (const dir of opaque) makeOpaque(layer.target, dir);
+    for (const path of whiteouts) makeWhiteout(layer.target, path);
+  }
   return { target: layer.target, diffId: `sha256:${hash.digest('hex')}`, entries, skippedDevices };
 }
 

@@ -1,12 +1,13 @@
 import { lstatSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import koffi from 'koffi';
+import { safeLayerPath, UnsafeLayerPath } from './layer-path.js';
 
 /**
  * OCI layers mark deletions with `.wh.NAME` files and `.wh..wh..opq` (this directory hides
  * the lower ones' content). Overlayfs with `userxattr` wants a 0:0 character device in
  * place of NAME, and `user.overlay.opaque=y` on the directory. Node has neither mknod nor
- * setxattr, hence koffi; both run as root of the user namespace.
+ * setxattr, hence koffi; both run as root of the user namespace. The extractor imports
+ * this module only for a layer that has either: loading koffi costs ~12 ms.
  */
 const libc = koffi.load('libc.so.6');
 const mknod = libc.func('int mknod(const char *path, uint32_t mode, uint64_t dev)');
@@ -14,31 +15,6 @@ const lsetxattr = libc.func('int lsetxattr(const char *path, const char *name, c
 const lgetxattr = libc.func('intptr_t lgetxattr(const char *path, const char *name, _Out_ uint8_t *value, size_t size)');
 const OPAQUE = 'user.overlay.opaque';
 const S_IFCHR = 0o020000;
-
-export class UnsafeLayerPath extends Error {}
-
-/**
- * The layer-relative path `rel` under `root`, checked component by component: no `..`, and
- * no symlink on the way, so a whiteout can never land outside the layer. Missing parent
- * directories are created (a layer may hold only the whiteout of a lower directory's file).
- */
-export function safeLayerPath(root: string, rel: string): string {
-  const parts = rel.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.length === 0 || parts.includes('..')) throw new UnsafeLayerPath(`unsafe path "${rel}"`);
-  let dir = root;
-  for (const part of parts.slice(0, -1)) {
-    dir = join(dir, part);
-    let st;
-    try {
-      st = lstatSync(dir);
-    } catch {
-      mkdirSync(dir, { mode: 0o755 });
-      continue;
-    }
-    if (!st.isDirectory()) throw new UnsafeLayerPath(`"${rel}" goes through "${dir.slice(root.length + 1)}", which is not a directory`);
-  }
-  return join(dir, parts[parts.length - 1]!);
-}
 
 function exists(path: string): boolean {
   try {
