@@ -41,6 +41,13 @@ async function execute(invocation: Invocation): Promise<number> {
       const cp = await import('../engine/cp.js');
       return invocation.command === 'cp' ? cp.copyCommand(invocation.options, io) : cp.exportCommand(invocation.options, io);
     }
+    case 'system-reset':
+    case 'system-prune': {
+      const system = await import('../engine/system.js');
+      return invocation.command === 'system-reset'
+        ? system.resetSystem({ force: invocation.force }, io)
+        : system.pruneSystem({ force: invocation.force, volumes: invocation.volumes }, io);
+    }
     case 'info': {
       const { showInfo } = await import('../engine/info.js');
       return showInfo(invocation.options, io);

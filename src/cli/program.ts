@@ -11,6 +11,7 @@ import { parseSecurityFlags } from './security-options.js';
 import { addVolumeCommands, type VolumeInvocation } from './volume-commands.js';
 import { addContainerCommands, environmentFlags, parseRestart, type ContainerInvocation } from './container-commands.js';
 import { addCpCommands, type CpInvocation } from './cp-commands.js';
+import { addSystemCommands, type SystemInvocation } from './system-commands.js';
 import type { CreateOptions } from '../engine/create.js';
 import { isContainerName } from '../store/containers.js';
 
@@ -28,7 +29,8 @@ export type Invocation =
   | ImageInvocation
   | VolumeInvocation
   | ContainerInvocation
-  | CpInvocation;
+  | CpInvocation
+  | SystemInvocation;
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -233,5 +235,6 @@ export function createProgram(io: CliIO, onInvoke: (invocation: Invocation) => v
   addVolumeCommands(program, onInvoke);
   addContainerCommands(program, onInvoke, null);
   addCpCommands(program, onInvoke);
+  addSystemCommands(program, onInvoke);
   return program;
 }

@@ -59,7 +59,7 @@ function signalContainer(status: ContainerStatus & { state: 'running' }, signal:
 }
 
 /** podman stop: the stop signal, then SIGKILL after the timeout; never restarted after. */
-async function stopContainer(containers: ContainerStore, record: ContainerRecord, timeout: number, io: ContainerIO): Promise<void> {
+export async function stopContainer(containers: ContainerStore, record: ContainerRecord, timeout: number, io: ContainerIO): Promise<void> {
   let status = containerStatus(containers, record.id);
   if (status.state !== 'running') return;
   writeFileSync(containers.path(record.id, STOP_FILE), '');

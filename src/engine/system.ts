@@ -1,0 +1,68 @@
+import { rm } from 'node:fs/promises';
+import { removeOwnedTrees } from '../image/extract/run.js';
+import { storeRoot } from '../store/paths.js';
+import { runtimeDirPath } from '../sys/paths.js';
+import { openContainers } from './container-lookup.js';
+import { containerStatus } from './container-state.js';
+import { stopContainer } from './container-commands.js';
+import { removeContainer } from './remove.js';
+
+export interface SystemIO {
+  readonly out: (line: string) => void;
+  readonly err: (line: string) => void;
+}
+
+async function confirmed(question: string): Promise<boolean> {
+  const { promptLine } = await import('./prompt.js');
+  return /^y(es)?$/i.test(await promptLine(`${question}\nAre you sure you want to continue? [y/N] `, 'confirmation', '-f'));
+}
+
+/**
+ * `nook system reset`: every container killed, then the whole store and runtime dir gone.
+ * Files of container ids in the store need container root to remove them, so this is the
+ * way back to nothing that `rm -rf` alone is not.
+ */
+export async function resetSystem(options: { force: boolean }, io: SystemIO): Promise<number> {
+  const store = storeRoot();
+  const runtime = runtimeDirPath();
+  if (!options.force && !(await confirmed(`WARNING! This will remove all containers, images and volumes nook keeps:\n\t${store}\n\t${runtime}`))) return 0;
+  const { containers, idMaps } = await openContainers();
+  for (const record of containers.list()) await stopContainer(containers, record, 0, io);
+  await removeOwnedTrees(idMaps, [store]);
+  // Only the user's own files live there (scratch, the seccomp cache); removed last, as the
+  // removal above runs the runtime with its scratch files in it.
+  await rm(runtime, { recursive: true, force: true });
+  return 0;
+}
+
+/**
+ * `nook system prune`: containers that are not running, images without a name that no
+ * container uses, and with --volumes the volumes no container uses.
+ */
+export async function pruneSystem(options: { force: boolean; volumes: boolean }, io: SystemIO): Promise<number> {
+  const what = ['all stopped containers', 'all dangling images', ...(options.volumes ? ['all volumes not used by at least one container'] : [])];
+  if (!options.force && !(await confirmed(`WARNING! This command removes:\n${what.map((w) => `\t- ${w}`).join('\n')}`))) return 0;
+  const { containers, idMaps } = await openContainers();
+  io.out('Deleted Containers');
+  for (const record of containers.list()) {
+    if (containerStatus(containers, record.id).state === 'running') continue;
+    if (await removeContainer(containers, idMaps, record, { volumes: false })) io.out(record.id);
+  }
+  if (options.volumes) {
+    io.out('Deleted Volumes');
+    const { pruneVolumes } = await import('./volume-commands.js');
+    await pruneVolumes({ force: true }, io);
+  }
+  io.out('Deleted Images');
+  const { openStore } = await import('../store/store.js');
+  const index = await (await openStore()).images.readIndex();
+  const dangling = Object.entries(index.images).flatMap(([id, entry]) => (entry.names.length === 0 ? [id] : []));
+  if (dangling.length > 0) {
+    const { removeImages } = await import('./rmi.js');
+    // An image a container uses is kept (rmi refuses it); the others go.
+    await removeImages({ images: dangling, force: false }, { ...io, out: () => undefined, err: () => undefined }).catch(() => undefined);
+    const left = (await (await openStore()).images.readIndex()).images;
+    for (const id of dangling) if (!(id in left)) io.out(id);
+  }
+  return 0;
+}

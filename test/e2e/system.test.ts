@@ -1,0 +1,66 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isolatedEnv, nook, show } from '../helpers/nook.js';
+import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
+
+let tmp: { path: string; cleanup: () => void };
+let env: NodeJS.ProcessEnv;
+let tarFile: string;
+
+const STORE = (): string => join(env.XDG_DATA_HOME!, 'nook');
+const RUNTIME = (): string => join(env.XDG_RUNTIME_DIR!, 'nook');
+
+beforeAll(() => {
+  tmp = tempDir('system');
+  env = isolatedEnv(join(tmp.path, 'home'));
+  const rootfs = makeBusyboxRootfs(join(tmp.path, 'rootfs'));
+  tarFile = join(tmp.path, 'rootfs.tar');
+  execFileSync('tar', ['-C', rootfs, '-cf', tarFile, '.']);
+});
+
+afterAll(async () => {
+  await nook(['system', 'reset', '-f'], { env });
+  tmp.cleanup();
+});
+
+async function ok(args: readonly string[]): Promise<string> {
+  const result = await nook(args, { env });
+  expect(result.status, show(result)).toBe(0);
+  return result.stdout;
+}
+
+describe('nook system', () => {
+  it('prune removes stopped containers, dangling images and, with --volumes, unused volumes', async () => {
+    await ok(['import', tarFile, 'localhost/kept:1']);
+    const dangling = (await ok(['import', tarFile])).trim();
+    await ok(['run', '-d', '--name', 'up', 'localhost/kept:1', 'sleep', '100']);
+    await ok(['run', '--name', 'done', 'localhost/kept:1', 'true']);
+    await ok(['create', '--name', 'made', 'localhost/kept:1', 'true']);
+    await ok(['volume', 'create', 'unused']);
+    const out = await ok(['system', 'prune', '-f', '--volumes']);
+    expect(out).toMatch(/^Deleted Containers\n[0-9a-f]{64}\n[0-9a-f]{64}\nDeleted Volumes\nunused\nDeleted Images\n/);
+    expect(out).toContain(dangling.slice(0, 12));
+    expect((await ok(['ps', '-a', '--format', '{{.Names}}'])).trim()).toBe('up');
+    expect(await ok(['volume', 'ls', '-q'])).toBe('');
+    expect(await ok(['images', '--format', 'json'])).toContain('localhost/kept');
+  });
+
+  it('reset kills what runs and removes the store, files of container ids included', async () => {
+    // A file only container uid 1000 owns, in a container's upper dir and in a volume.
+    await ok(['run', '--name', 'owner', '-v', 'data:/data', 'localhost/kept:1', 'sh', '-c', 'mkdir /d && chown 1000:1000 /d && chmod 700 /d && touch /d/f && chown 1000 /data']);
+    expect(existsSync(STORE())).toBe(true);
+    const reset = await nook(['system', 'reset', '-f'], { env });
+    expect(reset.status, show(reset)).toBe(0);
+    expect(existsSync(STORE())).toBe(false);
+    expect(existsSync(RUNTIME())).toBe(false);
+    expect(await ok(['ps', '-a', '-q'])).toBe('');
+  });
+
+  it('asks first, and refuses without a terminal to ask on', async () => {
+    const result = await nook(['system', 'reset'], { env });
+    expect(result.status, show(result)).toBe(125);
+    expect(result.stderr).toMatch(/standard input is not a terminal.*hint: give -f/);
+  });
+});
