@@ -42,8 +42,10 @@ async function execute(invocation: Invocation): Promise<number> {
       return invocation.command === 'cp' ? cp.copyCommand(invocation.options, io) : cp.exportCommand(invocation.options, io);
     }
     case 'system-reset':
-    case 'system-prune': {
+    case 'system-prune':
+    case 'system-df': {
       const system = await import('../engine/system.js');
+      if (invocation.command === 'system-df') return system.diskUsage(io);
       return invocation.command === 'system-reset'
         ? system.resetSystem({ force: invocation.force }, io)
         : system.pruneSystem({ force: invocation.force, volumes: invocation.volumes }, io);

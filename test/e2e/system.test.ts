@@ -45,6 +45,11 @@ describe('nook system', () => {
     expect((await ok(['ps', '-a', '--format', '{{.Names}}'])).trim()).toBe('up');
     expect(await ok(['volume', 'ls', '-q'])).toBe('');
     expect(await ok(['images', '--format', 'json'])).toContain('localhost/kept');
+    const df = (await ok(['system', 'df'])).split('\n');
+    expect(df[0]).toMatch(/^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE$/);
+    expect(df[1]).toMatch(/^Images\s+1\s+1\s+[\d.]+ MB\s+0 B$/);
+    expect(df[2]).toMatch(/^Containers\s+1\s+1\s+[\d.]+ kB\s+0 B$/);
+    expect(df[3]).toMatch(/^Local Volumes\s+0\s+0\s+0 B\s+0 B$/);
   });
 
   it('reset kills what runs and removes the store, files of container ids included', async () => {
