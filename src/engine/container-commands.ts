@@ -11,7 +11,10 @@ import { createContainer, type CreateOptions } from './create.js';
 import { formatTable, humanAge } from './human.js';
 import { inspectContainer } from './container-inspect.js';
 import { removeContainer } from './remove.js';
-import { startContainer } from './start.js';
+import { StartBusyError, startContainer } from './start.js';
+
+/** How long (x 50 ms) a start waits for another start of the same container. */
+const START_WAIT_TRIES = 200;
 
 export interface ContainerIO {
   readonly out: (line: string) => void;
@@ -213,8 +216,17 @@ async function startContainers(opened: Opened, refs: readonly string[], attach: 
     return status;
   }
   return eachContainer(refs, opened, io, async (record, ref) => {
-    if (containerStatus(opened.containers, record.id).state !== 'running') {
-      await startContainer(opened.containers, opened.idMaps, record, { detach: true }, { warn: io.err });
+    // As podman: starting a running container is no error; nor is one being started
+    // by another command, which this one waits for.
+    for (let tries = 0; containerStatus(opened.containers, record.id).state !== 'running'; tries++) {
+      try {
+        await startContainer(opened.containers, opened.idMaps, record, { detach: true }, { warn: io.err });
+        break;
+      } catch (err) {
+        if (containerStatus(opened.containers, record.id).state === 'running') break;
+        if (!(err instanceof StartBusyError) || tries >= START_WAIT_TRIES) throw err;
+        await sleep(50);
+      }
     }
     io.out(ref);
   });

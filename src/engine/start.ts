@@ -6,15 +6,23 @@ import type { Op } from '../plan/ops.js';
 import type { ContainerSpec, EtcFiles } from '../plan/spec.js';
 import { launchRuntime } from '../runtime/launch.js';
 import { reportToError } from '../runtime/report-error.js';
-import type { ContainerRecord, ContainerStore } from '../store/containers.js';
+import { StartInProgressError, type ContainerRecord, type ContainerStore } from '../store/containers.js';
+import { ContainerError } from '../errors.js';
 import type { ContainerIdMaps } from '../sys/idmap.js';
 import { runtimeDir } from '../sys/paths.js';
-import { LOG_FILE, STATE_FILE, STOP_FILE } from './container-state.js';
+import { containerStatus, LOG_FILE, STATE_FILE, STOP_FILE } from './container-state.js';
 import { etcFilePaths, renderEtcFiles, writeEtcFiles } from './etc-files.js';
 import { containerSecurity, type ContainerSecurity } from './security.js';
 
 export interface StartIO {
   readonly warn: (line: string) => void;
+}
+
+/** Another nook command is starting the same container. */
+export class StartBusyError extends ContainerError {
+  constructor(name: string) {
+    super(`container ${name} is being started by another nook command`, 'wait for it to finish, then see nook ps');
+  }
 }
 
 /** Whether the monitor runs on in the background (start, run -d) or nook waits for the end. */
@@ -78,6 +86,25 @@ function monitorRecords(containers: ContainerStore, record: ContainerRecord, mod
  * code when it ends; detached, 0 once its command runs (the monitor stays behind alone).
  */
 export async function startContainer(containers: ContainerStore, idMaps: ContainerIdMaps, record: ContainerRecord, mode: StartMode, io: StartIO): Promise<number> {
+  let release: () => void;
+  try {
+    release = containers.claimStart(record.id);
+  } catch (err) {
+    if (!(err instanceof StartInProgressError)) throw err;
+    throw new StartBusyError(record.name);
+  }
+  try {
+    // Checked under the claim: a start that finished meanwhile has the container running.
+    if (containerStatus(containers, record.id).state === 'running') {
+      throw new ContainerError(`container ${record.name} is already running`, 'see its output with "nook logs -f"');
+    }
+    return await launch(containers, idMaps, record, mode, io);
+  } finally {
+    release();
+  }
+}
+
+async function launch(containers: ContainerStore, idMaps: ContainerIdMaps, record: ContainerRecord, mode: StartMode, io: StartIO): Promise<number> {
   const scratch = runtimeDir();
   const security = await containerSecurity(record.security, record.network, { dir: scratch, write: true });
   const etcFiles = etcFilePaths(containers.path(record.id, 'userdata'));

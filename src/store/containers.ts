@@ -62,6 +62,12 @@ export function isContainerName(name: string): boolean {
   return /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name) && !isTempName(name);
 }
 
+/** Another nook command is starting the container right now. */
+export class StartInProgressError extends Error {}
+
+/** In a container's dir while a start launches it: the pid of that nook. */
+const START_FILE = 'starting';
+
 export class NameInUseError extends Error {
   constructor(
     readonly containerName: string,
@@ -118,6 +124,32 @@ export class ContainerStore {
       this.dropStaleClaim(name, holder);
     }
     throw new NameInUseError(name, this.nameTarget(name) ?? 'another container');
+  }
+
+  /**
+   * Taken while a start launches the container, so two starts of one container cannot both
+   * run it; returns the release. One left by a killed start (its pid gone) is taken over.
+   */
+  claimStart(id: string): () => void {
+    const path = this.path(id, START_FILE);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        writeFileSync(path, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+        return () => rmSync(path, { force: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      let pid = NaN;
+      try {
+        pid = Number(readFileSync(path, 'utf8').trim());
+      } catch {
+        // removed meanwhile: try again
+      }
+      // No pid yet: its writer is between the open and the write.
+      if (!(pid > 0) || processAlive(pid)) throw new StartInProgressError();
+      rmSync(path, { force: true });
+    }
+    throw new StartInProgressError();
   }
 
   /** Writes the record: from now on the container exists. */

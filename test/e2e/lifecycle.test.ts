@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isolatedEnv, nook, NOOK_BIN, show, waitFor, type NookResult } from '../helpers/nook.js';
@@ -314,6 +314,18 @@ describe('concurrency and kills', () => {
     await ok(['rm', 'same']);
     expect(containerDirs()).toEqual([]);
     expect(nameClaims()).toEqual([]);
+  });
+
+  it('parallel starts of one container run it once', async () => {
+    const shared = join(tmp.path, 'starts');
+    mkdirSync(shared);
+    await ok(['create', '--name', 'once-only', '-v', `${shared}:/shared`, IMAGE, 'sh', '-c', 'echo started >> /shared/log; sleep 100']);
+    const results = await Promise.all(Array.from({ length: 6 }, () => nook(['start', 'once-only'], { env })));
+    for (const r of results) expect(r.status, show(r)).toBe(0);
+    await waitFor(() => existsSync(join(shared, 'log')), 'the container to start');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(readFileSync(join(shared, 'log'), 'utf8')).toBe('started\n');
+    await ok(['rm', '-f', '-t', '0', 'once-only']);
   });
 
   it('20 parallel create/rm of different containers leave the store consistent', async () => {
