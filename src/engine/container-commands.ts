@@ -100,11 +100,16 @@ async function eachContainer(
   return 0;
 }
 
+/** Running, or being started by another command right now: not to be removed from under it. */
+function busy(containers: ContainerStore, id: string): boolean {
+  return containers.starting(id) || containerStatus(containers, id).state === 'running';
+}
+
 /** --rm containers that ended while nobody was there to remove them (a killed monitor). */
 async function removeEnded(opened: Opened, records: readonly ContainerRecord[]): Promise<ContainerRecord[]> {
   const kept: ContainerRecord[] = [];
   for (const record of records) {
-    if (record.autoRemove && containerStatus(opened.containers, record.id).state === 'exited') {
+    if (record.autoRemove && !opened.containers.starting(record.id) && containerStatus(opened.containers, record.id).state === 'exited') {
       await removeContainer(opened.containers, opened.idMaps, record, { volumes: true }).catch(() => undefined);
     } else {
       kept.push(record);
@@ -253,10 +258,12 @@ async function removeContainers(opened: Opened, refs: readonly string[], force: 
     opened,
     io,
     async (record, ref) => {
-      if (containerStatus(opened.containers, record.id).state === 'running') {
+      if (busy(opened.containers, record.id)) {
         if (!force) {
           throw new ContainerError(`cannot remove container ${record.name}: it is running`, `stop it first (nook stop ${ref}), or force it: nook rm -f ${ref}`, 2);
         }
+        // A start in progress is let finish, then stopped like any running container.
+        for (let tries = 0; opened.containers.starting(record.id) && tries < START_WAIT_TRIES; tries++) await sleep(50);
         await stopContainer(opened.containers, record, timeout ?? record.stopTimeout, io);
       }
       await removeContainer(opened.containers, opened.idMaps, record, { volumes });
@@ -301,7 +308,7 @@ async function pruneContainers(opened: Opened, force: boolean, io: ContainerIO):
     if (!/^y(es)?$/i.test(answer)) return 0;
   }
   for (const record of opened.containers.list()) {
-    if (containerStatus(opened.containers, record.id).state === 'running') continue;
+    if (busy(opened.containers, record.id)) continue;
     if (await removeContainer(opened.containers, opened.idMaps, record, { volumes: false })) io.out(record.id);
   }
   return 0;

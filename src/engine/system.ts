@@ -45,7 +45,7 @@ export async function pruneSystem(options: { force: boolean; volumes: boolean },
   const { containers, idMaps } = await openContainers();
   io.out('Deleted Containers');
   for (const record of containers.list()) {
-    if (containerStatus(containers, record.id).state === 'running') continue;
+    if (containers.starting(record.id) || containerStatus(containers, record.id).state === 'running') continue;
     if (await removeContainer(containers, idMaps, record, { volumes: false })) io.out(record.id);
   }
   if (options.volumes) {

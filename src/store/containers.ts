@@ -152,6 +152,16 @@ export class ContainerStore {
     throw new StartInProgressError();
   }
 
+  /** Whether a live nook holds the container's start claim (claimStart). */
+  starting(id: string): boolean {
+    try {
+      const pid = Number(readFileSync(this.path(id, START_FILE), 'utf8').trim());
+      return !(pid > 0) || processAlive(pid);
+    } catch {
+      return false;
+    }
+  }
+
   /** Writes the record: from now on the container exists. */
   commit(record: ContainerRecord): void {
     this.writeRecord(record);

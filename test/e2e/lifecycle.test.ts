@@ -328,6 +328,20 @@ describe('concurrency and kills', () => {
     await ok(['rm', '-f', '-t', '0', 'once-only']);
   });
 
+  it('rm -f racing a start leaves no container and no process behind', async () => {
+    const sleeping = (): boolean => execFileSync('ps', ['-eo', 'args']).toString().split('\n').some((l) => l.trim() === 'sleep 4242');
+    for (let i = 0; i < 3; i++) {
+      await ok(['create', '--name', 'racer', IMAGE, 'sleep', '4242']);
+      const [started, removed] = await Promise.all([nook(['start', 'racer'], { env }), nook(['rm', '-f', '-t', '0', 'racer'], { env })]);
+      expect(removed.status, show(removed)).toBe(0);
+      // The start either ran first (and its container was stopped) or found it gone.
+      expect([0, 125]).toContain(started.status);
+      expect((await ps()).filter((c) => c.Names[0] === 'racer')).toEqual([]);
+      await waitFor(() => !sleeping(), 'the raced container to be gone', 5_000);
+    }
+    expect(containerDirs()).toEqual([]);
+  });
+
   it('20 parallel create/rm of different containers leave the store consistent', async () => {
     await Promise.all(
       Array.from({ length: 20 }, async (_, i) => {
