@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, rmSync, statSync, readFileSync, readlinkSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readdirSync, rmSync, statSync, readFileSync, readlinkSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SecurityOptions } from '../engine/security.js';
 import type { RestartPolicyName } from '../plan/ops.js';
@@ -147,9 +147,36 @@ export class ContainerStore {
       }
       // No pid yet: its writer is between the open and the write.
       if (!(pid > 0) || processAlive(pid)) throw new StartInProgressError();
-      rmSync(path, { force: true });
+      this.dropStaleFile(path, `${pid}\n`);
     }
     throw new StartInProgressError();
+  }
+
+  /**
+   * Removes `path` if it still holds `stale`: renamed aside first, so a fresh file another
+   * command made there meanwhile is put back rather than lost.
+   */
+  private dropStaleFile(path: string, stale: string): void {
+    const aside = tempPathFor(path);
+    try {
+      renameSync(path, aside);
+    } catch {
+      return;
+    }
+    let content = '';
+    try {
+      content = readFileSync(aside, 'utf8');
+    } catch {
+      // gone
+    }
+    if (content !== stale) {
+      try {
+        linkSync(aside, path);
+      } catch {
+        // another claim is there by now: it stands
+      }
+    }
+    rmSync(aside, { force: true });
   }
 
   /** Whether a live nook holds the container's start claim (claimStart). */

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseState } from '../../src/engine/container-state.js';
 import { parseLog } from '../../src/engine/logs.js';
 import { DEFAULT_SECURITY } from '../../src/engine/security.js';
-import { ContainerStore, NameInUseError, type ContainerRecord } from '../../src/store/containers.js';
+import { ContainerStore, NameInUseError, StartInProgressError, type ContainerRecord } from '../../src/store/containers.js';
 
 const DEAD_PID = 2 ** 22 + 7;
 
@@ -56,6 +56,18 @@ describe('ContainerStore', () => {
     store.claimName('new', ID(1));
     expect(store.leftovers()).toEqual([]);
     expect(readdirSync(store.namesDir)).toEqual(['new']);
+  });
+
+  it('takes over a start claim whose nook is gone, and refuses a live one', () => {
+    store.begin(ID(1));
+    const release = store.claimStart(ID(1));
+    expect(() => store.claimStart(ID(1))).toThrow(StartInProgressError);
+    expect(store.starting(ID(1))).toBe(true);
+    release();
+    expect(store.starting(ID(1))).toBe(false);
+    writeFileSync(store.path(ID(1), 'starting'), `${DEAD_PID}\n`);
+    expect(store.starting(ID(1))).toBe(false);
+    store.claimStart(ID(1))();
   });
 
   it('removes a container by renaming it aside; a removal cut short is swept', () => {
