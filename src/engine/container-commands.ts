@@ -192,8 +192,11 @@ async function listContainers(opened: Opened, options: PsOptions, io: ContainerI
   } else if (options.format.kind === 'json') {
     io.out(JSON.stringify(rows.map(({ record, status }) => psJson(record, status)), null, 4));
   } else if (options.format.kind === 'template') {
-    const { renderTemplate } = await import('./go-template.js');
-    for (const { record, status } of rows) io.out(renderTemplate(options.format.template, psView(record, status)));
+    const { renderTable, renderTemplate } = await import('./go-template.js');
+    const views = rows.map(({ record, status }) => psView(record, status));
+    const table = renderTable(options.format.template, views);
+    if (table !== null) for (const line of formatTable(table)) io.out(line.trimEnd());
+    else for (const view of views) io.out(renderTemplate(options.format.template, view));
   } else {
     const table = rows.map(({ record, status }) => [
       options.noTrunc ? record.id : record.id.slice(0, 12),

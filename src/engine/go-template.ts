@@ -33,3 +33,20 @@ function show(value: unknown): string {
   if (typeof value === 'object') return `map[${Object.entries(value).map(([k, v]) => `${k}:${show(v)}`).join(' ')}]`;
   return String(value);
 }
+
+/** podman's column titles for the fields its tables show under another name. */
+const TITLES: Record<string, string> = { ID: 'CONTAINER ID', Names: 'NAMES', CreatedHuman: 'CREATED' };
+
+/**
+ * `table {{.A}}\t{{.B}}`: a header of the fields' titles (podman's, else the field's name
+ * in capitals), then one row per value, tab-separated cells aligned as podman aligns them.
+ * Returns null for a template without the `table` prefix.
+ */
+export function renderTable(template: string, values: readonly unknown[]): string[][] | null {
+  const m = /^table\s+(.*)$/s.exec(template);
+  if (!m) return null;
+  const body = m[1]!;
+  const header = body.replace(/\{\{\s*(?:json\s+)?\.([A-Za-z0-9_.]*)\s*\}\}/g, (_, path: string) => TITLES[path] ?? path.split('.').pop()!.toUpperCase());
+  const split = (line: string): string[] => line.replace(/\\t/g, '\t').split('\t');
+  return [split(header), ...values.map((v) => split(renderTemplate(body, v)))];
+}

@@ -84,6 +84,7 @@ describe('a detached container', () => {
     expect(Number(readFileSync(`/proc/${info.State.Pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1])).toBe(info.State.ConmonPid);
     expect(await ok(['inspect', '-f', '{{.State.Pid}} {{.Name}}', 'web'])).toBe(`${info.State.Pid} web\n`);
     expect(await ok(['ps', '--format', '{{.ID}} {{.Names}} {{.State}}'])).toBe(`${id.slice(0, 12)} web running\n`);
+    expect(await ok(['ps', '--format', 'table {{.Names}}\\t{{.State}}'])).toBe('NAMES  STATE\nweb    running\n');
 
     await until(async () => (await nook(['logs', 'web'], { env })).stdout === 'hello\n', 'the log');
     const logs = await nook(['logs', 'web'], { env });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderTemplate } from '../../src/engine/go-template.js';
+import { renderTable, renderTemplate } from '../../src/engine/go-template.js';
 import { UsageError } from '../../src/errors.js';
 
 const container = { Id: 'abc', Name: 'web', State: { Pid: 42, Running: true }, Args: ['-c', 'x'], Labels: {}, Mounts: [{ Type: 'bind' }], Gone: null };
@@ -21,5 +21,15 @@ describe('renderTemplate', () => {
   it('refuses unknown fields and actions, naming them', () => {
     expect(() => renderTemplate('{{.Nope}}', container)).toThrow(/no field "Nope"/);
     expect(() => renderTemplate('{{range .Args}}x{{end}}', container)).toThrow(UsageError);
+  });
+});
+
+describe('renderTable', () => {
+  it('gives a header of titles, then a row per value, split on tabs', () => {
+    expect(renderTable('table {{.ID}}\\t{{.Names}}\\t{{.State.Pid}}', [{ ID: 'abc', Names: 'web', State: { Pid: 3 } }])).toEqual([
+      ['CONTAINER ID', 'NAMES', 'PID'],
+      ['abc', 'web', '3'],
+    ]);
+    expect(renderTable('{{.ID}}', [])).toBeNull();
   });
 });
