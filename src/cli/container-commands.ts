@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
+import type { ExistsInvocation } from './image-commands.js';
 import type { RestartPolicy } from '../store/containers.js';
 
 /** What `nook exec` is asked for. */
@@ -146,7 +147,7 @@ function addExec(parent: Command, onInvoke: (invocation: ContainerInvocation) =>
  * Adds the container commands, at the top level and (as podman) under `nook container`;
  * `only`: just that one, at the top level (createProgram's quick path).
  */
-export function addContainerCommands(program: Command, onInvoke: (invocation: ContainerInvocation) => void, only: 'exec' | null): void {
+export function addContainerCommands(program: Command, onInvoke: (invocation: ContainerInvocation | ExistsInvocation) => void, only: 'exec' | null): void {
   if (only === 'exec') {
     addExec(program, onInvoke);
     return;
@@ -241,6 +242,11 @@ export function addContainerCommands(program: Command, onInvoke: (invocation: Co
     .argument('<container...>', 'names or IDs')
     .option('-f, --format <template>', "a Go template instead of JSON, e.g. '{{.State.Pid}}'")
     .action((names: string[], o: Record<string, unknown>) => onInvoke({ command: 'inspect', names, only: 'container', format: o.format as string | undefined }));
+  group
+    .command('exists')
+    .description('exit 0 if the container exists, 1 if not')
+    .argument('<container>', 'name or ID')
+    .action((name: string) => onInvoke({ command: 'exists', kind: 'container', name }));
   group
     .command('prune')
     .description('remove every container that is not running')

@@ -65,6 +65,9 @@ export interface PushOptions {
   readonly tlsVerify: boolean;
 }
 
+/** `nook container|image|volume exists NAME`: podman's exit 0 or 1, for scripts. */
+export type ExistsInvocation = { readonly command: 'exists'; readonly kind: 'container' | 'image' | 'volume'; readonly name: string };
+
 /** The image-management commands' invocations (see createProgram). */
 export type ImageInvocation =
   | { readonly command: 'pull'; readonly options: PullOptions }
@@ -93,7 +96,7 @@ export function tlsVerifyOption(): Option {
 }
 
 /** Adds pull, push, images, rmi, tag, image inspect, import, save, load, login and logout to the program. */
-export function addImageCommands(program: Command, onInvoke: (invocation: ImageInvocation) => void): void {
+export function addImageCommands(program: Command, onInvoke: (invocation: ImageInvocation | ExistsInvocation) => void): void {
   program
     .command('pull')
     .description('pull an image from a registry')
@@ -128,13 +131,17 @@ export function addImageCommands(program: Command, onInvoke: (invocation: ImageI
     .argument('<name...>', 'new names')
     .action((image: string, names: string[]) => onInvoke({ command: 'tag', options: { image, names } }));
 
-  program
-    .command('image')
-    .description('manage images')
+  const image = program.command('image').description('manage images');
+  image
     .command('inspect')
     .description('show an image as JSON')
     .argument('<image...>', 'image names or ids')
     .action((images: string[]) => onInvoke({ command: 'image-inspect', options: { images } }));
+  image
+    .command('exists')
+    .description('exit 0 if the image is in the store, 1 if not')
+    .argument('<image>', 'image name or id')
+    .action((name: string) => onInvoke({ command: 'exists', kind: 'image', name }));
 
   program
     .command('login')

@@ -50,6 +50,10 @@ async function execute(invocation: Invocation): Promise<number> {
         ? system.resetSystem({ force: invocation.force }, io)
         : system.pruneSystem({ force: invocation.force, volumes: invocation.volumes }, io);
     }
+    case 'exists': {
+      const { exists } = await import('../engine/exists.js');
+      return exists(invocation);
+    }
     case 'info': {
       const { showInfo } = await import('../engine/info.js');
       return showInfo(invocation.options, io);

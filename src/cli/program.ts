@@ -5,7 +5,7 @@ import type { RunSource } from '../engine/container-root.js';
 import type { StorageDriver } from '../engine/storage-driver.js';
 import type { PullPolicy } from '../engine/auto-pull.js';
 import type { NetworkMode } from '../plan/spec.js';
-import { addImageCommands, tlsVerifyOption, type ImageInvocation } from './image-commands.js';
+import { addImageCommands, tlsVerifyOption, type ExistsInvocation, type ImageInvocation } from './image-commands.js';
 import { parseMountFlags } from './mount-options.js';
 import { parseSecurityFlags } from './security-options.js';
 import { addVolumeCommands, type VolumeInvocation } from './volume-commands.js';
@@ -30,7 +30,8 @@ export type Invocation =
   | VolumeInvocation
   | ContainerInvocation
   | CpInvocation
-  | SystemInvocation;
+  | SystemInvocation
+  | ExistsInvocation;
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 

@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import type { ExistsInvocation } from './image-commands.js';
 
 /** The volume commands' invocations (see createProgram). */
 export type VolumeInvocation =
@@ -9,7 +10,7 @@ export type VolumeInvocation =
   | { readonly command: 'volume-prune'; readonly options: { readonly force: boolean } };
 
 /** Adds `volume create|ls|inspect|rm|prune` to the program. */
-export function addVolumeCommands(program: Command, onInvoke: (invocation: VolumeInvocation) => void): void {
+export function addVolumeCommands(program: Command, onInvoke: (invocation: VolumeInvocation | ExistsInvocation) => void): void {
   const volume = program.command('volume').description('manage volumes');
   volume
     .command('create')
@@ -23,6 +24,11 @@ export function addVolumeCommands(program: Command, onInvoke: (invocation: Volum
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
     .option('-q, --quiet', 'print only the names', false)
     .action((o: Record<string, unknown>) => onInvoke({ command: 'volume-ls', options: { format: o.format as 'table' | 'json', quiet: o.quiet as boolean } }));
+  volume
+    .command('exists')
+    .description('exit 0 if the volume exists, 1 if not')
+    .argument('<name>', 'volume name')
+    .action((name: string) => onInvoke({ command: 'exists', kind: 'volume', name }));
   volume
     .command('inspect')
     .description('show volumes as JSON')

@@ -63,6 +63,18 @@ describe('nook system', () => {
     expect(await ok(['ps', '-a', '-q'])).toBe('');
   });
 
+  it('exists answers 0 or 1 for containers, images and volumes', async () => {
+    await ok(['import', tarFile, 'localhost/there:1']);
+    await ok(['create', '--name', 'here', 'localhost/there:1', 'true']);
+    await ok(['volume', 'create', 'vol-here']);
+    for (const [kind, present, absent] of [['container', 'here', 'nowhere'], ['image', 'localhost/there:1', 'localhost/nowhere:1'], ['volume', 'vol-here', 'vol-nowhere']]) {
+      expect((await nook([kind!, 'exists', present!], { env })).status, `${kind} ${present}`).toBe(0);
+      const missing = await nook([kind!, 'exists', absent!], { env });
+      expect(missing.status, show(missing)).toBe(1);
+      expect(missing.stderr).toBe('');
+    }
+  });
+
   it('asks first, and refuses without a terminal to ask on', async () => {
     const result = await nook(['system', 'reset'], { env });
     expect(result.status, show(result)).toBe(125);
