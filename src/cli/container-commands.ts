@@ -61,6 +61,27 @@ export interface LogsOptions {
   readonly follow: boolean;
   readonly tail: number | null;
   readonly timestamps: boolean;
+  /** Only lines logged at or after / before these times (ms since the epoch). */
+  readonly since: number | null;
+  readonly until: number | null;
+}
+
+const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * podman's --since/--until: an RFC 3339 time or date, Unix seconds, or a Go duration before
+ * now (10m, 1h30m).
+ */
+export function parseLogTime(value: string, flag: string, now = Date.now()): number {
+  if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
+  if (/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(value)) {
+    let ms = 0;
+    for (const [, n, unit] of value.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ms += Number(n) * DURATION_UNITS[unit!]!;
+    return now - ms;
+  }
+  const time = Date.parse(value);
+  if (Number.isNaN(time)) throw new UsageError(`invalid ${flag} "${value}"`, 'give a time (2024-05-01T10:00:00Z), Unix seconds, or a duration before now (10m, 1h30m)');
+  return time;
 }
 
 /** The container commands' invocations (see createProgram). */
@@ -186,10 +207,19 @@ export function addContainerCommands(program: Command, onInvoke: (invocation: Co
       .option('-f, --follow', 'keep printing new output until the container stops', false)
       .option('--tail <n>', 'only the last N lines')
       .option('-t, --timestamps', 'prefix each line with its time', false)
+      .option('--since <time>', 'only lines since a time, or a duration before now (10m)')
+      .option('--until <time>', 'only lines before a time, or a duration before now')
       .action((container: string, o: Record<string, unknown>) =>
         onInvoke({
           command: 'logs',
-          options: { container, follow: o.follow as boolean, tail: o.tail === undefined ? null : parseCount(o.tail as string, '--tail'), timestamps: o.timestamps as boolean },
+          options: {
+            container,
+            follow: o.follow as boolean,
+            tail: o.tail === undefined ? null : parseCount(o.tail as string, '--tail'),
+            timestamps: o.timestamps as boolean,
+            since: o.since === undefined ? null : parseLogTime(o.since as string, '--since'),
+            until: o.until === undefined ? null : parseLogTime(o.until as string, '--until'),
+          },
         }),
       );
     addExec(parent, onInvoke);

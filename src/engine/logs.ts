@@ -53,7 +53,13 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export async function showLogs(options: LogsOptions): Promise<number> {
   const containers = new ContainerStore(storeRoot());
   const record = findContainer(containers, options.container);
-  const emit = (line: LogLine): void => write(line.stream, `${options.timestamps ? `${line.time} ` : ''}${line.text}${line.complete ? '\n' : ''}`);
+  const inWindow = (line: LogLine): boolean => {
+    const time = Date.parse(line.time);
+    return (options.since === null || time >= options.since) && (options.until === null || time < options.until);
+  };
+  const emit = (line: LogLine): void => {
+    if (inWindow(line)) write(line.stream, `${options.timestamps ? `${line.time} ` : ''}${line.text}${line.complete ? '\n' : ''}`);
+  };
   let fd: number;
   try {
     fd = openSync(containers.path(record.id, LOG_FILE), 'r');
@@ -77,7 +83,7 @@ export async function showLogs(options: LogsOptions): Promise<number> {
       carry = text.slice(used);
       return lines;
     };
-    const first = readMore();
+    const first = readMore().filter(inWindow);
     // The partial line at the very end is output too: it is all there is of it.
     const tailed = options.tail === null ? first : first.slice(Math.max(0, first.length - options.tail));
     for (const line of tailed) emit(line);

@@ -91,6 +91,9 @@ describe('a detached container', () => {
     expect(logs.stderr).toBe('oops\n');
     const stamped = await ok(['logs', '-t', 'web']);
     expect(stamped).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z hello\n$/);
+    expect(await ok(['logs', '--since', '1h', 'web'])).toBe('hello\n');
+    expect(await ok(['logs', '--until', '1h', 'web'])).toBe('');
+    expect(await ok(['logs', '--since', stamped.slice(0, 30), 'web'])).toBe('hello\n');
 
     // exec joins the same PID namespace and sees the same files, by name and by id prefix.
     expect(await ok(['exec', 'web', 'cat', '/tmp/pid1'])).toBe('1\n');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { readEnvFile } from '../../src/cli/container-commands.js';
+import { parseLogTime, readEnvFile } from '../../src/cli/container-commands.js';
 import { createProgram, type Invocation } from '../../src/cli/program.js';
 import type { RunOptions } from '../../src/engine/run.js';
 import { DEFAULT_SECURITY } from '../../src/engine/security.js';
@@ -224,5 +224,16 @@ describe('--env-file', () => {
     expect(readEnvFile(file)).toEqual(['A=1', 'B=two words', 'HOME']);
     expect(() => readEnvFile(join(dir, 'missing'))).toThrow(/cannot read env file .*missing: ENOENT/);
     rmSync(dir, { recursive: true });
+  });
+});
+
+describe('logs --since/--until times', () => {
+  it('reads RFC 3339 times, Unix seconds and Go durations before now', () => {
+    const now = Date.parse('2026-01-01T12:00:00Z');
+    expect(parseLogTime('2026-01-01T11:00:00Z', '--since', now)).toBe(Date.parse('2026-01-01T11:00:00Z'));
+    expect(parseLogTime('1700000000', '--since', now)).toBe(1_700_000_000_000);
+    expect(parseLogTime('1h30m', '--since', now)).toBe(now - 90 * 60_000);
+    expect(parseLogTime('250ms', '--until', now)).toBe(now - 250);
+    expect(() => parseLogTime('yesterday', '--since', now)).toThrow(/invalid --since "yesterday"/);
   });
 });
