@@ -96,7 +96,8 @@ export type ContainerInvocation =
   | { readonly command: 'wait'; readonly containers: readonly string[] }
   | { readonly command: 'inspect'; readonly names: readonly string[]; readonly only: 'container' | null; readonly format: string | undefined }
   | { readonly command: 'rename'; readonly container: string; readonly name: string }
-  | { readonly command: 'container-prune'; readonly force: boolean };
+  | { readonly command: 'container-prune'; readonly force: boolean }
+  | { readonly command: 'top'; readonly container: string };
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -259,6 +260,11 @@ export function addContainerCommands(program: Command, onInvoke: (invocation: Co
       .description('wait for containers to stop and print their exit codes')
       .argument('<container...>', 'names or IDs')
       .action((containers: string[]) => onInvoke({ command: 'wait', containers }));
+    parent
+      .command('top')
+      .description("show a running container's processes")
+      .argument('<container>', 'name or ID')
+      .action((container: string) => onInvoke({ command: 'top', container }));
     parent
       .command('rename')
       .description('rename a container')

@@ -32,7 +32,8 @@ async function execute(invocation: Invocation): Promise<number> {
     case 'wait':
     case 'inspect':
     case 'rename':
-    case 'container-prune': {
+    case 'container-prune':
+    case 'top': {
       const { executeContainerCommand } = await import('../engine/container-commands.js');
       return executeContainerCommand(invocation, io);
     }

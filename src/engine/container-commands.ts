@@ -364,6 +364,10 @@ export async function executeContainerCommand(invocation: ContainerInvocation, i
     const { execInContainer } = await import('./exec.js');
     return execInContainer(invocation.options);
   }
+  if (invocation.command === 'top') {
+    const { topContainer } = await import('./top.js');
+    return topContainer(invocation.container, io);
+  }
   if (invocation.command === 'logs') {
     const { showLogs } = await import('./logs.js');
     return showLogs(invocation.options);

@@ -17,7 +17,7 @@ import { containerSecurity } from './security.js';
 import { profileContext } from './start.js';
 
 /** The container's root as files can be read from it (its own writes included). */
-function rootFiles(record: ContainerRecord): RootFileReader {
+export function rootFiles(record: ContainerRecord): RootFileReader {
   if (record.rootfs.kind === 'directory') return directoryFiles(record.rootfs.path);
   return imageFiles([record.rootfs.overlay.upperDir, ...record.rootfs.overlay.lowerDirs]);
 }

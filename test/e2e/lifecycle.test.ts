@@ -260,6 +260,20 @@ describe('exec', () => {
     }
   });
 
+  it('top lists the container\'s processes as it sees them', async () => {
+    await ok(['run', '-d', '--init', '--name', 'busy-top', '-u', '1000', '--rootfs', rootfs, '--', 'sh', '-c', 'sleep 300 & sleep 301']);
+    try {
+      await until(async () => (await ok(['top', 'busy-top'])).includes('sleep 300'), 'the processes');
+      const lines = (await ok(['top', 'busy-top'])).trim().split('\n').map((l) => l.split(/\s+/));
+      expect(lines[0]).toEqual(['USER', 'PID', 'PPID', 'COMMAND']);
+      expect(lines[1]!.slice(0, 4)).toEqual(['app', '1', '0', 'nook-init']);
+      expect(lines.slice(2).map((l) => l.slice(1, 3).concat(l.slice(3).join(' ')).join(' ')).sort()).toEqual(['2 1 sleep 301', '3 2 sleep 300']);
+      expect(lines.slice(2).every((l) => l[0] === 'app')).toBe(true);
+    } finally {
+      await ok(['rm', '-f', '-t', '0', 'busy-top']);
+    }
+  });
+
   it('refuses a container that is not running', async () => {
     await ok(['create', '--name', 'cold', '--rootfs', rootfs, '--', 'true']);
     await fails(['exec', 'cold', 'true'], 125, /can only exec in a running container: cold is created/);
