@@ -393,8 +393,9 @@ describe('escapes from inside the container', () => {
     const started = await nook(['run', '-d', '--name', 'fds', '--rootfs', rootfs, '--', 'sleep', '100'], { env });
     expect(started.status, show(started)).toBe(0);
     try {
-      // What a child of the exec'd shell inherits is what the exec got (ls's own dir fd aside).
-      const fds = await nook(['exec', 'fds', 'sh', '-c', 'sleep 2 & ls /proc/$!/fd'], { env });
+      // What a child of the exec'd shell inherits is what the exec got (ls's own dir fd aside);
+      // it is looked at once its shell has set it up (a background job's stdin is redirected).
+      const fds = await nook(['exec', 'fds', 'sh', '-c', 'sleep 2 & sleep 0.3; ls /proc/$!/fd'], { env });
       expect(fds.stdout.trim().split('\n').sort(), show(fds)).toEqual(['0', '1', '2']);
     } finally {
       await nook(['rm', '-f', '-t', '0', 'fds'], { env });
