@@ -147,37 +147,12 @@ export class ContainerStore {
       }
       // No pid yet: its writer is between the open and the write.
       if (!(pid > 0) || processAlive(pid)) throw new StartInProgressError();
-      this.dropStaleFile(path, `${pid}\n`);
+      dropStale(path, (aside) => readFileSync(aside, 'utf8') === `${pid}\n`);
     }
     throw new StartInProgressError();
   }
 
-  /**
-   * Removes `path` if it still holds `stale`: renamed aside first, so a fresh file another
-   * command made there meanwhile is put back rather than lost.
-   */
-  private dropStaleFile(path: string, stale: string): void {
-    const aside = tempPathFor(path);
-    try {
-      renameSync(path, aside);
-    } catch {
-      return;
-    }
-    let content = '';
-    try {
-      content = readFileSync(aside, 'utf8');
-    } catch {
-      // gone
-    }
-    if (content !== stale) {
-      try {
-        linkSync(aside, path);
-      } catch {
-        // another claim is there by now: it stands
-      }
-    }
-    rmSync(aside, { force: true });
-  }
+
 
   /** Whether a live nook holds the container's start claim (claimStart). */
   starting(id: string): boolean {
@@ -328,36 +303,38 @@ export class ContainerStore {
     }
   }
 
-  /**
-   * Drops a claim found stale, unless it changed meanwhile: it is renamed aside first, so of
-   * two commands dropping the same claim only one removes it, and a fresh claim made in
-   * between is put back.
-   */
+  /** Drops the name claim `name` if it still points at `holder` (see dropStale). */
   private dropStaleClaim(name: string, holder: string | null): void {
-    const link = join(this.namesDir, name);
-    const aside = tempPathFor(link);
+    dropStale(join(this.namesDir, name), (aside) => readlinkSync(aside) === holder);
+  }
+
+}
+
+/**
+ * Removes a claim (a name's symlink, a start's pid file) found stale, unless it changed
+ * meanwhile: it is renamed aside first, so of two commands dropping the same claim only one
+ * removes it, and a fresh claim made there in between (`stillStale` false) is put back
+ * (a hard link: it keeps a symlink a symlink).
+ */
+function dropStale(path: string, stillStale: (aside: string) => boolean): void {
+  const aside = tempPathFor(path);
+  try {
+    renameSync(path, aside);
+  } catch {
+    return;
+  }
+  let stale = true;
+  try {
+    stale = stillStale(aside);
+  } catch {
+    // gone or unreadable: nothing to put back
+  }
+  if (!stale) {
     try {
-      renameSync(link, aside);
+      linkSync(aside, path);
     } catch {
-      return;
-    }
-    let moved: string | null = null;
-    try {
-      moved = readlinkSync(aside);
-    } catch {
-      // gone
-    }
-    if (moved !== holder && moved !== null) {
-      try {
-        symlinkSync(moved, link);
-      } catch {
-        // someone claimed the name meanwhile: theirs stands
-      }
-    }
-    try {
-      unlinkSync(aside);
-    } catch {
-      // already gone
+      // another claim is there by now: it stands
     }
   }
+  rmSync(aside, { force: true });
 }
