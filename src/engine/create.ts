@@ -64,8 +64,8 @@ const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/;
 /** podman's stop timeout when the image and the command line say nothing. */
 const DEFAULT_STOP_TIMEOUT = 10;
 
-/** An image's `K=V` list as an object; entries without a name are ignored. */
-function envObject(list: readonly string[]): Record<string, string> {
+/** A `K=V` list (an image's, a container's) as an object; entries without a name are ignored. */
+export function envObject(list: readonly string[]): Record<string, string> {
   const entries = list.flatMap((kv) => {
     const eq = kv.indexOf('=');
     return eq > 0 ? [[kv.slice(0, eq), kv.slice(eq + 1)] as const] : [];

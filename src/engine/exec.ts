@@ -12,7 +12,7 @@ import { containerIdMaps } from '../sys/idmap.js';
 import { runtimeDir } from '../sys/paths.js';
 import { findContainer } from './container-lookup.js';
 import { containerStatus } from './container-state.js';
-import { containerEnv, normalPath } from './create.js';
+import { containerEnv, envObject, normalPath } from './create.js';
 import { containerSecurity } from './security.js';
 import { profileContext } from './start.js';
 
@@ -20,10 +20,6 @@ import { profileContext } from './start.js';
 export function rootFiles(record: ContainerRecord): RootFileReader {
   if (record.rootfs.kind === 'directory') return directoryFiles(record.rootfs.path);
   return imageFiles([record.rootfs.overlay.upperDir, ...record.rootfs.overlay.lowerDirs]);
-}
-
-function envDefaults(env: readonly string[]): Record<string, string> {
-  return Object.fromEntries(env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 }
 
 /**
@@ -56,7 +52,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
       seccomp: security.seccomp,
       tty: opts.tty,
       argv: opts.argv,
-      env: containerEnv(envDefaults(record.env), opts.env),
+      env: containerEnv(envObject(record.env), opts.env),
     }),
   ];
   const result = await launchRuntime(encodePlan(plan), runtimeDir(), { passStdin: opts.interactive });
