@@ -310,11 +310,16 @@ async function pruneContainers(opened: Opened, force: boolean, io: ContainerIO):
     const answer = await promptLine('WARNING! This will remove all non running containers.\nAre you sure you want to continue? [y/N] ', 'confirmation', '-f');
     if (!/^y(es)?$/i.test(answer)) return 0;
   }
+  await removeStopped(opened, io.out);
+  return 0;
+}
+
+/** Removes every container not running nor being started; prints each id removed. */
+export async function removeStopped(opened: Opened, out: (line: string) => void): Promise<void> {
   for (const record of opened.containers.list()) {
     if (busy(opened.containers, record.id)) continue;
-    if (await removeContainer(opened.containers, opened.idMaps, record, { volumes: false })) io.out(record.id);
+    if (await removeContainer(opened.containers, opened.idMaps, record, { volumes: false })) out(record.id);
   }
-  return 0;
 }
 
 async function inspect(opened: Opened, names: readonly string[], only: 'container' | null, format: string | undefined, io: ContainerIO): Promise<number> {

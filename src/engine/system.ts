@@ -4,8 +4,7 @@ import { storeRoot } from '../store/paths.js';
 import { runtimeDirPath } from '../sys/paths.js';
 import { openContainers } from './container-lookup.js';
 import { containerStatus } from './container-state.js';
-import { stopContainer } from './container-commands.js';
-import { removeContainer } from './remove.js';
+import { removeStopped, stopContainer } from './container-commands.js';
 
 export interface SystemIO {
   readonly out: (line: string) => void;
@@ -42,12 +41,8 @@ export async function resetSystem(options: { force: boolean }, io: SystemIO): Pr
 export async function pruneSystem(options: { force: boolean; volumes: boolean }, io: SystemIO): Promise<number> {
   const what = ['all stopped containers', 'all dangling images', ...(options.volumes ? ['all volumes not used by at least one container'] : [])];
   if (!options.force && !(await confirmed(`WARNING! This command removes:\n${what.map((w) => `\t- ${w}`).join('\n')}`))) return 0;
-  const { containers, idMaps } = await openContainers();
   io.out('Deleted Containers');
-  for (const record of containers.list()) {
-    if (containers.starting(record.id) || containerStatus(containers, record.id).state === 'running') continue;
-    if (await removeContainer(containers, idMaps, record, { volumes: false })) io.out(record.id);
-  }
+  await removeStopped(await openContainers(), io.out);
   if (options.volumes) {
     io.out('Deleted Volumes');
     const { pruneVolumes } = await import('./volume-commands.js');
