@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ContainerStore } from '../store/containers.js';
+import { procStatFields } from '../sys/process.js';
 import { humanAge } from './human.js';
 
 /** In a container's dir: the line the monitor keeps (docs/protocol.md, `state`). */
@@ -38,13 +39,7 @@ function currentBootId(): string {
 
 /** Field 22 of /proc/PID/stat (start time in ticks since boot): tells a pid from its reuse. */
 function startTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
+  return procStatFields(pid)?.[19] ?? null;
 }
 
 /** Reads the monitor's state line; a monitor that is gone means the container is too. */

@@ -5,6 +5,7 @@ import { parsePasswd } from '../rootfs/users.js';
 import { ContainerStore } from '../store/containers.js';
 import { storeRoot } from '../store/paths.js';
 import { containerIdMaps } from '../sys/idmap.js';
+import { procStatFields } from '../sys/process.js';
 import { findContainer } from './container-lookup.js';
 import { containerStatus } from './container-state.js';
 import { rootFiles } from './exec.js';
@@ -17,13 +18,8 @@ interface HostProcess {
 
 function hostProcesses(): HostProcess[] {
   return readdirSync('/proc').flatMap((name) => {
-    if (!/^\d+$/.test(name)) return [];
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      return [{ pid: Number(name), ppid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) }];
-    } catch {
-      return [];
-    }
+    const fields = /^\d+$/.test(name) ? procStatFields(Number(name)) : null;
+    return fields ? [{ pid: Number(name), ppid: Number(fields[1]) }] : [];
   });
 }
 
