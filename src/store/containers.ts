@@ -1,4 +1,4 @@
-import { linkSync, mkdirSync, readdirSync, rmSync, statSync, readFileSync, readlinkSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, rmSync, statSync, readFileSync, readlinkSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SecurityOptions } from '../engine/security.js';
 import type { RestartPolicyName } from '../plan/ops.js';
@@ -177,6 +177,11 @@ export class ContainerStore {
     renameSync(temp, path);
   }
 
+  /** Whether the container's record is in place, without reading it (sweeps ask for every dir). */
+  exists(id: string): boolean {
+    return existsSync(this.path(id, RECORD));
+  }
+
   read(id: string): ContainerRecord | null {
     try {
       return JSON.parse(readFileSync(this.path(id, RECORD), 'utf8')) as ContainerRecord;
@@ -208,7 +213,7 @@ export class ContainerStore {
   usedBy(file: string): Map<string, string> {
     const used = new Map<string, string>();
     for (const id of this.ids()) {
-      if (this.read(id) === null && !this.creatorAlive(id)) continue;
+      if (!this.exists(id) && !this.creatorAlive(id)) continue;
       let names: string[];
       try {
         names = readFileSync(this.path(id, file), 'utf8').split('\n');
@@ -260,7 +265,7 @@ export class ContainerStore {
     }
     const dirs = names.flatMap((name) => {
       if (isTempName(name)) return isStaleTemp(name) ? [join(this.dir, name)] : [];
-      if (!ID.test(name) || this.read(name) !== null || this.creatorAlive(name)) return [];
+      if (!ID.test(name) || this.exists(name) || this.creatorAlive(name)) return [];
       return [join(this.dir, name)];
     });
     let claims: string[];
