@@ -11,7 +11,7 @@ import { pullFixture, IMAGE_REPO, IMAGE_TAG, TARGET } from './lib/pull-fixture.m
 import { pushWithSkopeo, skopeoVersion, startRegistry } from './lib/registry.mjs';
 import { capture, timeOnce } from './lib/spawn.mjs';
 import { endPodmanPause, findOnPath } from './lib/peers.mjs';
-import { compare, summarize } from './lib/stats.mjs';
+import { commandRow, compare } from './lib/stats.mjs';
 import { orderFor } from './start.mjs';
 
 /** A pull on a busy disk can take tens of seconds; a hung one must not stall the bench. */
@@ -181,13 +181,8 @@ function measureMedium(medium, base, tools, { rounds, warmup }, log) {
   }
 
   const commands = active.map((t) => ({
-    id: t.id,
-    label: t.id === 'podman' && t.driver.length === 0 ? t.label.replace('podman ', 'podman (default driver) ') : t.label,
-    ...summarize(samples[t.id]),
-    failures: failures[t.id].length,
-    errors: [...new Set(failures[t.id])].slice(0, 3),
+    ...commandRow(t.id, t.id === 'podman' && t.driver.length === 0 ? t.label.replace('podman ', 'podman (default driver) ') : t.label, samples[t.id], failures[t.id]),
     entries: entries[t.id] ?? null,
-    samples: samples[t.id],
   }));
   return { medium, dir: base, tmpfs: isTmpfs(base), commands, comparisons: comparisons(medium, active, recorded), notes };
 }

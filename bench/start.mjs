@@ -1,7 +1,7 @@
 // Start latency: how long `true` takes in a fresh container, for nook and each peer.
 // All commands run in rounds, one of each per round, so every comparison is between
 // runs taken seconds apart: on a shared machine absolute times drift, ratios hold.
-import { compare, summarize } from './lib/stats.mjs';
+import { commandRow, compare } from './lib/stats.mjs';
 import { timeOnce } from './lib/spawn.mjs';
 
 /**
@@ -52,14 +52,7 @@ export function measureRounds(cases, { runs, warmup }, log, { section = 'start',
     log(`${section}: round ${round + 1}/${runs} ${active.map((c) => `${c.id} ${times[c.id]?.toFixed(1) ?? 'failed'}`).join(', ')}`);
   }
 
-  const commands = active.map((c) => ({
-    id: c.id,
-    label: c.label,
-    ...summarize(samples[c.id]),
-    failures: failures[c.id].length,
-    errors: [...new Set(failures[c.id])].slice(0, 3),
-    samples: samples[c.id],
-  }));
+  const commands = active.map((c) => commandRow(c.id, c.label, samples[c.id], failures[c.id]));
   return { active, rounds, commands, notes };
 }
 

@@ -7,7 +7,7 @@
 // and sleep dies of it, which is what a user with a well-behaved service sees.
 import { orderFor, pairedComparisons } from './start.mjs';
 import { runtimeFlag } from './exec.mjs';
-import { summarize } from './lib/stats.mjs';
+import { commandRow } from './lib/stats.mjs';
 import { timeOnce } from './lib/spawn.mjs';
 
 const SLEEPER = ['sleep', '100000'];
@@ -90,14 +90,7 @@ export function measureStop({ nook, podman, rootfs }, { rounds: runs, warmup }, 
     log(`stop: round ${round - warmup + 1}/${runs} ${cases.map((c) => `${c.id} ${times[c.id]?.toFixed(1) ?? 'failed'}`).join(', ')}`);
   }
 
-  const commands = cases.map((c) => ({
-    id: c.id,
-    label: c.label,
-    ...summarize(samples[c.id]),
-    failures: failures[c.id].length,
-    errors: [...new Set(failures[c.id])].slice(0, 3),
-    samples: samples[c.id],
-  }));
+  const commands = cases.map((c) => commandRow(c.id, c.label, samples[c.id], failures[c.id]));
   const { add, out } = pairedComparisons(cases, rounds);
   add('nook-stop', 'podman-stop', 'nook stop vs podman stop');
   add('nook-rm', 'podman-rm', 'nook rm -f vs podman rm -f');

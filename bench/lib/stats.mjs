@@ -33,3 +33,8 @@ export function compare(pairs) {
     medianOfDifferences: median(pairs.map((p) => p.a - p.b)),
   };
 }
+
+/** One command's row in a report: its timing summary, failures and the first few distinct errors. */
+export function commandRow(id, label, samples, failures) {
+  return { id, label, ...summarize(samples), failures: failures.length, errors: [...new Set(failures)].slice(0, 3), samples };
+}
