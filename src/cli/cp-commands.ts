@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { CopyOptions, ExportOptions, HostLocation } from '../engine/cp.js';
+import type { CopyOptions, ExportOptions, HostLocation } from '../engine/container/cp.js';
 import { UsageError } from '../errors.js';
 
 /** One argument of `nook cp`, before it is known which side is the container's. */

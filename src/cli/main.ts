@@ -15,11 +15,11 @@ function printError(message: string, hint: string | undefined): void {
 async function execute(invocation: Invocation): Promise<number> {
   switch (invocation.command) {
     case 'run': {
-      const { runContainer } = await import('../engine/run.js');
+      const { runContainer } = await import('../engine/container/run.js');
       return runContainer(invocation.options, { out: io.out, warn: io.err });
     }
     case 'create': {
-      const { createCommand } = await import('../engine/container-commands.js');
+      const { createCommand } = await import('../engine/container/commands.js');
       return createCommand(invocation.options, io);
     }
     case 'start':
@@ -34,33 +34,33 @@ async function execute(invocation: Invocation): Promise<number> {
     case 'rename':
     case 'container-prune':
     case 'top': {
-      const { executeContainerCommand } = await import('../engine/container-commands.js');
+      const { executeContainerCommand } = await import('../engine/container/commands.js');
       return executeContainerCommand(invocation, io);
     }
     case 'cp':
     case 'export': {
-      const cp = await import('../engine/cp.js');
+      const cp = await import('../engine/container/cp.js');
       return invocation.command === 'cp' ? cp.copyCommand(invocation.options, io) : cp.exportCommand(invocation.options, io);
     }
     case 'system-reset':
     case 'system-prune':
     case 'system-df': {
-      const system = await import('../engine/system.js');
+      const system = await import('../engine/system/system.js');
       if (invocation.command === 'system-df') return system.diskUsage(io);
       return invocation.command === 'system-reset'
         ? system.resetSystem({ force: invocation.force }, io)
         : system.pruneSystem({ force: invocation.force, volumes: invocation.volumes }, io);
     }
     case 'exists': {
-      const { exists } = await import('../engine/exists.js');
+      const { exists } = await import('../engine/system/exists.js');
       return exists(invocation);
     }
     case 'info': {
-      const { showInfo } = await import('../engine/info.js');
+      const { showInfo } = await import('../engine/system/info.js');
       return showInfo(invocation.options, io);
     }
     case 'unshare': {
-      const { unshareCommand } = await import('../engine/unshare.js');
+      const { unshareCommand } = await import('../engine/system/unshare.js');
       return unshareCommand(invocation.argv, io.err);
     }
     case 'volume-create':
@@ -68,7 +68,7 @@ async function execute(invocation: Invocation): Promise<number> {
     case 'volume-inspect':
     case 'volume-rm':
     case 'volume-prune': {
-      const volumes = await import('../engine/volume-commands.js');
+      const volumes = await import('../engine/volume/commands.js');
       if (invocation.command === 'volume-create') return volumes.createVolume(invocation.name, io);
       if (invocation.command === 'volume-ls') return volumes.listVolumes(invocation.options, io);
       if (invocation.command === 'volume-inspect') return volumes.inspectVolumes(invocation.names, io);
@@ -76,7 +76,7 @@ async function execute(invocation: Invocation): Promise<number> {
       return volumes.pruneVolumes(invocation.options, io);
     }
     default: {
-      const { executeImageCommand } = await import('../engine/image-commands.js');
+      const { executeImageCommand } = await import('../engine/image/commands.js');
       return executeImageCommand(invocation, io);
     }
   }

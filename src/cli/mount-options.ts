@@ -1,6 +1,6 @@
 import { posix, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
-import { isVolumeName, type BindSettings, type MountRequest } from '../engine/mount-request.js';
+import { isVolumeName, type BindSettings, type MountRequest } from '../engine/container/mount-request.js';
 import type { MountFlag, Propagation } from '../plan/ops.js';
 
 /** The -v, --mount and --tmpfs flags of run, as given. */

@@ -1,9 +1,9 @@
 import { constants } from 'node:os';
 import { Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
-import type { RunSource } from '../engine/container-root.js';
-import type { StorageDriver } from '../engine/storage-driver.js';
-import type { PullPolicy } from '../engine/auto-pull.js';
+import type { RunSource } from '../engine/container/root.js';
+import type { StorageDriver } from '../engine/image/storage-driver.js';
+import type { PullPolicy } from '../engine/image/auto-pull.js';
 import type { NetworkMode } from '../plan/spec.js';
 import { addImageCommands, tlsVerifyOption, type ExistsInvocation, type ImageInvocation } from './image-commands.js';
 import { parseMountFlags } from './mount-options.js';
@@ -12,7 +12,7 @@ import { addVolumeCommands, type VolumeInvocation } from './volume-commands.js';
 import { addContainerCommands, environmentFlags, parseRestart, type ContainerInvocation } from './container-commands.js';
 import { addCpCommands, type CpInvocation } from './cp-commands.js';
 import { addSystemCommands, type SystemInvocation } from './system-commands.js';
-import type { CreateOptions } from '../engine/create.js';
+import type { CreateOptions } from '../engine/container/create.js';
 import { isContainerName } from '../store/containers.js';
 
 export interface CliIO {
@@ -22,10 +22,10 @@ export interface CliIO {
 
 /** What a parsed command line asks for: the command's name and its typed options. */
 export type Invocation =
-  | { readonly command: 'run'; readonly options: import('../engine/run.js').RunOptions }
+  | { readonly command: 'run'; readonly options: import('../engine/container/run.js').RunOptions }
   | { readonly command: 'create'; readonly options: CreateOptions }
   | { readonly command: 'unshare'; readonly argv: readonly string[] }
-  | { readonly command: 'info'; readonly options: import('../engine/info.js').InfoOptions }
+  | { readonly command: 'info'; readonly options: import('../engine/system/info.js').InfoOptions }
   | ImageInvocation
   | VolumeInvocation
   | ContainerInvocation

@@ -2,9 +2,9 @@ import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseState } from '../../src/engine/container-state.js';
-import { parseLog } from '../../src/engine/logs.js';
-import { DEFAULT_SECURITY } from '../../src/engine/security.js';
+import { parseState } from '../../src/engine/container/state.js';
+import { parseLog } from '../../src/engine/container/logs.js';
+import { DEFAULT_SECURITY } from '../../src/engine/container/security.js';
 import { ContainerStore, NameInUseError, StartInProgressError, type ContainerRecord } from '../../src/store/containers.js';
 
 const DEAD_PID = 2 ** 22 + 7;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderTable, renderTemplate } from '../../src/engine/go-template.js';
+import { renderTable, renderTemplate } from '../../src/engine/shared/go-template.js';
 import { UsageError } from '../../src/errors.js';
 
 const container = { Id: 'abc', Name: 'web', State: { Pid: 42, Running: true }, Args: ['-c', 'x'], Labels: {}, Mounts: [{ Type: 'bind' }], Gone: null };

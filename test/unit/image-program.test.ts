@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createProgram, type Invocation } from '../../src/cli/program.js';
-import { humanAge, humanSize } from '../../src/engine/human.js';
+import { humanAge, humanSize } from '../../src/engine/shared/human.js';
 import { UsageError } from '../../src/errors.js';
 
 function parse(...args: string[]): Invocation | undefined {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSysctl } from '../../src/engine/sysctl.js';
+import { parseSysctl } from '../../src/engine/container/sysctl.js';
 import { UsageError } from '../../src/errors.js';
 
 describe('--sysctl', () => {

@@ -1,0 +1,61 @@
+import type { ExecOptions } from '../../cli/container-commands.js';
+import { ContainerError, UsageError } from '../../errors.js';
+import { compileExecPlan } from '../../plan/compile.js';
+import { encodePlan } from '../../plan/encode.js';
+import type { Op } from '../../plan/ops.js';
+import { directoryFiles, imageFiles, resolveUser, type RootFileReader } from '../../rootfs/users.js';
+import { launchRuntime } from '../../runtime/launch.js';
+import { reportToError } from '../../runtime/report-error.js';
+import { ContainerStore, type ContainerRecord } from '../../store/containers.js';
+import { storeRoot } from '../../store/paths.js';
+import { containerIdMaps } from '../../sys/idmap.js';
+import { runtimeDir } from '../../sys/paths.js';
+import { findContainer } from './lookup.js';
+import { containerStatus } from './state.js';
+import { containerEnv, envObject, normalPath } from './create.js';
+import { containerSecurity } from './security.js';
+import { profileContext } from './start.js';
+
+/** The container's root as files can be read from it (its own writes included). */
+export function rootFiles(record: ContainerRecord): RootFileReader {
+  if (record.rootfs.kind === 'directory') return directoryFiles(record.rootfs.path);
+  return imageFiles([record.rootfs.overlay.upperDir, ...record.rootfs.overlay.lowerDirs]);
+}
+
+/**
+ * `nook exec`: a new process in a running container, joining all its namespaces (user
+ * first) with the hardening its command got: the same capabilities, seccomp filter and
+ * no_new_privs. Returns the process's exit code.
+ */
+export async function execInContainer(opts: ExecOptions): Promise<number> {
+  if (opts.workdir !== undefined && !opts.workdir.startsWith('/')) {
+    throw new UsageError(`working directory "${opts.workdir}" is not an absolute path`, 'give -w a path inside the container starting with /');
+  }
+  const containers = new ContainerStore(storeRoot());
+  const record = findContainer(containers, opts.container);
+  const status = containerStatus(containers, record.id);
+  if (status.state !== 'running') {
+    throw new ContainerError(`can only exec in a running container: ${record.name} is ${status.state}`, `start it first: nook start ${opts.container}`);
+  }
+  const idMaps = containerIdMaps();
+  const user = opts.user === undefined ? record.user : resolveUser(rootFiles(record), opts.user, idMaps);
+  const security = await containerSecurity(record.security, record.network, { dir: runtimeDir(), write: true });
+  const plan: Op[] = [
+    ...(opts.tty ? [{ op: 'stdio', tty: true, stdin: opts.interactive, log: null } as const] : []),
+    ...compileExecPlan({
+      pid: status.pid,
+      network: record.network,
+      workdir: opts.workdir === undefined ? record.workdir : normalPath(opts.workdir),
+      user,
+      capabilities: security.capabilities,
+      noNewPrivs: security.noNewPrivs,
+      seccomp: security.seccomp,
+      tty: opts.tty,
+      argv: opts.argv,
+      env: containerEnv(envObject(record.env), opts.env),
+    }),
+  ];
+  const result = await launchRuntime(encodePlan(plan), runtimeDir(), { passStdin: opts.interactive });
+  if (result.report !== null) throw reportToError(result.report, { rootfs: record.name, ...profileContext(record, plan) });
+  return result.status;
+}

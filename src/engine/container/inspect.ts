@@ -1,0 +1,84 @@
+import type { ContainerRecord, ContainerStore } from '../../store/containers.js';
+import { containerStatus, LOG_FILE } from './state.js';
+
+const iso = (date: Date | null): string => (date ? date.toISOString() : '0001-01-01T00:00:00Z');
+
+function mounts(record: ContainerRecord): Record<string, unknown>[] {
+  return record.mounts.map((m) => {
+    if (m.kind === 'tmpfs') {
+      return { Type: 'tmpfs', Source: 'tmpfs', Destination: m.destination, Driver: '', Mode: '', Options: [...m.flags, ...(m.data ? m.data.split(',') : [])], RW: !m.flags.includes('ro'), Propagation: '' };
+    }
+    const volume = record.volumes.find((name) => m.source.includes(`/volumes/${name}/`));
+    return {
+      Type: volume === undefined ? 'bind' : 'volume',
+      ...(volume === undefined ? {} : { Name: volume }),
+      Source: m.source,
+      Destination: m.destination,
+      Driver: volume === undefined ? '' : 'local',
+      Mode: '',
+      Options: ['rbind', ...m.options],
+      RW: !m.readOnly,
+      Propagation: `r${m.propagation}`,
+    };
+  });
+}
+
+/** The container as `podman inspect` shows one: the fields podman users script against. */
+export function inspectContainer(containers: ContainerStore, record: ContainerRecord): Record<string, unknown> {
+  const status = containerStatus(containers, record.id);
+  const running = status.state === 'running';
+  const entrypoint = record.entrypoint ?? [];
+  return {
+    Id: record.id,
+    Created: record.created,
+    Path: record.argv[0],
+    Args: record.argv.slice(1),
+    State: {
+      Status: status.state,
+      Running: running,
+      Paused: false,
+      Restarting: false,
+      OOMKilled: false,
+      Dead: false,
+      Pid: running ? status.pid : 0,
+      ConmonPid: running ? status.monitorPid : 0,
+      ExitCode: status.state === 'exited' ? (status.exitCode ?? -1) : 0,
+      Error: '',
+      StartedAt: iso(status.state === 'created' ? null : status.startedAt),
+      FinishedAt: iso(status.state === 'exited' ? status.finishedAt : null),
+    },
+    Image: record.image?.id ?? '',
+    ImageName: record.image?.name ?? '',
+    Rootfs: record.rootfsDir ?? '',
+    LogPath: containers.path(record.id, LOG_FILE),
+    Name: record.name,
+    RestartCount: status.state === 'created' ? 0 : status.restarts,
+    Driver: record.rootfs.kind === 'overlay' ? 'overlay' : record.rootfsDir === null ? 'vfs' : '',
+    Mounts: mounts(record),
+    Config: {
+      Hostname: record.hostname,
+      User: record.user.spec,
+      Env: record.env,
+      Cmd: record.argv.slice(entrypoint.length),
+      Image: record.image?.name ?? '',
+      WorkingDir: record.workdir,
+      Entrypoint: entrypoint,
+      Tty: record.tty,
+      OpenStdin: record.interactive,
+      StopSignal: record.stopSignal,
+      StopTimeout: record.stopTimeout,
+    },
+    HostConfig: {
+      AutoRemove: record.autoRemove,
+      RestartPolicy: { Name: record.restart.policy, MaximumRetryCount: record.restart.maxRetries },
+      ReadonlyRootfs: record.readOnly,
+      NetworkMode: record.network,
+      Init: record.init,
+      Privileged: record.security.privileged,
+      CapAdd: record.security.capAdd,
+      CapDrop: record.security.capDrop,
+      SecurityOpt: [...(record.security.noNewPrivs ? ['no-new-privileges'] : []), ...(record.security.seccomp.kind === 'unconfined' ? ['seccomp=unconfined'] : [])],
+      Tmpfs: Object.fromEntries(record.mounts.flatMap((m) => (m.kind === 'tmpfs' ? [[m.destination, m.data]] : []))),
+    },
+  };
+}

@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { join, resolve } from 'node:path';
+import { HostError, UsageError } from '../../errors.js';
+import { CAPABILITIES, capabilityMask, DEFAULT_CAPABILITIES, mergeCapabilities, type Capability } from '../../plan/capabilities.js';
+import { MASKED_PATHS, READONLY_PATHS } from '../../plan/hardening.js';
+import type { NetworkMode, Sysctl } from '../../plan/spec.js';
+import { cachedFilterProgram, cacheEntryName } from '../../seccomp/cache.js';
+import { DEFAULT_PROFILE } from '../../seccomp/default-profile.js';
+import { parseProfile, type SeccompProfile } from '../../seccomp/profile.js';
+import { hostArch, resolveProfile } from '../../seccomp/resolve.js';
+import { parseSysctl } from './sysctl.js';
+
+export type SeccompChoice =
+  | { readonly kind: 'default' }
+  | { readonly kind: 'unconfined' }
+  | { readonly kind: 'profile'; readonly path: string };
+
+/** What the command line asked for, before it is checked against the container. */
+export interface SecurityOptions {
+  readonly privileged: boolean;
+  readonly capAdd: readonly (Capability | 'ALL')[];
+  readonly capDrop: readonly (Capability | 'ALL')[];
+  readonly noNewPrivs: boolean;
+  readonly seccomp: SeccompChoice;
+  readonly mask: readonly string[];
+  /** Default masked and read-only paths to leave alone, or all of them. */
+  readonly unmask: readonly string[] | 'ALL';
+  /** NAME=VALUE, as given. */
+  readonly sysctls: readonly string[];
+}
+
+export const DEFAULT_SECURITY: SecurityOptions = {
+  privileged: false, capAdd: [], capDrop: [], noNewPrivs: false, seccomp: { kind: 'default' }, mask: [], unmask: [], sysctls: [],
+};
+
+/** The security half of a ContainerSpec. */
+export interface ContainerSecurity {
+  readonly capabilities: bigint;
+  readonly noNewPrivs: boolean;
+  readonly seccomp: Uint8Array | null;
+  readonly readonlyPaths: readonly string[];
+  readonly maskedPaths: readonly string[];
+  readonly sysctls: readonly Sysctl[];
+}
+
+export interface FilterCacheOptions {
+  readonly dir: string;
+  /** false for --explain: read the cache, leave nothing behind. */
+  readonly write: boolean;
+}
+
+function capabilities(opts: SecurityOptions): Capability[] {
+  // Rootless --privileged: every capability, all of them confined to the user namespace.
+  if (opts.privileged) return [...CAPABILITIES];
+  const merged = mergeCapabilities(DEFAULT_CAPABILITIES, opts.capAdd, opts.capDrop);
+  if ('clash' in merged) {
+    throw new UsageError(`capability ${merged.clash} is both added and dropped`, 'name it in --cap-add or in --cap-drop, not both');
+  }
+  return merged.caps;
+}
+
+function kernelPaths(opts: SecurityOptions): { readonlyPaths: string[]; maskedPaths: string[] } {
+  if (opts.privileged || opts.unmask === 'ALL') return { readonlyPaths: [], maskedPaths: [...opts.mask] };
+  const kept = (path: string): boolean => !opts.unmask.includes(path);
+  return {
+    readonlyPaths: READONLY_PATHS.filter(kept),
+    maskedPaths: [...new Set([...MASKED_PATHS.filter(kept), ...opts.mask])],
+  };
+}
+
+function readProfile(path: string): SeccompProfile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read seccomp profile ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'give the path of a JSON profile, or seccomp=unconfined');
+  }
+  return parseProfile(text, path);
+}
+
+async function seccompFilter(opts: SecurityOptions, caps: readonly Capability[], cache: FilterCacheOptions): Promise<Uint8Array | null> {
+  const choice = opts.seccomp;
+  // --privileged turns the default filter off; a profile named explicitly still applies.
+  if (choice.kind === 'unconfined' || (opts.privileged && choice.kind === 'default')) return null;
+  const arch = hostArch(process.arch);
+  if (arch === null) {
+    throw new HostError(`nook has no seccomp support for ${process.arch} yet`, 'run with --security-opt seccomp=unconfined');
+  }
+  const profile = choice.kind === 'default' ? DEFAULT_PROFILE : readProfile(choice.path);
+  const filter = resolveProfile(profile, { arch, caps: caps.map((c) => `CAP_${c}`), kernel: release() });
+  const name = cacheEntryName(choice.kind === 'default' ? 'default' : resolve(choice.path), capabilityMask(caps));
+  return cachedFilterProgram(filter, name, join(cache.dir, 'seccomp'), cache.write);
+}
+
+/** Decides capabilities, seccomp filter, kernel paths and sysctls for one container. */
+export async function containerSecurity(opts: SecurityOptions, network: NetworkMode, cache: FilterCacheOptions): Promise<ContainerSecurity> {
+  const caps = capabilities(opts);
+  const sysctls = opts.sysctls.map((item) => parseSysctl(item, network));
+  return {
+    capabilities: capabilityMask(caps),
+    noNewPrivs: opts.noNewPrivs,
+    seccomp: await seccompFilter(opts, caps, cache),
+    ...kernelPaths(opts),
+    sysctls,
+  };
+}

@@ -1,0 +1,25 @@
+import type { ExistsInvocation } from '../../cli/image-commands.js';
+import { NookError } from '../../errors.js';
+
+/** podman's `exists`: 0 when it is there, 1 when it is not; other failures are errors. */
+export async function exists(invocation: ExistsInvocation): Promise<number> {
+  try {
+    if (invocation.kind === 'container') {
+      const { ContainerStore } = await import('../../store/containers.js');
+      const { storeRoot } = await import('../../store/paths.js');
+      const { findContainer } = await import('../container/lookup.js');
+      findContainer(new ContainerStore(storeRoot()), invocation.name);
+    } else if (invocation.kind === 'image') {
+      const { openStore } = await import('../../store/store.js');
+      const { findLocalImage } = await import('../../image/local.js');
+      findLocalImage(await (await openStore()).images.readIndex(), invocation.name);
+    } else {
+      const { openVolumes } = await import('../volume/store.js');
+      if ((await openVolumes().volumes.read(invocation.name)) === null) return 1;
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof NookError && (err.code === 'container' || err.code === 'image')) return 1;
+    throw err;
+  }
+}
