@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "init.h"
+#include "sync.h"
 
 static const int forwarded_signals[] = {
 	SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH,

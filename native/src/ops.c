@@ -20,7 +20,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "init.h"
+#include "sync.h"
 #include "reaper.h"
 #include "resolve.h"
 #include "syscalls.h"
