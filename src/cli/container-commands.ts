@@ -1,31 +1,15 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import type { ExistsInvocation } from './image-commands.js';
+import type { ExistsInvocation } from '../engine/system/exists.js';
 import type { RestartPolicy } from '../store/containers.js';
-
-/** What `nook exec` is asked for. */
-export interface ExecOptions {
-  readonly container: string;
-  readonly argv: readonly string[];
-  readonly interactive: boolean;
-  readonly tty: boolean;
-  readonly user: string | undefined;
-  readonly workdir: string | undefined;
-  readonly env: readonly string[];
-}
-
-/** --format: podman's table, JSON, or a Go template such as '{{.Names}} {{.Status}}'. */
-export type OutputFormat = { readonly kind: 'table' } | { readonly kind: 'json' } | { readonly kind: 'template'; readonly template: string };
+import type { ContainerInvocation, OutputFormat, PsFilter } from '../engine/container/options.js';
 
 function parseFormat(value: string | undefined): OutputFormat {
   if (value === undefined || value === 'table') return { kind: 'table' };
   if (value === 'json') return { kind: 'json' };
   return { kind: 'template', template: value };
 }
-
-/** One --filter of ps: podman's keys that scripts use most. */
-export type PsFilter = { readonly key: 'name' | 'id' | 'status' | 'ancestor'; readonly value: string };
 
 function parsePsFilter(value: string): PsFilter {
   const eq = value.indexOf('=');
@@ -47,25 +31,6 @@ function parsePsFilter(value: string): PsFilter {
   return { key: key as PsFilter['key'], value: filterValue };
 }
 
-export interface PsOptions {
-  /** Filters of one key match if any matches; filters of different keys must all match. */
-  readonly filters: readonly PsFilter[];
-  readonly all: boolean;
-  readonly quiet: boolean;
-  readonly format: OutputFormat;
-  readonly noTrunc: boolean;
-}
-
-export interface LogsOptions {
-  readonly container: string;
-  readonly follow: boolean;
-  readonly tail: number | null;
-  readonly timestamps: boolean;
-  /** Only lines logged at or after / before these times (ms since the epoch). */
-  readonly since: number | null;
-  readonly until: number | null;
-}
-
 const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /**
@@ -83,21 +48,6 @@ export function parseLogTime(value: string, flag: string, now = Date.now()): num
   if (Number.isNaN(time)) throw new UsageError(`invalid ${flag} "${value}"`, 'give a time (2024-05-01T10:00:00Z), Unix seconds, or a duration before now (10m, 1h30m)');
   return time;
 }
-
-/** The container commands' invocations (see createProgram). */
-export type ContainerInvocation =
-  | { readonly command: 'start'; readonly containers: readonly string[]; readonly attach: boolean }
-  | { readonly command: 'ps'; readonly options: PsOptions }
-  | { readonly command: 'logs'; readonly options: LogsOptions }
-  | { readonly command: 'exec'; readonly options: ExecOptions }
-  | { readonly command: 'stop'; readonly containers: readonly string[]; readonly timeout: number | undefined }
-  | { readonly command: 'kill'; readonly containers: readonly string[]; readonly signal: string }
-  | { readonly command: 'rm'; readonly containers: readonly string[]; readonly force: boolean; readonly volumes: boolean; readonly timeout: number | undefined }
-  | { readonly command: 'wait'; readonly containers: readonly string[] }
-  | { readonly command: 'inspect'; readonly names: readonly string[]; readonly only: 'container' | null; readonly format: string | undefined }
-  | { readonly command: 'rename'; readonly container: string; readonly name: string }
-  | { readonly command: 'container-prune'; readonly force: boolean }
-  | { readonly command: 'top'; readonly container: string };
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 

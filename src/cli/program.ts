@@ -5,14 +5,17 @@ import type { RunSource } from '../engine/container/root.js';
 import type { StorageDriver } from '../engine/image/storage-driver.js';
 import type { PullPolicy } from '../engine/image/auto-pull.js';
 import type { NetworkMode } from '../plan/spec.js';
-import { addImageCommands, tlsVerifyOption, type ExistsInvocation, type ImageInvocation } from './image-commands.js';
+import type { ExistsInvocation } from '../engine/system/exists.js';
+import type { ImageInvocation } from '../engine/image/options.js';
+import { addImageCommands, tlsVerifyOption } from './image-commands.js';
 import { parseMountFlags } from './mount-options.js';
 import { parseSecurityFlags } from './security-options.js';
 import { addVolumeCommands, type VolumeInvocation } from './volume-commands.js';
-import { addContainerCommands, environmentFlags, parseRestart, type ContainerInvocation } from './container-commands.js';
+import type { ContainerInvocation } from '../engine/container/options.js';
+import { addContainerCommands, environmentFlags, parseRestart } from './container-commands.js';
 import { addCpCommands, type CpInvocation } from './cp-commands.js';
 import { addSystemCommands, type SystemInvocation } from './system-commands.js';
-import type { CreateOptions } from '../engine/container/create.js';
+import type { CreateOptions } from '../engine/container/create-options.js';
 import { isContainerName } from '../store/containers.js';
 
 export interface CliIO {

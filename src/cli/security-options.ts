@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import type { SeccompChoice, SecurityOptions } from '../engine/container/security.js';
+import type { SeccompChoice, SecurityOptions } from '../plan/security-options.js';
 import { UsageError } from '../errors.js';
 import { parseCapabilityName, type Capability } from '../plan/capabilities.js';
 

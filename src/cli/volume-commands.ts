@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { ExistsInvocation } from './image-commands.js';
+import type { ExistsInvocation } from '../engine/system/exists.js';
 
 /** The volume commands' invocations (see createProgram). */
 export type VolumeInvocation =

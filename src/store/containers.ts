@@ -1,6 +1,6 @@
 import { existsSync, linkSync, mkdirSync, readdirSync, rmSync, statSync, readFileSync, readlinkSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SecurityOptions } from '../engine/container/security.js';
+import type { SecurityOptions } from '../plan/security-options.js';
 import type { RestartPolicyName } from '../plan/ops.js';
 import type { ContainerMount, NetworkMode, ProcessUser, RootfsSource } from '../plan/spec.js';
 import { processAlive } from '../sys/process.js';

@@ -2,6 +2,9 @@ import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/
 import { join } from 'node:path';
 import { isStaleTemp, isTempName, tempPathFor } from './atomic.js';
 
+/** In a container's dir: the volumes it mounts, one name a line, so volume rm and prune spare them. */
+export const VOLUMES_FILE = 'volumes';
+
 /** A volume's record: `volumes/<name>/volume.json` next to its `_data`. */
 export interface VolumeRecord {
   readonly name: string;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseState } from '../../src/engine/container/state.js';
 import { parseLog } from '../../src/engine/container/logs.js';
-import { DEFAULT_SECURITY } from '../../src/engine/container/security.js';
+import { DEFAULT_SECURITY } from '../../src/plan/security-options.js';
 import { ContainerStore, NameInUseError, StartInProgressError, type ContainerRecord } from '../../src/store/containers.js';
 
 const DEAD_PID = 2 ** 22 + 7;

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseLogTime, readEnvFile } from '../../src/cli/container-commands.js';
 import { createProgram, type Invocation } from '../../src/cli/program.js';
 import type { RunOptions } from '../../src/engine/container/run.js';
-import { DEFAULT_SECURITY } from '../../src/engine/container/security.js';
+import { DEFAULT_SECURITY } from '../../src/plan/security-options.js';
 import { UsageError } from '../../src/errors.js';
 
 interface Parsed {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { containerEnv } from '../../src/engine/container/create.js';
+import { containerEnv } from '../../src/engine/container/env.js';
 import { UsageError } from '../../src/errors.js';
 
 describe('containerEnv', () => {

@@ -1,4 +1,4 @@
-import type { ExecOptions } from '../../cli/container-commands.js';
+import type { ExecOptions } from './options.js';
 import { ContainerError, UsageError } from '../../errors.js';
 import { compileExecPlan } from '../../plan/compile.js';
 import { encodePlan } from '../../plan/encode.js';
@@ -12,7 +12,8 @@ import { containerIdMaps } from '../../sys/idmap.js';
 import { runtimeDir } from '../../sys/paths.js';
 import { findContainer } from './lookup.js';
 import { containerStatus } from './state.js';
-import { containerEnv, envObject, normalPath } from './create.js';
+import { containerEnv, envObject } from './env.js';
+import { normalPath } from './path.js';
 import { containerSecurity } from './security.js';
 import { profileContext } from './start.js';
 

@@ -1,4 +1,7 @@
+import { ContainerError, ImageError } from '../../errors.js';
 import type { ContainerRecord, ContainerStore } from '../../store/containers.js';
+import { findContainer, type OpenedContainers } from './lookup.js';
+import type { ContainerIO } from './options.js';
 import { containerStatus, LOG_FILE } from './state.js';
 
 const iso = (date: Date | null): string => (date ? date.toISOString() : '0001-01-01T00:00:00Z');
@@ -81,4 +84,40 @@ export function inspectContainer(containers: ContainerStore, record: ContainerRe
       Tmpfs: Object.fromEntries(record.mounts.flatMap((m) => (m.kind === 'tmpfs' ? [[m.destination, m.data]] : []))),
     },
   };
+}
+
+/** `nook inspect` (and `container inspect`): containers, else images when none of the names is a container. */
+export async function inspectCommand(opened: OpenedContainers, names: readonly string[], only: 'container' | null, format: string | undefined, io: ContainerIO): Promise<number> {
+  const found = names.map((name) => {
+    try {
+      return findContainer(opened.containers, name);
+    } catch (err) {
+      if (only === 'container' || !(err instanceof ContainerError)) throw err;
+      return null;
+    }
+  });
+  if (only === null && found.every((r) => r === null)) {
+    const { inspectImages } = await import('../image/inspect.js');
+    try {
+      if (format === undefined || format === 'json') return await inspectImages({ images: names }, io);
+      const lines: string[] = [];
+      await inspectImages({ images: names }, { ...io, out: (line) => lines.push(line) });
+      const { renderTemplate } = await import('../shared/go-template.js');
+      for (const image of JSON.parse(lines.join('\n')) as unknown[]) io.out(renderTemplate(format, image));
+      return 0;
+    } catch (err) {
+      if (!(err instanceof ImageError)) throw err;
+      throw new ContainerError(`no such object: "${names.find((n) => err.message.includes(n)) ?? names[0]}"`, 'see "nook ps -a" for containers and "nook images" for images');
+    }
+  }
+  const missing = names.find((_, i) => found[i] === null);
+  if (missing !== undefined) throw new ContainerError(`no container with name or ID "${missing}" found`, 'see "nook ps -a"');
+  const shown = found.map((record) => inspectContainer(opened.containers, record!));
+  if (format === undefined || format === 'json') {
+    io.out(JSON.stringify(shown, null, 4));
+  } else {
+    const { renderTemplate } = await import('../shared/go-template.js');
+    for (const one of shown) io.out(renderTemplate(format, one));
+  }
+  return 0;
 }

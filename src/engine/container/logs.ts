@@ -1,6 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import type { LogsOptions } from '../../cli/container-commands.js';
+import type { LogsOptions } from './options.js';
 import { ContainerError } from '../../errors.js';
+import { sleep } from '../shared/sleep.js';
 import { ContainerStore } from '../../store/containers.js';
 import { storeRoot } from '../../store/paths.js';
 import { findContainer } from './lookup.js';
@@ -46,8 +47,6 @@ export function parseLog(text: string, pending: Map<string, LogLine> = new Map()
 function write(stream: 'stdout' | 'stderr', text: string): void {
   (stream === 'stdout' ? process.stdout : process.stderr).write(text);
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** `nook logs`: what the container wrote, as the monitor logged it; -f follows until it stops. */
 export async function showLogs(options: LogsOptions): Promise<number> {

@@ -4,11 +4,17 @@ import { ContainerStore, type ContainerRecord } from '../../store/containers.js'
 import { storeRoot } from '../../store/paths.js';
 import { containerIdMaps, type ContainerIdMaps } from '../../sys/idmap.js';
 
+/** The container store, with the id maps its files are owned through. */
+export interface OpenedContainers {
+  readonly containers: ContainerStore;
+  readonly idMaps: ContainerIdMaps;
+}
+
 /**
  * The container store, with what killed commands left behind removed first: half-made
  * containers, half-removed ones, names nothing holds.
  */
-export async function openContainers(): Promise<{ containers: ContainerStore; idMaps: ContainerIdMaps }> {
+export async function openContainers(): Promise<OpenedContainers> {
   const containers = new ContainerStore(storeRoot());
   const idMaps = containerIdMaps();
   const leftovers = containers.leftovers();

@@ -2,11 +2,12 @@ import { statSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { VolumeError } from '../../errors.js';
 import type { ContainerMount } from '../../plan/spec.js';
+import { flattenLayers } from '../../image/flatten/run.js';
+import { VOLUMES_FILE } from '../../store/volumes.js';
+import type { ContainerIdMaps } from '../../sys/idmap.js';
 import { randomId } from '../shared/random-id.js';
 import type { MountRequest } from './mount-request.js';
-
-/** In a container's dir: the volumes it mounts, one name a line, so volume rm and prune spare them. */
-export const VOLUMES_FILE = 'volumes';
+import { inRootResolver, type PreparedRoot } from './root.js';
 
 /** The container's volumes, and the anonymous ones made for it (removed with --rm). */
 export interface ResolvedMounts {
@@ -69,4 +70,31 @@ export async function resolveMounts(
     return { kind: 'bind', source, destination: r.destination, directory, readOnly: r.readOnly, options: r.options, propagation: r.propagation };
   });
   return { mounts, names: names.filter((n) => n), anonymous, created };
+}
+
+/**
+ * A new container's mounts: those asked for and the image's volumes (resolveMounts); each
+ * volume made for it filled from the image, as podman does; tmpfs targets resolved through
+ * the image's links, which the runtime refuses in a tmpfs path.
+ */
+export async function containerMounts(
+  requests: readonly MountRequest[],
+  root: PreparedRoot,
+  maps: ContainerIdMaps,
+  options: { dryRun: boolean; stateDir: string },
+): Promise<ResolvedMounts> {
+  const volumes = await resolveMounts(requests, root.config?.volumes ?? [], options);
+  const inRoot = inRootResolver(root);
+  try {
+    for (const volume of volumes.created) {
+      if (root.layers.length > 0) await flattenLayers(maps, { layers: root.layers, target: volume.dataPath, subpath: inRoot(volume.destination) });
+    }
+  } catch (err) {
+    // Volumes made for this container alone would outlive it with nothing to use them.
+    const { deleteVolumes } = await import('../volume/commands.js');
+    await deleteVolumes(volumes.anonymous).catch(() => undefined);
+    throw err;
+  }
+  const mounts = volumes.mounts.map((m) => (m.kind === 'tmpfs' ? { ...m, destination: inRoot(m.destination) } : m));
+  return { ...volumes, mounts };
 }

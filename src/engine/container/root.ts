@@ -9,6 +9,7 @@ import { findLocalImage } from '../../image/local.js';
 import { parseRunConfig, type RunConfig } from '../../image/run-config.js';
 import type { RootfsSource } from '../../plan/spec.js';
 import { ContainerStore } from '../../store/containers.js';
+import { resolveLayeredPath } from '../../rootfs/layered.js';
 import { directoryFiles, imageFiles, type RootFileReader } from '../../rootfs/users.js';
 import type { Store } from '../../store/store.js';
 import type { ContainerIdMaps } from '../../sys/idmap.js';
@@ -105,4 +106,33 @@ export async function prepareImageRoot(
     layers,
     release: () => removeContainerDir(maps, dir),
   };
+}
+
+/**
+ * The root a new container runs on: the directory as it is, or the image's layers (pulled
+ * first when the options say so, unless `dryRun`) with the storage driver in use.
+ */
+export async function prepareContainerRoot(
+  source: RunSource,
+  maps: ContainerIdMaps,
+  containerId: string,
+  options: { readonly dryRun: boolean; readonly warn: (line: string) => void },
+): Promise<PreparedRoot> {
+  if (source.kind === 'rootfs') return prepareDirectoryRoot(source.path);
+  const { openStore } = await import('../../store/store.js');
+  const { chooseStorageDriver } = await import('../image/storage-driver.js');
+  const { ensureImage } = await import('../image/auto-pull.js');
+  const store = await openStore();
+  if (!options.dryRun) await ensureImage(store, maps, source.name, source.pull, options.warn);
+  const { driver } = await chooseStorageDriver(store, maps, source.storageDriver);
+  return prepareImageRoot(store, maps, source.name, containerId, { dryRun: options.dryRun, driver });
+}
+
+/**
+ * Resolves a container path through the root's symlinks, inside the root; left as it is
+ * when it cannot be (a loop): the runtime then refuses it with the path named.
+ */
+export function inRootResolver(root: PreparedRoot): (path: string) => string {
+  const layers = root.layers.length > 0 ? [...root.layers].reverse() : root.rootfs.kind === 'directory' ? [root.rootfs.path] : [];
+  return (path) => resolveLayeredPath(layers, path) ?? path;
 }

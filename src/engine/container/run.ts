@@ -1,7 +1,8 @@
 import { compilePlan } from '../../plan/compile.js';
 import { explainPlan } from '../../plan/explain.js';
 import { runtimeDirPath } from '../../sys/paths.js';
-import { createContainer, plannedContainer, type CreateOptions } from './create.js';
+import { createContainer, plannedContainer } from './create.js';
+import type { CreateOptions } from './create-options.js';
 import { etcFilePaths } from './etc-files.js';
 import { removeContainer } from './remove.js';
 import { containerSecurity } from './security.js';

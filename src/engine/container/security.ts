@@ -4,35 +4,13 @@ import { join, resolve } from 'node:path';
 import { HostError, UsageError } from '../../errors.js';
 import { CAPABILITIES, capabilityMask, DEFAULT_CAPABILITIES, mergeCapabilities, type Capability } from '../../plan/capabilities.js';
 import { MASKED_PATHS, READONLY_PATHS } from '../../plan/hardening.js';
+import type { SecurityOptions } from '../../plan/security-options.js';
 import type { NetworkMode, Sysctl } from '../../plan/spec.js';
 import { cachedFilterProgram, cacheEntryName } from '../../seccomp/cache.js';
 import { DEFAULT_PROFILE } from '../../seccomp/default-profile.js';
 import { parseProfile, type SeccompProfile } from '../../seccomp/profile.js';
 import { hostArch, resolveProfile } from '../../seccomp/resolve.js';
 import { parseSysctl } from './sysctl.js';
-
-export type SeccompChoice =
-  | { readonly kind: 'default' }
-  | { readonly kind: 'unconfined' }
-  | { readonly kind: 'profile'; readonly path: string };
-
-/** What the command line asked for, before it is checked against the container. */
-export interface SecurityOptions {
-  readonly privileged: boolean;
-  readonly capAdd: readonly (Capability | 'ALL')[];
-  readonly capDrop: readonly (Capability | 'ALL')[];
-  readonly noNewPrivs: boolean;
-  readonly seccomp: SeccompChoice;
-  readonly mask: readonly string[];
-  /** Default masked and read-only paths to leave alone, or all of them. */
-  readonly unmask: readonly string[] | 'ALL';
-  /** NAME=VALUE, as given. */
-  readonly sysctls: readonly string[];
-}
-
-export const DEFAULT_SECURITY: SecurityOptions = {
-  privileged: false, capAdd: [], capDrop: [], noNewPrivs: false, seccomp: { kind: 'default' }, mask: [], unmask: [], sysctls: [],
-};
 
 /** The security half of a ContainerSpec. */
 export interface ContainerSecurity {

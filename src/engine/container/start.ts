@@ -19,6 +19,9 @@ export interface StartIO {
 }
 
 /** Another nook command is starting the same container. */
+/** How long (x 50 ms) a command waits for another start of the same container. */
+export const START_WAIT_TRIES = 200;
+
 export class StartBusyError extends ContainerError {
   constructor(name: string) {
     super(`container ${name} is being started by another nook command`, 'wait for it to finish, then see nook ps');

@@ -1,9 +1,4 @@
-import type { ImageInvocation } from '../../cli/image-commands.js';
-
-export interface ImageIO {
-  readonly out: (line: string) => void;
-  readonly err: (line: string) => void;
-}
+import type { ImageInvocation, ImageIO } from './options.js';
 
 /** Runs an image-management command; each module is loaded only when its command runs. */
 export async function executeImageCommand(invocation: ImageInvocation, io: ImageIO): Promise<number> {

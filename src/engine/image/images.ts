@@ -1,8 +1,8 @@
-import type { ImagesOptions } from '../../cli/image-commands.js';
+import type { ImagesOptions } from './options.js';
 import type { ImageRecord, IndexEntry } from '../../store/images.js';
 import { openStore } from '../../store/store.js';
 import { formatTable, humanAge, humanSize } from '../shared/human.js';
-import type { ImageIO } from './commands.js';
+import type { ImageIO } from './options.js';
 
 interface Listed {
   readonly record: ImageRecord;

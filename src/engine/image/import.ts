@@ -1,10 +1,10 @@
-import type { ImportOptions } from '../../cli/image-commands.js';
+import type { ImportOptions } from './options.js';
 import { importTarball } from '../../image/import.js';
 import { formatReference, parseLocalName } from '../../image/reference.js';
 import { openStore } from '../../store/store.js';
 import { containerIdMaps } from '../../sys/idmap.js';
 import { openInput } from './archive-io.js';
-import type { ImageIO } from './commands.js';
+import type { ImageIO } from './options.js';
 
 /** `nook import TARBALL|- [NAME]`: prints the new image's id. A short NAME becomes localhost/NAME, as in podman. */
 export async function importImage(options: ImportOptions, io: ImageIO): Promise<number> {

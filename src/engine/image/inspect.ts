@@ -1,7 +1,7 @@
-import type { ImageInspectOptions } from '../../cli/image-commands.js';
+import type { ImageInspectOptions } from './options.js';
 import { findLocalImage } from '../../image/local.js';
 import { openStore } from '../../store/store.js';
-import type { ImageIO } from './commands.js';
+import type { ImageIO } from './options.js';
 
 interface ConfigDoc {
   author?: string;

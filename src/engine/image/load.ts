@@ -1,9 +1,9 @@
-import type { LoadOptions } from '../../cli/image-commands.js';
+import type { LoadOptions } from './options.js';
 import { loadArchive } from '../../image/archive/load.js';
 import { openStore } from '../../store/store.js';
 import { containerIdMaps } from '../../sys/idmap.js';
 import { openInput } from './archive-io.js';
-import type { ImageIO } from './commands.js';
+import type { ImageIO } from './options.js';
 
 /** `nook load [-i FILE]`: one "Loaded image:" line per name (or per id for a nameless image), as podman prints. */
 export async function loadImages(options: LoadOptions, io: ImageIO): Promise<number> {

@@ -1,9 +1,9 @@
-import type { LoginOptions, LogoutOptions } from '../../cli/image-commands.js';
+import type { LoginOptions, LogoutOptions } from './options.js';
 import { AuthError, UsageError } from '../../errors.js';
 import { removeCredentials, saveCredentials } from '../../image/credentials.js';
 import { normaliseRegistry } from '../../image/reference.js';
 import { RegistryClient } from '../../image/registry.js';
-import type { ImageIO } from './commands.js';
+import type { ImageIO } from './options.js';
 import { promptHidden, promptLine } from '../shared/prompt.js';
 
 async function readStdin(): Promise<string> {

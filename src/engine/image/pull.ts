@@ -1,4 +1,4 @@
-import type { PullOptions } from '../../cli/image-commands.js';
+import type { PullOptions } from './options.js';
 import { findCredentials } from '../../image/credentials.js';
 import { hostPlatform, parsePlatform } from '../../image/platform.js';
 import type { Platform } from '../../image/manifest.js';
@@ -7,7 +7,7 @@ import { formatReference, parseReference, type Reference } from '../../image/ref
 import { RegistryClient } from '../../image/registry.js';
 import { openStore, type Store } from '../../store/store.js';
 import { containerIdMaps, type ContainerIdMaps } from '../../sys/idmap.js';
-import type { ImageIO } from './commands.js';
+import type { ImageIO } from './options.js';
 import { pullProgress } from './progress.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { PushOptions } from '../../cli/image-commands.js';
+import type { PushOptions } from './options.js';
 import { ImageError } from '../../errors.js';
 import { findCredentials } from '../../image/credentials.js';
 import { findLocalImage } from '../../image/local.js';
@@ -6,7 +6,7 @@ import { pushToRegistry } from '../../image/push.js';
 import { parseReference } from '../../image/reference.js';
 import { RegistryClient } from '../../image/registry.js';
 import { openStore } from '../../store/store.js';
-import type { ImageIO } from './commands.js';
+import type { ImageIO } from './options.js';
 
 /**
  * `nook push IMAGE [DESTINATION]`: progress on stderr, as podman. Without a destination

@@ -1,11 +1,11 @@
-import type { RmiOptions } from '../../cli/image-commands.js';
+import type { RmiOptions } from './options.js';
 import { ImageError, NookError } from '../../errors.js';
 import { findLocalImage } from '../../image/local.js';
 import type { Digest } from '../../store/digest.js';
 import { openStore } from '../../store/store.js';
 import { containerIdMaps } from '../../sys/idmap.js';
 import { imagesInUse } from '../container/root.js';
-import type { ImageIO } from './commands.js';
+import type { ImageIO } from './options.js';
 
 /**
  * `nook rmi`: a name untags it, and removes the image with its last name; an id removes

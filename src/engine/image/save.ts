@@ -1,10 +1,10 @@
-import type { SaveOptions } from '../../cli/image-commands.js';
+import type { SaveOptions } from './options.js';
 import { archiveFiles } from '../../image/archive/save.js';
 import { tarStream } from '../../image/archive/tar-write.js';
 import { findLocalImage } from '../../image/local.js';
 import { openStore } from '../../store/store.js';
 import { writeOutput } from './archive-io.js';
-import type { ImageIO } from './commands.js';
+import type { ImageIO } from './options.js';
 
 /**
  * `nook save [-o FILE] [--format docker-archive|oci-archive] IMAGE`. As in podman, the

@@ -1,9 +1,9 @@
-import type { TagOptions } from '../../cli/image-commands.js';
+import type { TagOptions } from './options.js';
 import { ImageError } from '../../errors.js';
 import { findLocalImage } from '../../image/local.js';
 import { formatReference, parseLocalName } from '../../image/reference.js';
 import { openStore } from '../../store/store.js';
-import type { ImageIO } from './commands.js';
+import type { ImageIO } from './options.js';
 
 /** `nook tag IMAGE NAME...`: short names become localhost/NAME, as in podman; a name moves from the image it named. */
 export async function tagImage(options: TagOptions, _io: ImageIO): Promise<number> {

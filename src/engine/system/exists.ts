@@ -1,5 +1,7 @@
-import type { ExistsInvocation } from '../../cli/image-commands.js';
 import { NookError } from '../../errors.js';
+
+/** `nook container|image|volume exists NAME`: podman's exit 0 or 1, for scripts. */
+export type ExistsInvocation = { readonly command: 'exists'; readonly kind: 'container' | 'image' | 'volume'; readonly name: string };
 
 /** podman's `exists`: 0 when it is there, 1 when it is not; other failures are errors. */
 export async function exists(invocation: ExistsInvocation): Promise<number> {

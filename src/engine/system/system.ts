@@ -4,7 +4,8 @@ import { storeRoot } from '../../store/paths.js';
 import { runtimeDirPath } from '../../sys/paths.js';
 import { openContainers } from '../container/lookup.js';
 import { containerStatus } from '../container/state.js';
-import { removeStopped, stopContainer } from '../container/commands.js';
+import { removeStopped } from '../container/rm.js';
+import { stopContainer } from '../container/stop.js';
 
 export interface SystemIO {
   readonly out: (line: string) => void;

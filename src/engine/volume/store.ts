@@ -2,9 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import { removeOwnedTrees } from '../../image/extract/run.js';
 import { withStoreLock } from '../../store/lock.js';
 import { storeRoot } from '../../store/paths.js';
-import { VolumeStore } from '../../store/volumes.js';
+import { VOLUMES_FILE, VolumeStore } from '../../store/volumes.js';
 import { containerIdMaps } from '../../sys/idmap.js';
-import { VOLUMES_FILE } from '../container/mounts.js';
 import { ContainerStore } from '../../store/containers.js';
 
 /** The volume store, and the store lock under which its list changes. */

@@ -1,0 +1,86 @@
+import { writeFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { ContainerError, UsageError } from '../../errors.js';
+import type { ContainerRecord, ContainerStore } from '../../store/containers.js';
+import { sleep } from '../shared/sleep.js';
+import { eachContainer } from './each.js';
+import type { OpenedContainers } from './lookup.js';
+import type { ContainerIO } from './options.js';
+import { containerStatus, STOP_FILE, type ContainerStatus } from './state.js';
+
+/** A signal as podman takes it: KILL, SIGKILL, kill or 9. */
+function parseSignal(value: string): number {
+  if (/^\d+$/.test(value)) {
+    const n = Number(value);
+    if (n >= 1 && n <= 64) return n;
+  } else {
+    const name = value.toUpperCase().replace(/^SIG/, '');
+    const n = (constants.signals as Record<string, number>)[`SIG${name}`];
+    if (n !== undefined) return n;
+  }
+  throw new UsageError(`invalid signal "${value}"`, 'give a signal name such as TERM or KILL, or its number');
+}
+
+
+/** Polls until the container is no longer running (or `timeoutMs` passes); its last status. */
+async function untilStopped(containers: ContainerStore, id: string, timeoutMs: number): Promise<ContainerStatus> {
+  const deadline = Date.now() + timeoutMs;
+  // Short at first: most containers go at once; then gentler on a long wait.
+  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+    const status = containerStatus(containers, id);
+    if (status.state !== 'running' || Date.now() >= deadline) return status;
+    await sleep(Math.min(delay, Math.max(1, deadline - Date.now())));
+  }
+}
+
+function signalContainer(status: ContainerStatus & { state: 'running' }, signal: number): void {
+  try {
+    process.kill(status.pid, signal);
+  } catch (err) {
+    // ESRCH: it exited meanwhile, which is what was wanted.
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
+/** podman stop: the stop signal, then SIGKILL after the timeout; never restarted after. */
+export async function stopContainer(containers: ContainerStore, record: ContainerRecord, timeout: number, io: ContainerIO): Promise<void> {
+  let status = containerStatus(containers, record.id);
+  if (status.state !== 'running') return;
+  writeFileSync(containers.path(record.id, STOP_FILE), '');
+  signalContainer(status, parseSignal(record.stopSignal));
+  status = await untilStopped(containers, record.id, timeout * 1000);
+  if (status.state !== 'running') return;
+  if (timeout > 0) io.err(`WARN: StopSignal ${record.stopSignal} failed to stop container ${record.name} in ${timeout} seconds, resorting to SIGKILL`);
+  signalContainer(status, constants.signals.SIGKILL);
+  status = await untilStopped(containers, record.id, 10_000);
+  if (status.state === 'running') throw new ContainerError(`container ${record.name} did not stop after SIGKILL`, 'see "nook ps" and try again');
+}
+
+
+export async function killContainers(opened: OpenedContainers, refs: readonly string[], signal: string, io: ContainerIO): Promise<number> {
+  const number = parseSignal(signal);
+  return eachContainer(refs, opened, io, async (record, ref) => {
+    const status = containerStatus(opened.containers, record.id);
+    if (status.state !== 'running') {
+      throw new ContainerError(`can only kill running containers: ${record.name} is ${status.state}`, 'see "nook ps -a"');
+    }
+    // podman: a container the user kills is not restarted.
+    writeFileSync(opened.containers.path(record.id, STOP_FILE), '');
+    signalContainer(status, number);
+    io.out(ref);
+  });
+}
+
+
+export async function waitContainers(opened: OpenedContainers, refs: readonly string[], io: ContainerIO): Promise<number> {
+  return eachContainer(refs, opened, io, async (record) => {
+    for (;;) {
+      const status = await untilStopped(opened.containers, record.id, 60_000);
+      if (status.state === 'exited') {
+        io.out(String(status.exitCode ?? -1));
+        return;
+      }
+      if (status.state === 'created') await sleep(100);
+    }
+  });
+}
