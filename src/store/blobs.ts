@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { access, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -67,8 +66,11 @@ export class BlobStore {
         done(null, chunk);
       },
     });
+    // Opened before the pipeline runs: a stream that opens lazily could create the file
+    // after a failing pipeline's cleanup has unlinked it.
+    const file = await open(temp, 'wx', 0o644);
     try {
-      await pipeline(source, meter, createWriteStream(temp, { flags: 'wx', mode: 0o644 }));
+      await pipeline(source, meter, file.createWriteStream());
       const actual = `sha256:${hash.digest('hex')}`;
       if (actual !== digest || (size !== undefined && received !== size)) {
         throw new DigestMismatchError(
@@ -78,6 +80,7 @@ export class BlobStore {
       }
       await rename(temp, this.path(digest));
     } catch (err) {
+      await file.close().catch(() => undefined);
       await unlink(temp).catch(() => undefined);
       throw err;
     }
@@ -92,13 +95,15 @@ export class BlobStore {
     const temp = tempPathFor(join(this.dir, 'unknown'));
     const hash = createHash('sha256');
     let size = 0;
+    const file = await open(temp, 'wx', 0o644);
     try {
-      await pipeline(source, hashing(hash, (n) => (size += n)), createWriteStream(temp, { flags: 'wx', mode: 0o644 }));
+      await pipeline(source, hashing(hash, (n) => (size += n)), file.createWriteStream());
       const digest: Digest = `sha256:${hash.digest('hex')}`;
       const existed = await this.has(digest);
       await rename(temp, this.path(digest));
       return { digest, size, existed };
     } catch (err) {
+      await file.close().catch(() => undefined);
       await unlink(temp).catch(() => undefined);
       throw err;
     }
