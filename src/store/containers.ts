@@ -1,6 +1,6 @@
 import { existsSync, linkSync, mkdirSync, readdirSync, rmSync, statSync, readFileSync, readlinkSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SecurityOptions } from '../plan/security-options.js';
+import type { RecordedSecurity } from '../plan/security-options.js';
 import type { RestartPolicyName } from '../plan/ops.js';
 import type { ContainerMount, NetworkMode, ProcessUser, RootfsSource } from '../plan/spec.js';
 import { processAlive } from '../sys/process.js';
@@ -33,7 +33,7 @@ export interface ContainerRecord {
   readonly volumes: readonly string[];
   readonly anonymousVolumes: readonly string[];
   readonly network: NetworkMode;
-  readonly security: SecurityOptions;
+  readonly security: RecordedSecurity;
   readonly tty: boolean;
   readonly interactive: boolean;
   readonly restart: RestartPolicy;

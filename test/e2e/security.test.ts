@@ -157,6 +157,33 @@ describe('seccomp profiles', () => {
       expect(result.stderr).toContain(path);
     }
   });
+
+  it('keeps the profile a container was created with for every start and exec, whatever becomes of the file', async () => {
+    const path = profile('kept.json', {
+      defaultAction: 'SCMP_ACT_ALLOW',
+      syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 122 }],
+    });
+    const name = 'kept-profile';
+    const created = await nook(['create', '--name', name, '--rootfs', rootfs, '--security-opt', `seccomp=${path}`, '--', 'sleep', '1000'], { env });
+    expect(created.status, show(created)).toBe(0);
+    try {
+      // The file now allows everything, then it is gone: neither may change the container's filter.
+      writeFileSync(path, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [] }));
+      for (const step of ['changed', 'removed']) {
+        if (step === 'removed') {
+          rmSync(path);
+          const stopped = await nook(['stop', '-t', '0', name], { env });
+          expect(stopped.status, show(stopped)).toBe(0);
+        }
+        const started = await nook(['start', name], { env });
+        expect(started.status, show(started)).toBe(0);
+        const exec = await nook(['exec', name, 'try-syscall', 'mkdirat', '-100', '0'], { env });
+        expect({ step, out: exec.stdout.trim() }, show(exec)).toEqual({ step, out: 'errno 122' });
+      }
+    } finally {
+      await nook(['rm', '-f', '-t', '0', name], { env });
+    }
+  });
 });
 
 describe('capabilities', () => {

@@ -11,6 +11,7 @@ import { newContainerEnv } from './env.js';
 import { containerMounts } from './mounts.js';
 import { normalPath } from './path.js';
 import type { PreparedRoot } from './root.js';
+import { recordSecurity } from './security.js';
 
 /** podman's stop timeout when the image and the command line say nothing. */
 const DEFAULT_STOP_TIMEOUT = 10;
@@ -79,7 +80,7 @@ export async function buildRecord(
     volumes: volumes.names,
     anonymousVolumes: volumes.anonymous,
     network: opts.network,
-    security: opts.security,
+    security: recordSecurity(opts.security),
     tty: opts.tty,
     interactive: opts.interactive,
     restart: opts.restart,

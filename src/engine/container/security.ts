@@ -4,11 +4,11 @@ import { join, resolve } from 'node:path';
 import { HostError, UsageError } from '../../errors.js';
 import { CAPABILITIES, capabilityMask, DEFAULT_CAPABILITIES, mergeCapabilities, type Capability } from '../../plan/capabilities.js';
 import { MASKED_PATHS, READONLY_PATHS } from '../../plan/hardening.js';
-import type { SecurityOptions } from '../../plan/security-options.js';
+import type { RecordedSecurity, SecurityOptions } from '../../plan/security-options.js';
 import type { NetworkMode, Sysctl } from '../../plan/spec.js';
 import { cachedFilterProgram, cacheEntryName } from '../../seccomp/cache.js';
 import { DEFAULT_PROFILE } from '../../seccomp/default-profile.js';
-import { parseProfile, type SeccompProfile } from '../../seccomp/profile.js';
+import { parseProfile } from '../../seccomp/profile.js';
 import { hostArch, resolveProfile } from '../../seccomp/resolve.js';
 import { parseSysctl } from './sysctl.js';
 
@@ -47,17 +47,24 @@ function kernelPaths(opts: SecurityOptions): { readonlyPaths: string[]; maskedPa
   };
 }
 
-function readProfile(path: string): SeccompProfile {
+/**
+ * Reads and checks a profile the user named, for the record: a bad one is refused at create,
+ * and the text kept is what every later start and exec of the container compiles.
+ */
+export function recordSecurity(opts: SecurityOptions): RecordedSecurity {
+  if (opts.seccomp.kind !== 'profile') return { ...opts, seccomp: opts.seccomp };
+  const { path } = opts.seccomp;
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new UsageError(`cannot read seccomp profile ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'give the path of a JSON profile, or seccomp=unconfined');
   }
-  return parseProfile(text, path);
+  parseProfile(text, path);
+  return { ...opts, seccomp: { kind: 'profile', path, text } };
 }
 
-async function seccompFilter(opts: SecurityOptions, caps: readonly Capability[], cache: FilterCacheOptions): Promise<Uint8Array | null> {
+async function seccompFilter(opts: RecordedSecurity, caps: readonly Capability[], cache: FilterCacheOptions): Promise<Uint8Array | null> {
   const choice = opts.seccomp;
   // --privileged turns the default filter off; a profile named explicitly still applies.
   if (choice.kind === 'unconfined' || (opts.privileged && choice.kind === 'default')) return null;
@@ -65,14 +72,14 @@ async function seccompFilter(opts: SecurityOptions, caps: readonly Capability[],
   if (arch === null) {
     throw new HostError(`nook has no seccomp support for ${process.arch} yet`, 'run with --security-opt seccomp=unconfined');
   }
-  const profile = choice.kind === 'default' ? DEFAULT_PROFILE : readProfile(choice.path);
+  const profile = choice.kind === 'default' ? DEFAULT_PROFILE : parseProfile(choice.text, choice.path);
   const filter = resolveProfile(profile, { arch, caps: caps.map((c) => `CAP_${c}`), kernel: release() });
   const name = cacheEntryName(choice.kind === 'default' ? 'default' : resolve(choice.path), capabilityMask(caps));
   return cachedFilterProgram(filter, name, join(cache.dir, 'seccomp'), cache.write);
 }
 
 /** Decides capabilities, seccomp filter, kernel paths and sysctls for one container. */
-export async function containerSecurity(opts: SecurityOptions, network: NetworkMode, cache: FilterCacheOptions): Promise<ContainerSecurity> {
+export async function containerSecurity(opts: RecordedSecurity, network: NetworkMode, cache: FilterCacheOptions): Promise<ContainerSecurity> {
   const caps = capabilities(opts);
   const sysctls = opts.sysctls.map((item) => parseSysctl(item, network));
   return {
