@@ -5,6 +5,7 @@ import type { RestartPolicyName } from '../plan/ops.js';
 import type { ContainerMount, NetworkMode, ProcessUser, RootfsSource } from '../plan/spec.js';
 import { processAlive } from '../sys/process.js';
 import { isStaleTemp, isTempName, tempPathFor } from './atomic.js';
+import { CorruptRecordError, parseContainerRecord } from './container-record.js';
 
 /** What a container is, decided once by create and read by every later command. */
 export interface ContainerRecord {
@@ -42,6 +43,20 @@ export interface ContainerRecord {
   readonly stopSignal: string;
   readonly stopTimeout: number;
 }
+
+/** A container whose record exists but cannot be used, and why. */
+export interface CorruptContainer {
+  readonly id: string;
+  /** The names claimed for it. */
+  readonly names: readonly string[];
+  readonly file: string;
+  readonly reason: string;
+}
+
+export type RecordLoad =
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'corrupt'; readonly container: CorruptContainer }
+  | { readonly kind: 'valid'; readonly record: ContainerRecord };
 
 export interface RestartPolicy {
   readonly policy: RestartPolicyName;
@@ -182,20 +197,70 @@ export class ContainerStore {
     return existsSync(this.path(id, RECORD));
   }
 
-  read(id: string): ContainerRecord | null {
+  /** The container's record: missing (no container), corrupt (kept, with why), or valid. */
+  load(id: string): RecordLoad {
+    let text: string;
     try {
-      return JSON.parse(readFileSync(this.path(id, RECORD), 'utf8')) as ContainerRecord;
-    } catch {
-      return null;
+      text = readFileSync(this.path(id, RECORD), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
+      return { kind: 'corrupt', container: this.corruptContainer(id, `it cannot be read (${(err as NodeJS.ErrnoException).code})`) };
+    }
+    try {
+      return { kind: 'valid', record: parseContainerRecord(text, id) };
+    } catch (err) {
+      if (!(err instanceof CorruptRecordError)) throw err;
+      return { kind: 'corrupt', container: this.corruptContainer(id, err.message) };
     }
   }
 
-  /** Every container that exists (records in place), in no particular order. */
+  /** The container's record, if it has a valid one. */
+  read(id: string): ContainerRecord | null {
+    const loaded = this.load(id);
+    return loaded.kind === 'valid' ? loaded.record : null;
+  }
+
+  /** Every container that exists with a valid record, in no particular order. */
   list(): ContainerRecord[] {
     return this.ids().flatMap((id) => {
       const record = this.read(id);
       return record ? [record] : [];
     });
+  }
+
+  /** Containers whose record is there but unusable: shown by ps -a, removed by rm -f. */
+  corrupt(): CorruptContainer[] {
+    return this.ids().flatMap((id) => {
+      const loaded = this.exists(id) ? this.load(id) : null;
+      return loaded?.kind === 'corrupt' ? [loaded.container] : [];
+    });
+  }
+
+  /**
+   * Takes a container whose record is corrupt out of the store's view, like detach: its
+   * dir renamed aside for the caller to delete, every name pointing at it released.
+   */
+  detachCorrupt(container: CorruptContainer): string {
+    const dir = this.path(container.id);
+    const doomed = tempPathFor(dir);
+    renameSync(dir, doomed);
+    for (const name of container.names) this.releaseName(name, container.id);
+    return doomed;
+  }
+
+  private corruptContainer(id: string, reason: string): CorruptContainer {
+    return { id, names: this.namesOf(id), file: this.path(id, RECORD), reason };
+  }
+
+  /** The names claimed for `id` (a valid record knows its own; a corrupt one cannot tell). */
+  private namesOf(id: string): string[] {
+    let claims: string[];
+    try {
+      claims = readdirSync(this.namesDir);
+    } catch {
+      return [];
+    }
+    return claims.filter((name) => !isTempName(name) && this.nameTarget(name) === id);
   }
 
   ids(): string[] {
@@ -287,8 +352,10 @@ export class ContainerStore {
   }
 
   private claimValid(name: string, holder: string): boolean {
-    const record = this.read(holder);
-    if (record !== null) return record.name === name;
+    const loaded = this.load(holder);
+    if (loaded.kind === 'valid') return loaded.record.name === name;
+    // A corrupt record cannot say its name: the claim stands until rm -f removes it.
+    if (loaded.kind === 'corrupt') return true;
     return this.creatorAlive(holder);
   }
 

@@ -321,6 +321,25 @@ describe('names and ids', () => {
     expect(forced.stderr).toMatch(/failed to stop container busy in 1 seconds, resorting to SIGKILL/);
     expect(await ps()).toEqual([]);
   });
+
+  it('shows a container whose record is corrupt, keeps its name, and removes it with rm -f', async () => {
+    for (const damage of ['{"id": "truncat', '', '{"id": "0"}']) {
+      const id = (await ok(['run', '-d', '--name', 'garbled', '--rootfs', rootfs, '--', 'sleep', '100'])).trim();
+      const state = JSON.parse(await ok(['inspect', '-f', '{{json .State}}', id])) as { Pid: number; ConmonPid: number };
+      writeFileSync(join(STORE(), 'containers', id, 'config.json'), damage);
+      const listed = (await ps()).find((c) => c.Id === id);
+      expect(listed, damage).toMatchObject({ Names: ['garbled'], State: 'corrupt' });
+      expect(await ok(['ps', '-a', '--format', '{{.Names}} {{.State}}'])).toBe('garbled corrupt\n');
+      await fails(['create', '--name', 'garbled', '--rootfs', rootfs, '--', 'true'], 125, /name "garbled" is already in use/);
+      await fails(['inspect', 'garbled'], 125, new RegExp(`record of container garbled is corrupt: .*containers/${id}/config\\.json`));
+      await fails(['rm', 'garbled'], 1, /hint: remove the container with: nook rm -f garbled/);
+      expect(await ok(['rm', '-f', 'garbled'])).toBe('garbled\n');
+      expect(containerDirs().filter((d) => d.startsWith(id.slice(0, 12)))).toEqual([]);
+      expect(nameClaims()).not.toContain('garbled');
+      // Its process and monitor went with it.
+      await waitFor(() => !existsSync(`/proc/${state.Pid}`) && !existsSync(`/proc/${state.ConmonPid}`), 'the removed container\'s processes to exit');
+    }
+  });
 });
 
 describe('concurrency and kills', () => {

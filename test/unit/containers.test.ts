@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseState } from '../../src/engine/container/state.js';
 import { parseLog } from '../../src/engine/container/logs.js';
 import { DEFAULT_SECURITY } from '../../src/plan/security-options.js';
+import { parseContainerRecord } from '../../src/store/container-record.js';
 import { ContainerStore, NameInUseError, StartInProgressError, type ContainerRecord } from '../../src/store/containers.js';
 
 const DEAD_PID = 2 ** 22 + 7;
@@ -111,5 +112,46 @@ describe('parseLog', () => {
     expect(lines[1]!.time).toBe('2026-01-01T00:00:00.000000001Z');
     expect(text.slice(used)).toBe('2026-01-01T00:00:00.0000');
     expect(parseLog('2026-01-01T00:00:00.000000001Z stdout F \n').lines[0]!.text).toBe('');
+  });
+});
+
+describe('parseContainerRecord', () => {
+  const id = ID(9);
+  const valid = record(id, 'web');
+
+  it('takes a record as create writes it', () => {
+    expect(parseContainerRecord(JSON.stringify(valid), id)).toEqual(valid);
+  });
+
+  it('says what is wrong with a damaged one', () => {
+    const damaged: [string, RegExp][] = [
+      ['', /it is empty/],
+      ['{"id": "trunc', /it is not JSON/],
+      ['[]', /not a JSON object/],
+      [JSON.stringify({ ...valid, argv: undefined }), /it has no "argv"/],
+      [JSON.stringify({ ...valid, argv: [] }), /its "argv" is not valid/],
+      [JSON.stringify({ ...valid, user: { ...valid.user, uid: '0' } }), /its "user" is not valid/],
+      [JSON.stringify({ ...valid, security: { ...valid.security, seccomp: { kind: 'profile', path: '/p.json' } } }), /its "security" is not valid/],
+      [JSON.stringify({ ...valid, id: ID(8) }), /record of another container/],
+    ];
+    for (const [text, reason] of damaged) expect(() => parseContainerRecord(text, id), text).toThrow(reason);
+  });
+
+  it('keeps the name of a container whose record broke claimed, and lists it as corrupt', () => {
+    const root = mkdtempSync(join(tmpdir(), 'nook-corrupt-'));
+    try {
+      const store = new ContainerStore(root);
+      store.begin(id);
+      store.claimName('web', id);
+      store.commit(valid);
+      writeFileSync(store.path(id, 'config.json'), '{');
+      expect(store.list()).toEqual([]);
+      expect(store.corrupt()).toEqual([{ id, names: ['web'], file: store.path(id, 'config.json'), reason: expect.stringMatching(/not JSON/) }]);
+      expect(store.leftovers()).toEqual([]);
+      store.begin(ID(10));
+      expect(() => store.claimName('web', ID(10))).toThrow(NameInUseError);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

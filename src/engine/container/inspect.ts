@@ -1,6 +1,6 @@
 import { ContainerError, ImageError } from '../../errors.js';
 import type { ContainerRecord, ContainerStore } from '../../store/containers.js';
-import { findContainer, type OpenedContainers } from './lookup.js';
+import { CorruptContainerError, findContainer, type OpenedContainers } from './lookup.js';
 import type { ContainerIO } from './options.js';
 import { containerStatus, LOG_FILE } from './state.js';
 
@@ -92,7 +92,7 @@ export async function inspectCommand(opened: OpenedContainers, names: readonly s
     try {
       return findContainer(opened.containers, name);
     } catch (err) {
-      if (only === 'container' || !(err instanceof ContainerError)) throw err;
+      if (only === 'container' || !(err instanceof ContainerError) || err instanceof CorruptContainerError) throw err;
       return null;
     }
   });

@@ -1,4 +1,4 @@
-import type { ContainerRecord } from '../../store/containers.js';
+import type { ContainerRecord, CorruptContainer } from '../../store/containers.js';
 import { formatTable, humanAge } from '../shared/human.js';
 import type { OpenedContainers } from './lookup.js';
 import type { ContainerIO, PsFilter, PsOptions } from './options.js';
@@ -78,6 +78,16 @@ function passes(filters: readonly PsFilter[], record: ContainerRecord, status: C
   return [...keys].every((key) => filters.some((f) => f.key === key && filterMatches(f, record, status)));
 }
 
+/** Shown by ps -a, ordered last: nothing but its id, names and why can be told of it. */
+function corruptShown(options: PsOptions, container: CorruptContainer): boolean {
+  if (!options.all) return false;
+  return options.filters.length === 0 || (options.filters.every((f) => f.key === 'id') && options.filters.some((f) => container.id.startsWith(f.value)));
+}
+
+function corruptJson(container: CorruptContainer): Record<string, unknown> {
+  return { Command: [], Id: container.id, Image: '', ImageID: '', Mounts: [], Names: container.names, Pid: 0, State: 'corrupt', Status: `corrupt: ${container.reason}` };
+}
+
 export async function listContainers(opened: OpenedContainers, options: PsOptions, io: ContainerIO): Promise<number> {
   const records = await removeEnded(opened, opened.containers.list());
   // A status filter asks about stopped containers too, as podman's does.
@@ -87,13 +97,17 @@ export async function listContainers(opened: OpenedContainers, options: PsOption
     .filter(({ status }) => all || status.state === 'running')
     .filter(({ record, status }) => passes(options.filters, record, status))
     .sort((a, b) => b.record.created.localeCompare(a.record.created));
+  const corrupt = opened.containers.corrupt().filter((container) => corruptShown(options, container));
   if (options.quiet) {
-    for (const { record } of rows) io.out(options.noTrunc ? record.id : record.id.slice(0, 12));
+    for (const id of [...rows.map(({ record }) => record.id), ...corrupt.map((c) => c.id)]) io.out(options.noTrunc ? id : id.slice(0, 12));
   } else if (options.format.kind === 'json') {
-    io.out(JSON.stringify(rows.map(({ record, status }) => psJson(record, status)), null, 4));
+    io.out(JSON.stringify([...rows.map(({ record, status }) => psJson(record, status)), ...corrupt.map(corruptJson)], null, 4));
   } else if (options.format.kind === 'template') {
     const { renderTable, renderTemplate } = await import('../shared/go-template.js');
-    const views = rows.map(({ record, status }) => psView(record, status));
+    const views = [
+      ...rows.map(({ record, status }) => psView(record, status)),
+      ...corrupt.map((c) => ({ ...corruptJson(c), ID: c.id.slice(0, 12), Names: c.names.join(','), Command: '', Ports: '', CreatedHuman: '' })),
+    ];
     const table = renderTable(options.format.template, views);
     if (table !== null) for (const line of formatTable(table)) io.out(line.trimEnd());
     else for (const view of views) io.out(renderTemplate(options.format.template, view));
@@ -107,7 +121,9 @@ export async function listContainers(opened: OpenedContainers, options: PsOption
       '',
       record.name,
     ]);
-    for (const line of formatTable([['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], ...table])) io.out(line.trimEnd());
+    const broken = corrupt.map((c) => [options.noTrunc ? c.id : c.id.slice(0, 12), '', '', '', 'Corrupt', '', c.names.join(',')]);
+    for (const line of formatTable([['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], ...table, ...broken])) io.out(line.trimEnd());
   }
+  if (corrupt.length > 0) io.err(`WARN: ${corrupt.length === 1 ? 'a container has a corrupt record' : `${corrupt.length} containers have corrupt records`}: see "nook inspect ID" for why, remove with "nook rm -f ID"`);
   return 0;
 }

@@ -1,19 +1,34 @@
 import { ContainerError } from '../../errors.js';
-import type { ContainerStore } from '../../store/containers.js';
+import { constants } from 'node:os';
+import type { ContainerStore, CorruptContainer } from '../../store/containers.js';
 import { sleep } from '../shared/sleep.js';
 import { eachContainer } from './each.js';
 import type { OpenedContainers } from './lookup.js';
 import type { ContainerIO } from './options.js';
 import { removeContainer } from './remove.js';
+import { removeContainerDir } from './root.js';
 import { START_WAIT_TRIES } from './start.js';
 import { containerStatus } from './state.js';
-import { stopContainer } from './stop.js';
+import { signalContainer, stopContainer, untilStopped } from './stop.js';
 
 /** Running, or being started by another command right now: not to be removed from under it. */
 function busy(containers: ContainerStore, id: string): boolean {
   return containers.starting(id) || containerStatus(containers, id).state === 'running';
 }
 
+/**
+ * rm -f of a container whose record is corrupt: its monitor, if one still runs, is killed
+ * (the container dies with it), then its dir and names go. Its anonymous volumes cannot
+ * be told apart any more: they are left to volume prune.
+ */
+async function removeCorrupt(opened: OpenedContainers, container: CorruptContainer): Promise<void> {
+  const status = containerStatus(opened.containers, container.id);
+  if (status.state === 'running') {
+    signalContainer(status, constants.signals.SIGKILL);
+    await untilStopped(opened.containers, container.id, 10_000);
+  }
+  await removeContainerDir(opened.idMaps, opened.containers.detachCorrupt(container));
+}
 
 /** podman rm: -f stops a running container as podman stop does (not at once: podman waits too). */
 export async function removeContainers(opened: OpenedContainers, refs: readonly string[], force: boolean, volumes: boolean, timeout: number | undefined, io: ContainerIO): Promise<number> {
@@ -34,6 +49,11 @@ export async function removeContainers(opened: OpenedContainers, refs: readonly 
       io.out(ref);
     },
     1,
+    async (err, ref) => {
+      if (!force) throw err;
+      await removeCorrupt(opened, err.container);
+      io.out(ref);
+    },
   );
 }
 

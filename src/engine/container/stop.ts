@@ -23,7 +23,7 @@ function parseSignal(value: string): number {
 
 
 /** Polls until the container is no longer running (or `timeoutMs` passes); its last status. */
-async function untilStopped(containers: ContainerStore, id: string, timeoutMs: number): Promise<ContainerStatus> {
+export async function untilStopped(containers: ContainerStore, id: string, timeoutMs: number): Promise<ContainerStatus> {
   const deadline = Date.now() + timeoutMs;
   // Short at first: most containers go at once; then gentler on a long wait.
   for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
@@ -33,7 +33,7 @@ async function untilStopped(containers: ContainerStore, id: string, timeoutMs: n
   }
 }
 
-function signalContainer(status: ContainerStatus & { state: 'running' }, signal: number): void {
+export function signalContainer(status: ContainerStatus & { state: 'running' }, signal: number): void {
   try {
     process.kill(status.pid, signal);
   } catch (err) {

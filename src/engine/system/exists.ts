@@ -9,8 +9,13 @@ export async function exists(invocation: ExistsInvocation): Promise<number> {
     if (invocation.kind === 'container') {
       const { ContainerStore } = await import('../../store/containers.js');
       const { storeRoot } = await import('../../store/paths.js');
-      const { findContainer } = await import('../container/lookup.js');
-      findContainer(new ContainerStore(storeRoot()), invocation.name);
+      const { CorruptContainerError, findContainer } = await import('../container/lookup.js');
+      try {
+        findContainer(new ContainerStore(storeRoot()), invocation.name);
+      } catch (err) {
+        // It is there, if broken: its name is taken until rm -f removes it.
+        if (!(err instanceof CorruptContainerError)) throw err;
+      }
     } else if (invocation.kind === 'image') {
       const { openStore } = await import('../../store/store.js');
       const { findLocalImage } = await import('../../image/local.js');
