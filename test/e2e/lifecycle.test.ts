@@ -239,6 +239,16 @@ describe('signals and logs', () => {
     await fails(['kill', 'target'], 125, /can only kill running containers: target is exited/);
     await ok(['rm', 'target']);
   });
+
+  it('logs a log larger than its read chunks exactly, multi-byte characters and the last partial line included', async () => {
+    const script = 'i=0; while [ $i -lt 30000 ]; do echo "line $i: é ü 語"; i=$((i+1)); done; printf "no newline ü"';
+    await ok(['run', '--name', 'chatty', '--rootfs', rootfs, '--', 'sh', '-c', script]);
+    const lines = Array.from({ length: 30000 }, (_, i) => `line ${i}: é ü 語\n`);
+    expect(await ok(['logs', 'chatty'])).toBe(`${lines.join('')}no newline ü`);
+    expect(await ok(['logs', '--tail', '2', 'chatty'])).toBe(`${lines.slice(-2).join('')}no newline ü`);
+    expect(await ok(['logs', '--tail', '0', 'chatty'])).toBe('no newline ü');
+    await ok(['rm', 'chatty']);
+  });
 });
 
 describe('exec', () => {

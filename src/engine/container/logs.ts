@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { LogsOptions } from './options.js';
 import { ContainerError } from '../../errors.js';
 import { sleep } from '../shared/sleep.js';
@@ -68,37 +68,68 @@ export async function showLogs(options: LogsOptions): Promise<number> {
     return 0;
   }
   try {
-    const pending = new Map<string, LogLine>();
-    let offset = 0;
-    let carry = '';
-    const readMore = (): LogLine[] => {
-      const size = fstatSync(fd).size;
-      if (size <= offset) return [];
-      const buffer = Buffer.alloc(size - offset);
-      const n = readSync(fd, buffer, 0, buffer.length, offset);
-      offset += n;
-      const text = carry + buffer.subarray(0, n).toString('utf8');
-      const { lines, used } = parseLog(text, pending);
-      carry = text.slice(used);
-      return lines;
-    };
-    const first = readMore().filter(inWindow);
+    const log = new LogReader(fd);
+    // Read a chunk at a time: a log can be far larger than memory. --tail keeps only the
+    // last lines it has seen.
+    const tail: LogLine[] = [];
+    for (let lines = log.next(); lines.length > 0 || !log.atEnd; lines = log.next()) {
+      for (const line of lines) {
+        if (!inWindow(line)) continue;
+        if (options.tail === null) emit(line);
+        else if (options.tail > 0) {
+          tail.push(line);
+          if (tail.length > options.tail) tail.shift();
+        }
+      }
+    }
+    for (const line of tail) emit(line);
+    if (options.follow) {
+      for (;;) {
+        const running = containerStatus(containers, record.id).state === 'running';
+        for (let lines = log.next(); lines.length > 0 || !log.atEnd; lines = log.next()) for (const line of lines) emit(line);
+        if (!running) break;
+        await sleep(100);
+      }
+    }
     // The partial line at the very end is output too: it is all there is of it.
-    const tailed = options.tail === null ? first : first.slice(Math.max(0, first.length - options.tail));
-    for (const line of tailed) emit(line);
-    if (!options.follow) {
-      for (const line of pending.values()) emit(line);
-      return 0;
-    }
-    for (;;) {
-      const running = containerStatus(containers, record.id).state === 'running';
-      for (const line of readMore()) emit(line);
-      if (!running) break;
-      await sleep(100);
-    }
-    for (const line of pending.values()) emit(line);
+    for (const line of log.unfinished()) emit(line);
     return 0;
   } finally {
     closeSync(fd);
   }
 }
+
+const CHUNK = 64 * 1024;
+
+/** Reads a log a chunk at a time from where it left off, as it grows. */
+class LogReader {
+  private readonly pending = new Map<string, LogLine>();
+  /** Whether the last read found nothing more in the file. */
+  atEnd = false;
+  private offset = 0;
+  private carry = '';
+  private readonly buffer = Buffer.alloc(CHUNK);
+
+  constructor(private readonly fd: number) {}
+
+  /** The lines completed by the next chunk; none (and atEnd) at the end of the file. */
+  next(): LogLine[] {
+    const n = readSync(this.fd, this.buffer, 0, CHUNK, this.offset);
+    this.atEnd = n === 0;
+    if (n === 0) return [];
+    this.offset += n;
+    // A chunk may end inside a UTF-8 sequence: keep the bytes of an incomplete last record.
+    const text = this.carry + this.buffer.subarray(0, n).toString('latin1');
+    const { lines, used } = parseLog(text, this.pending);
+    this.carry = text.slice(used);
+    return lines.map(decoded);
+  }
+
+  /** The lines the log has begun but not ended (no F record yet). */
+  unfinished(): LogLine[] {
+    return [...this.pending.values()].map(decoded);
+  }
+}
+
+/** Records are split as bytes (latin1), so no UTF-8 sequence is cut; each line is decoded whole. */
+const decoded = (line: LogLine): LogLine => ({ ...line, text: Buffer.from(line.text, 'latin1').toString('utf8') });
