@@ -13,6 +13,9 @@ import { normalPath } from './path.js';
 import type { PreparedRoot } from './root.js';
 import { recordSecurity } from './security.js';
 
+/** How many taken plain names a create tries before it adds a number to the name. */
+const PLAIN_NAME_ATTEMPTS = 64;
+
 /** podman's stop timeout when the image and the command line say nothing. */
 const DEFAULT_STOP_TIMEOUT = 10;
 
@@ -32,8 +35,9 @@ export function claimNewName(containers: ContainerStore, asked: string | undefin
     claimContainerName(containers, asked, id, `remove that container (nook rm ${asked}) or choose another name with --name`);
     return asked;
   }
-  for (;;) {
-    const name = randomName();
+  // Plain names first; once they keep colliding (most are taken), numbered ones.
+  for (let attempt = 0; ; attempt++) {
+    const name = randomName(attempt >= PLAIN_NAME_ATTEMPTS);
     try {
       containers.claimName(name, id);
       return name;
