@@ -103,7 +103,7 @@ export function resolveUser(files: RootFileReader, spec: string, limits: { maxUi
   if (uid > limits.maxUid || gid > limits.maxGid) {
     throw new UsageError(
       `user "${spec}" (uid ${uid}, gid ${gid}) is outside the container's id map (uids 0-${limits.maxUid}, gids 0-${limits.maxGid})`,
-      limits.maxUid === 0 ? 'add a subordinate range for your user to /etc/subuid and /etc/subgid' : 'choose an id below 65536',
+      limits.maxUid === 0 ? 'add a subordinate range for your user to /etc/subuid and /etc/subgid' : `choose ids up to ${Math.min(limits.maxUid, limits.maxGid)} (nook info shows the maps)`,
     );
   }
   const name = entry?.name;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { directoryFiles, resolveUser } from '../../src/rootfs/users.js';
 
-const FULL = { maxUid: 65535, maxGid: 65535 };
+const FULL = { maxUid: 65536, maxGid: 65536 };
 const SINGLE = { maxUid: 0, maxGid: 0 };
 
 const PASSWD = [
