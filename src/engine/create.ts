@@ -31,6 +31,8 @@ export interface CreateOptions {
   readonly workdir: string | undefined;
   readonly hostname: string | undefined;
   readonly user: string | undefined;
+  /** --group-add: more supplementary groups, by name or gid. */
+  readonly groupAdd: readonly string[];
   readonly readOnly: boolean;
   /** --init: a tiny init as PID 1, reaping orphans and passing signals on to the command. */
   readonly init: boolean;
@@ -203,8 +205,8 @@ async function decide(
   c: { id: string; name: string; dir: string; root: PreparedRoot; dryRun?: boolean },
 ): Promise<{ record: ContainerRecord }> {
   const config = c.root.config;
-  const userSpec = opts.user ?? (config?.user || '0');
-  const user = resolveUser(c.root.files, userSpec, idMaps);
+  const userSpec = opts.user ?? (config?.user || undefined);
+  const user = resolveUser(c.root.files, userSpec, idMaps, opts.groupAdd);
   const argv = containerCommand(opts, c.root);
   const hostname = opts.hostname ?? c.id.slice(0, 12);
   const env = containerEnv(
@@ -246,7 +248,7 @@ async function decide(
     env,
     workdir: normalPath(opts.workdir ?? (config?.workingDir || '/')),
     hostname,
-    user: { uid: user.uid, gid: user.gid, groups: user.groups, spec: userSpec },
+    user: { uid: user.uid, gid: user.gid, groups: user.groups, spec: userSpec ?? '0', groupAdd: opts.groupAdd },
     readOnly: opts.readOnly,
     init: opts.init,
     mounts,

@@ -24,8 +24,11 @@ export interface ContainerRecord {
   readonly env: readonly string[];
   readonly workdir: string;
   readonly hostname: string;
-  /** As asked for (-u or the image's User), and as resolved in the image's /etc/passwd. */
-  readonly user: ProcessUser & { readonly spec: string };
+  /**
+   * As asked for (-u or the image's User, and --group-add), and as resolved in the image's
+   * /etc/passwd and /etc/group. Records older than --group-add have no groupAdd.
+   */
+  readonly user: ProcessUser & { readonly spec: string; readonly groupAdd?: readonly string[] };
   readonly readOnly: boolean;
   readonly init: boolean;
   readonly mounts: readonly ContainerMount[];
