@@ -193,6 +193,31 @@ static void copy_window_size(struct nook_watch *w)
 		ioctl(w->master, TIOCSWINSZ, &ws);
 }
 
+/* What reached fd 0 before the switch to raw mode, read while it is still canonical. Its
+ * line discipline keeps an end-of-file (^D typed, or the one script(1) sends when its own
+ * input ends) as a NUL byte ending a line: read raw, that NUL would reach the container
+ * as a key. Read canonical, each complete line comes out as typed and each end-of-file as
+ * an empty read, passed on as the container terminal's own end-of-file character. */
+static void take_typeahead(struct nook_watch *w)
+{
+	struct pollfd p = { .fd = 0, .events = POLLIN };
+	struct termios t;
+
+	if (!w->relay_input || !(w->saved_termios.c_lflag & ICANON))
+		return;
+	while (w->pending_len < sizeof w->pending && poll(&p, 1, 0) == 1 &&
+	       p.revents == POLLIN) {
+		ssize_t n = read(0, w->pending + w->pending_len,
+				 sizeof w->pending - w->pending_len);
+
+		if (n < 0)
+			return;
+		if (n == 0 && tcgetattr(w->master, &t) == 0)
+			w->pending[w->pending_len++] = (char)t.c_cc[VEOF];
+		w->pending_len += (size_t)n;
+	}
+}
+
 /* Keys reach the container's terminal as typed: its line discipline, not ours, handles
  * ^C, ^Z, echo. */
 static void make_raw(struct nook_watch *w)
@@ -201,6 +226,7 @@ static void make_raw(struct nook_watch *w)
 
 	if (!w->relay_output || !isatty(0) || tcgetattr(0, &w->saved_termios) < 0)
 		return;
+	take_typeahead(w);
 	raw = w->saved_termios;
 	cfmakeraw(&raw);
 	if (tcsetattr(0, TCSADRAIN, &raw) == 0)

@@ -643,6 +643,10 @@ int nook_run_ops(struct nook_ctx *ctx, const struct nook_plan *plan,
 		case NOOK_OP_CHDIR:
 			r = nook_op_chdir(ctx, op, e);
 			break;
+		case NOOK_OP_UMASK:
+			umask(op->umask.mask);
+			r = 0;
+			break;
 		case NOOK_OP_CAP_BOUNDING:
 			r = nook_op_cap_bounding(op, e);
 			break;

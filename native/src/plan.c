@@ -491,6 +491,10 @@ static int decode_setup_op(const char *name, char **args, struct nook_op *op,
 	case NOOK_OP_CHDIR:
 		op->chdir.path = args[0];
 		return check_path(name, args[0], e);
+	case NOOK_OP_UMASK:
+		if (!parse_mode(args[0], &op->umask.mask) || op->umask.mask > 0777)
+			return nook_fail(e, EINVAL, "umask: bad mask '%s'", args[0]);
+		return 0;
 	case NOOK_OP_CAP_BOUNDING:
 	case NOOK_OP_CAP_SET:
 		if (!parse_mask(args[0], &op->caps.mask))
@@ -546,6 +550,7 @@ static bool allowed_in_join(enum nook_op_code code)
 {
 	switch (code) {
 	case NOOK_OP_CHDIR:
+	case NOOK_OP_UMASK:
 	case NOOK_OP_CAP_BOUNDING:
 	case NOOK_OP_SECCOMP:
 	case NOOK_OP_USER:

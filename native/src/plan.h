@@ -90,6 +90,9 @@ struct nook_op {
 			const char *path;
 		} chdir;
 		struct {
+			mode_t mask;
+		} umask;
+		struct {
 			uint64_t mask;
 		} caps;
 		struct {

@@ -30,6 +30,7 @@
   X(NOOK_OP_LOOPBACK_UP, "loopback-up", 0) \
   X(NOOK_OP_SETHOSTNAME, "sethostname", 1) \
   X(NOOK_OP_CHDIR, "chdir", 1) \
+  X(NOOK_OP_UMASK, "umask", 1) \
   X(NOOK_OP_CAP_BOUNDING, "cap-bounding", 1) \
   X(NOOK_OP_SECCOMP, "seccomp", 1) \
   X(NOOK_OP_USER, "user", 3) \

@@ -99,6 +99,7 @@ function addCreateOptions(cmd: Command): Command {
     .option('-w, --workdir <dir>', 'working directory inside the container')
     .option('--hostname <name>', 'container host name')
     .option('-u, --user <user[:group]>', 'user (name or uid) and group to run as')
+    .option('--group-add <group>', 'add a supplementary group, by name or gid (repeatable)', collect, [])
     .option('--read-only', 'mount the root filesystem read-only', false)
     .option('--init', 'run a tiny init as PID 1 that reaps orphans and passes signals on to the command', false)
     .option('--restart <policy>', 'restart when it exits: no, on-failure[:MAX] or always', 'no')
@@ -147,6 +148,7 @@ function createOptions(o: Record<string, unknown>, args: readonly string[], glob
     workdir: o.workdir as string | undefined,
     hostname: o.hostname as string | undefined,
     user: o.user as string | undefined,
+    groupAdd: o.groupAdd as string[],
     readOnly: o.readOnly as boolean,
     init: o.init as boolean,
     mounts: parseMountFlags({ volume: o.volume as string[], mount: o.mount as string[], tmpfs: o.tmpfs as string[] }),

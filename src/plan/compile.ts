@@ -3,6 +3,8 @@ import type { BindFlag, Namespace, Op } from './ops.js';
 import type { ContainerMount, ContainerSpec, ExecSpec } from './spec.js';
 
 const KERNEL_FS_FLAGS = ['nosuid', 'nodev', 'noexec'] as const;
+/** podman's default: a container's processes do not inherit the umask of whoever started it. */
+const CONTAINER_UMASK = 0o022;
 
 /**
  * Turns a container spec into the ordered op list the runtime executes (design.md, steps
@@ -30,6 +32,7 @@ export function compilePlan(spec: ContainerSpec): Op[] {
     ...(ownNetwork ? [{ op: 'loopback-up' } as const] : []),
     { op: 'sethostname', hostname: spec.hostname },
     { op: 'chdir', path: spec.workdir },
+    { op: 'umask', mask: CONTAINER_UMASK },
     { op: 'cap-bounding', caps: spec.capabilities },
     ...privilegeDrop(spec),
     ...(spec.tty ? [{ op: 'console' } as const] : []),
@@ -48,6 +51,7 @@ export function compileExecPlan(spec: ExecSpec): Op[] {
   return [
     { op: 'join', pid: spec.pid, namespaces },
     { op: 'chdir', path: spec.workdir },
+    { op: 'umask', mask: CONTAINER_UMASK },
     { op: 'cap-bounding', caps: spec.capabilities },
     ...privilegeDrop(spec),
     ...(spec.tty ? [{ op: 'console' } as const] : []),

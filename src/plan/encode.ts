@@ -52,6 +52,8 @@ export function opFields(op: Op): string[] {
       return [op.hostname];
     case 'chdir':
       return [op.path];
+    case 'umask':
+      return [op.mask.toString(8).padStart(4, '0')];
     case 'cap-bounding':
     case 'cap-set':
       return [op.caps.toString(16)];

@@ -58,6 +58,8 @@ export function explainPlan(ops: readonly Op[]): string[] {
         return sh('hostname', op.hostname);
       case 'chdir':
         return sh('cd', op.path);
+      case 'umask':
+        return sh('umask', op.mask.toString(8).padStart(4, '0'));
       case 'cap-bounding':
         return `setpriv --bounding-set=-all${capList(op.caps)} --ambient-caps=-all`;
       case 'seccomp':

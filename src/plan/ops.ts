@@ -58,6 +58,8 @@ export type Op =
   | { readonly op: 'loopback-up' }
   | { readonly op: 'sethostname'; readonly hostname: string }
   | { readonly op: 'chdir'; readonly path: string }
+  /** Permission bits the container's processes leave off new files (not the caller's umask). */
+  | { readonly op: 'umask'; readonly mask: number }
   | { readonly op: 'cap-bounding'; readonly caps: bigint }
   /** A compiled seccomp filter: struct sock_filter instructions in the host's byte order. */
   | { readonly op: 'seccomp'; readonly bpf: Uint8Array }

@@ -23,6 +23,7 @@ export const OP_ARITY = {
   'loopback-up': 0,
   sethostname: 1,
   chdir: 1,
+  umask: 1,
   'cap-bounding': 1,
   seccomp: 1,
   user: 3,

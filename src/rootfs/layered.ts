@@ -49,6 +49,12 @@ function findInLayers(layers: readonly string[], path: string): { host: string; 
   return null;
 }
 
+/** The mode of the image's root directory: its topmost layer's (layers topmost first). */
+export function topLayerRootMode(layers: readonly string[]): number {
+  const top = layers[0];
+  return top === undefined ? 0o755 : lstatSync(top).mode & 0o7777;
+}
+
 type Entry = 'dir' | 'link' | 'other' | null;
 
 /** What the image has at `parts` (its topmost layer decides), and that layer's host path. */

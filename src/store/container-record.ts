@@ -1,4 +1,52 @@
-import type { ContainerRecord } from './containers.js';
+import type { RecordedSecurity } from '../plan/security-options.js';
+import type { RestartPolicyName } from '../plan/ops.js';
+import type { ContainerMount, NetworkMode, ProcessUser, RootfsSource } from '../plan/spec.js';
+
+/** What a container is, decided once by create and read by every later command. */
+export interface ContainerRecord {
+  readonly id: string;
+  readonly name: string;
+  /** ISO 8601. */
+  readonly created: string;
+  /** The image as the user named it and its id; null for a --rootfs container. */
+  readonly image: { readonly name: string; readonly id: string } | null;
+  /** The host directory of a --rootfs container. */
+  readonly rootfsDir: string | null;
+  /** What the runtime mounts as its root: the --rootfs dir, the image's overlay, or a vfs copy. */
+  readonly rootfs: RootfsSource;
+  /** --entrypoint as given (podman's inspect shows it apart from the command). */
+  readonly entrypoint: readonly string[] | null;
+  readonly argv: readonly string[];
+  readonly env: readonly string[];
+  readonly workdir: string;
+  readonly hostname: string;
+  /**
+   * As asked for (-u or the image's User, and --group-add), and as resolved in the image's
+   * /etc/passwd and /etc/group. Records older than --group-add have no groupAdd.
+   */
+  readonly user: ProcessUser & { readonly spec: string; readonly groupAdd?: readonly string[] };
+  readonly readOnly: boolean;
+  readonly init: boolean;
+  readonly mounts: readonly ContainerMount[];
+  /** Every volume the container mounts, and those made for it alone (removed with rm -v). */
+  readonly volumes: readonly string[];
+  readonly anonymousVolumes: readonly string[];
+  readonly network: NetworkMode;
+  readonly security: RecordedSecurity;
+  readonly tty: boolean;
+  readonly interactive: boolean;
+  readonly restart: RestartPolicy;
+  /** --rm: removed by whoever sees it exited. */
+  readonly autoRemove: boolean;
+  readonly stopSignal: string;
+  readonly stopTimeout: number;
+}
+
+export interface RestartPolicy {
+  readonly policy: RestartPolicyName;
+  readonly maxRetries: number;
+}
+
 
 /** A container record that cannot be used: not JSON, or not shaped like one. */
 export class CorruptRecordError extends Error {}

@@ -3,8 +3,10 @@ import { userInfo } from 'node:os';
 import type { IdMap, IdRange } from '../plan/ops.js';
 import { findOnPath } from './which.js';
 
-/** Container ids 0..65535, as podman maps them rootless. */
-export const CONTAINER_ID_COUNT = 65536;
+/** The kernel takes at most this many lines in a uid_map or gid_map. */
+const MAX_MAP_LINES = 340;
+/** (uid_t)-1 means "no change" to the kernel: the highest id a map may reach is one less. */
+const MAX_CONTAINER_ID = 0xfffffffe;
 
 export interface SubordinateRange {
   readonly start: number;
@@ -39,13 +41,16 @@ export function parseSubordinateFile(text: string, user: { name: string; id: num
 
 /**
  * Container id 0 is the user's own id; ids 1.. fill the subordinate ranges in file order,
- * up to 65535 of them.
+ * all of them, as rootless podman maps them. A range that overlaps one already mapped (a
+ * line listed twice) is left out: the kernel refuses a map whose host ids overlap.
  */
 export function buildIdRanges(ownId: number, subordinate: readonly SubordinateRange[]): IdRange[] {
   const ranges: IdRange[] = [{ inside: 0, outside: ownId, count: 1 }];
   let next = 1;
   for (const sub of subordinate) {
-    const count = Math.min(sub.count, CONTAINER_ID_COUNT - next);
+    if (ranges.length === MAX_MAP_LINES) break;
+    if (ranges.some((r) => sub.start < r.outside + r.count && r.outside < sub.start + sub.count)) continue;
+    const count = Math.min(sub.count, MAX_CONTAINER_ID + 1 - next);
     if (count <= 0) break;
     ranges.push({ inside: next, outside: sub.start, count });
     next += count;
@@ -63,6 +68,11 @@ function readSubordinate(file: string, user: { name: string; id: number }): Subo
 
 function lastId(map: IdMap): number {
   return Math.max(...map.ranges.map((r) => r.inside + r.count - 1));
+}
+
+/** For `nook info`: how many uids and gids a container has, e.g. "65537 uids (0-65536), 65537 gids (0-65536)". */
+export function describeContainerIds(maps: ContainerIdMaps): string {
+  return `${maps.maxUid + 1} uids (0-${maps.maxUid}), ${maps.maxGid + 1} gids (0-${maps.maxGid})`;
 }
 
 /** Decides the current user's container id maps from /etc/subuid, /etc/subgid and PATH. */

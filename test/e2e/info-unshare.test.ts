@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isolatedEnv, nook, show } from '../helpers/nook.js';
 import { tempDir } from '../helpers/rootfs.js';
-import { subordinateStart } from '../helpers/subids.js';
+import { subordinateRange, subordinateStart } from '../helpers/subids.js';
 
 let tmp: { path: string; cleanup: () => void };
 let env: NodeJS.ProcessEnv;
@@ -18,7 +18,9 @@ describe('nook info', () => {
     const result = await nook(['info', '--format', 'json'], { env });
     expect(result.status, show(result)).toBe(0);
     const info = JSON.parse(result.stdout) as { host: Record<string, string>; store: Record<string, string | number> };
-    expect(info.host.uidMap).toBe(`0:${process.getuid!()}:1 1:${subordinateStart('/etc/subuid')}:65535`);
+    expect(info.host.uidMap).toBe(`0:${process.getuid!()}:1 1:${subordinateStart('/etc/subuid')}:${subordinateRange('/etc/subuid').count}`);
+    const [uids, gids] = [subordinateRange('/etc/subuid').count, subordinateRange('/etc/subgid').count];
+    expect(info.host.containerIds).toBe(`${uids + 1} uids (0-${uids}), ${gids + 1} gids (0-${gids})`);
     expect(info.store.graphRoot).toBe(join(env.XDG_DATA_HOME!, 'nook'));
     expect(info.store.driver).toBe('overlay (kernel overlayfs mounts in a user namespace here)');
     expect(info.store.images).toBe(0);
@@ -51,7 +53,7 @@ describe('nook unshare', () => {
     expect(uid).toBe('0');
     expect(map.map((l) => l.trim().split(/\s+/).map(Number))).toEqual([
       [0, process.getuid!(), 1],
-      [1, subordinateStart('/etc/subuid'), 65535],
+      [1, subordinateStart('/etc/subuid'), subordinateRange('/etc/subuid').count],
     ]);
   });
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MASKED_PATHS } from '../../src/plan/hardening.js';
 import { isolatedEnv, nook, show, waitFor, type NookResult } from '../helpers/nook.js';
 import { APP_UID, makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
-import { subordinateStart } from '../helpers/subids.js';
+import { subordinateRange, subordinateStart } from '../helpers/subids.js';
 
 let tmp: { path: string; cleanup: () => void };
 let env: NodeJS.ProcessEnv;
@@ -51,11 +51,11 @@ describe('namespaces', () => {
     const gidMap = (await sh('cat /proc/self/gid_map')).trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
     expect(uidMap).toEqual([
       [0, process.getuid!(), 1],
-      [1, subordinateStart('/etc/subuid'), 65535],
+      [1, subordinateStart('/etc/subuid'), subordinateRange('/etc/subuid').count],
     ]);
     expect(gidMap).toEqual([
       [0, process.getgid!(), 1],
-      [1, subordinateStart('/etc/subgid'), 65535],
+      [1, subordinateStart('/etc/subgid'), subordinateRange('/etc/subgid').count],
     ]);
   });
 

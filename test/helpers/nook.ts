@@ -31,13 +31,17 @@ export interface NookOptions {
   readonly input?: string | Buffer;
   /** Leave stdin open for the test to write to and close (`child.stdin.end()`). */
   readonly keepStdinOpen?: boolean;
+  /** Run nook under this umask (octal, e.g. '077') instead of the test process's. */
+  readonly umask?: string;
   /** Called once the process is running, e.g. to send it signals. */
   readonly onSpawn?: (child: ChildProcess, stdout: () => string) => void;
 }
 
 export function nook(args: readonly string[], opts: NookOptions): Promise<NookResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NOOK_BIN, args, { env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // A worker thread may not change the process umask: a shell sets it and execs nook.
+    const [file, argv] = opts.umask === undefined ? [NOOK_BIN, args] : ['/bin/sh', ['-c', `umask ${opts.umask} && exec "$0" "$@"`, NOOK_BIN, ...args]];
+    const child = spawn(file, argv, { env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -123,6 +123,11 @@ describe('compilePlan', () => {
     expect(allOf(plan, 'chdir')).toEqual([{ op: 'chdir', path: '/work' }]);
   });
 
+  it("gives the command podman's umask, not the caller's", () => {
+    expect(allOf(plan, 'umask')).toEqual([{ op: 'umask', mask: 0o022 }]);
+    expect(indexOf(plan, (op) => op.op === 'umask')).toBeGreaterThan(pivotIndex(plan));
+  });
+
   it('drops capabilities in the order bounding set, user, capability sets', () => {
     const bounding = indexOf(plan, (op) => op.op === 'cap-bounding');
     const user = indexOf(plan, (op) => op.op === 'user');

@@ -94,7 +94,7 @@ describe('opFields', () => {
   });
 
   it('writes id maps as helper and space-separated triples, an absent helper as empty', () => {
-    expect(opFields({ op: 'uid-map', map: makeSpec().uidMap })).toEqual(['/usr/bin/newuidmap', '0 1000 1 1 100000 65535']);
+    expect(opFields({ op: 'uid-map', map: makeSpec().uidMap })).toEqual(['/usr/bin/newuidmap', '0 1000 1 1 100000 65536']);
     expect(opFields({ op: 'gid-map', map: SINGLE_MAP(1000) })).toEqual(['', '0 1000 1']);
   });
 

@@ -70,7 +70,7 @@ describe('explainPlan', () => {
   });
 
   it('explains id maps with the helper, or written directly with setgroups denied', () => {
-    expect(lineOf((op) => op.op === 'uid-map')).toMatch(/^newuidmap \$PID 0 1000 1 1 100000 65535\b/);
+    expect(lineOf((op) => op.op === 'uid-map')).toMatch(/^newuidmap \$PID 0 1000 1 1 100000 65536\b/);
     const single = explainPlan([{ op: 'gid-map', map: SINGLE_MAP(1000) }])[0]!;
     expect(single).toMatch(/^echo deny > \/proc\/\$PID\/setgroups && echo '0 1000 1' > \/proc\/\$PID\/gid_map/);
   });

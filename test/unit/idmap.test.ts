@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildIdRanges, CONTAINER_ID_COUNT, parseSubordinateFile } from '../../src/sys/idmap.js';
+import { buildIdRanges, parseSubordinateFile } from '../../src/sys/idmap.js';
 
 const SUBUID = [
   '# managed by useradd',
@@ -50,36 +50,43 @@ describe('parseSubordinateFile', () => {
 describe('buildIdRanges', () => {
   const total = (ranges: readonly { count: number }[]): number => ranges.reduce((n, r) => n + r.count, 0);
 
-  it('maps root to the own id and 1..65535 to a single subordinate range', () => {
+  it('maps root to the own id and the whole subordinate range after it, as podman', () => {
     expect(buildIdRanges(1000, [{ start: 100000, count: 65536 }])).toEqual([
       { inside: 0, outside: 1000, count: 1 },
-      { inside: 1, outside: 100000, count: 65535 },
+      { inside: 1, outside: 100000, count: 65536 },
     ]);
   });
 
-  it('fills the container ids from several small ranges, in order, up to 65536', () => {
+  it('maps every range, in file order, however many ids they hold', () => {
     const ranges = buildIdRanges(1000, [
       { start: 100000, count: 30000 },
-      { start: 200000, count: 30000 },
-      { start: 300000, count: 30000 },
-      { start: 400000, count: 10 },
+      { start: 200000, count: 1_000_000 },
+      { start: 1_300_000, count: 10 },
     ]);
     expect(ranges).toEqual([
       { inside: 0, outside: 1000, count: 1 },
       { inside: 1, outside: 100000, count: 30000 },
-      { inside: 30001, outside: 200000, count: 30000 },
-      { inside: 60001, outside: 300000, count: 5535 },
+      { inside: 30001, outside: 200000, count: 1_000_000 },
+      { inside: 1_030_001, outside: 1_300_000, count: 10 },
     ]);
-    expect(total(ranges)).toBe(CONTAINER_ID_COUNT);
+    expect(total(ranges)).toBe(1 + 30000 + 1_000_000 + 10);
   });
 
-  it('uses less than 65536 ids when the ranges are small', () => {
-    const ranges = buildIdRanges(1000, [{ start: 100000, count: 10 }, { start: 200000, count: 5 }]);
-    expect(ranges).toEqual([
+  it('leaves out a range that overlaps one already mapped (the kernel refuses overlaps)', () => {
+    expect(buildIdRanges(1000, [{ start: 100000, count: 65536 }, { start: 100000, count: 65536 }, { start: 150000, count: 10 }, { start: 500, count: 501 }])).toEqual([
       { inside: 0, outside: 1000, count: 1 },
-      { inside: 1, outside: 100000, count: 10 },
-      { inside: 11, outside: 200000, count: 5 },
+      { inside: 1, outside: 100000, count: 65536 },
     ]);
+  });
+
+  it('stops below (uid_t)-1 and at the kernel limit of 340 lines', () => {
+    const capped = buildIdRanges(0, [{ start: 100000, count: 0xffffffff }, { start: 1, count: 999 }]);
+    expect(capped).toEqual([
+      { inside: 0, outside: 0, count: 1 },
+      { inside: 1, outside: 100000, count: 0xfffffffe },
+    ]);
+    const many = buildIdRanges(1000, Array.from({ length: 400 }, (_, i) => ({ start: 100000 + i * 10, count: 10 })));
+    expect(many).toHaveLength(340);
   });
 
   it('maps only root without subordinate ranges', () => {

@@ -41,7 +41,7 @@ function parseError(args: string[]): unknown {
 describe('nook run command line', () => {
   it('has the documented defaults', () => {
     expect(run('--rootfs', 'R')).toEqual({
-      source: { kind: 'rootfs', path: 'R' }, entrypoint: undefined, command: [], env: [], workdir: undefined, hostname: undefined, user: undefined,
+      source: { kind: 'rootfs', path: 'R' }, entrypoint: undefined, command: [], env: [], workdir: undefined, hostname: undefined, user: undefined, groupAdd: [],
       readOnly: false, init: false, mounts: [], network: 'none', security: DEFAULT_SECURITY, remove: false, explain: false,
       name: undefined, tty: false, interactive: false, detach: false, restart: { policy: 'no', maxRetries: 0 }, stopSignal: undefined, stopTimeout: undefined,
     });
@@ -88,8 +88,8 @@ describe('nook run command line', () => {
   });
 
   it('reads every option', () => {
-    const o = run('--rootfs', 'R', '--rm', '-w', '/w', '--hostname', 'h', '-u', '1:2', '--read-only', '--init', '--network', 'host', '--explain', 'true');
-    expect(o).toMatchObject({ source: { kind: 'rootfs', path: 'R' }, remove: true, workdir: '/w', hostname: 'h', user: '1:2', readOnly: true, init: true, network: 'host', explain: true, command: ['true'] });
+    const o = run('--rootfs', 'R', '--rm', '-w', '/w', '--hostname', 'h', '-u', '1:2', '--group-add', 'wheel', '--group-add', '5', '--read-only', '--init', '--network', 'host', '--explain', 'true');
+    expect(o).toMatchObject({ source: { kind: 'rootfs', path: 'R' }, remove: true, workdir: '/w', hostname: 'h', user: '1:2', groupAdd: ['wheel', '5'], readOnly: true, init: true, network: 'host', explain: true, command: ['true'] });
   });
 
   it("leaves options after the command to the command", () => {

@@ -10,7 +10,7 @@ export const FULL_MAP = (helper: string, own: number): IdMap => ({
   helper,
   ranges: [
     { inside: 0, outside: own, count: 1 },
-    { inside: 1, outside: 100000, count: 65535 },
+    { inside: 1, outside: 100000, count: 65536 },
   ],
 });
 

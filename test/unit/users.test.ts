@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { directoryFiles, resolveUser } from '../../src/rootfs/users.js';
 
-const FULL = { maxUid: 65535, maxGid: 65535 };
+const FULL = { maxUid: 65536, maxGid: 65536 };
 const SINGLE = { maxUid: 0, maxGid: 0 };
 
 const PASSWD = [
@@ -61,26 +61,46 @@ describe('resolveUser', () => {
     return caught as UsageError;
   };
 
-  it('resolves a name to its uid, primary gid, home and supplementary groups', () => {
+  it('resolves a name to its uid, primary gid, home and groups: its own and those listing it', () => {
     // huge (70001) lies outside the id map and is left out.
-    expect(resolveUser(directoryFiles(root), 'alice', FULL)).toEqual({ uid: 1000, gid: 1000, groups: [10, 29], home: '/home/alice' });
+    expect(resolveUser(directoryFiles(root), 'alice', FULL)).toEqual({ uid: 1000, gid: 1000, groups: [10, 29, 1000], home: '/home/alice' });
   });
 
   it('resolves a known uid like its name', () => {
     expect(resolveUser(directoryFiles(root), '1000', FULL)).toEqual(resolveUser(directoryFiles(root), 'alice', FULL));
-    expect(resolveUser(directoryFiles(root), '0', FULL)).toEqual({ uid: 0, gid: 0, groups: [10], home: '/root' });
+    expect(resolveUser(directoryFiles(root), '0', FULL)).toEqual({ uid: 0, gid: 0, groups: [0, 10], home: '/root' });
+  });
+
+  it('gives the default root (no user asked for) only the groups listing it, as podman', () => {
+    expect(resolveUser(directoryFiles(root), undefined, FULL)).toEqual({ uid: 0, gid: 0, groups: [10], home: '/root' });
+    expect(resolveUser(directoryFiles(bare), undefined, FULL)).toEqual({ uid: 0, gid: 0, groups: [], home: '/' });
   });
 
   it('accepts an unknown numeric uid with gid 0 and home /', () => {
-    expect(resolveUser(directoryFiles(root), '4242', FULL)).toEqual({ uid: 4242, gid: 0, groups: [], home: '/' });
-    expect(resolveUser(directoryFiles(root), '4242:7', FULL)).toEqual({ uid: 4242, gid: 7, groups: [], home: '/' });
+    expect(resolveUser(directoryFiles(root), '4242', FULL)).toEqual({ uid: 4242, gid: 0, groups: [0], home: '/' });
+    expect(resolveUser(directoryFiles(root), '4242:7', FULL)).toEqual({ uid: 4242, gid: 7, groups: [7], home: '/' });
     // uid 5 appears only on a commented-out line.
-    expect(resolveUser(directoryFiles(root), '5', FULL)).toEqual({ uid: 5, gid: 0, groups: [], home: '/' });
+    expect(resolveUser(directoryFiles(root), '5', FULL)).toEqual({ uid: 5, gid: 0, groups: [0], home: '/' });
   });
 
-  it('takes an explicit group by name or id, without supplementary groups', () => {
-    expect(resolveUser(directoryFiles(root), 'alice:staff', FULL)).toEqual({ uid: 1000, gid: 50, groups: [], home: '/home/alice' });
-    expect(resolveUser(directoryFiles(root), '1000:29', FULL)).toEqual({ uid: 1000, gid: 29, groups: [], home: '/home/alice' });
+  it('takes an explicit group by name or id, with that group alone', () => {
+    expect(resolveUser(directoryFiles(root), 'alice:staff', FULL)).toEqual({ uid: 1000, gid: 50, groups: [50], home: '/home/alice' });
+    expect(resolveUser(directoryFiles(root), '1000:29', FULL)).toEqual({ uid: 1000, gid: 29, groups: [29], home: '/home/alice' });
+  });
+
+  it('adds --group-add groups by name or gid, once each', () => {
+    expect(resolveUser(directoryFiles(root), 'alice', FULL, ['staff', '4000', '29']).groups).toEqual([10, 29, 50, 1000, 4000]);
+    expect(resolveUser(directoryFiles(root), '1000:1000', FULL, ['wheel']).groups).toEqual([10, 1000]);
+    expect(resolveUser(directoryFiles(root), undefined, FULL, ['0']).groups).toEqual([0, 10]);
+  });
+
+  it('refuses --group-add groups it cannot resolve or map', () => {
+    const refused = (groupAdd: string[], message: RegExp) => expect(() => resolveUser(directoryFiles(root), 'alice', FULL, groupAdd)).toThrow(message);
+    refused(['nosuch'], /unable to find group nosuch/);
+    refused(['bad group'], /invalid group "bad group" in --group-add/);
+    refused(['70001'], /outside the container's id map/);
+    refused(['huge'], /outside the container's id map/);
+    refused(['keep-groups'], /keep-groups is not supported/);
   });
 
   it('gives home / to a user with an empty home field', () => {
@@ -107,11 +127,13 @@ describe('resolveUser', () => {
   it('points at /etc/subuid when only root is mapped', () => {
     expect(resolveUser(directoryFiles(root), 'root', SINGLE)).toEqual({ uid: 0, gid: 0, groups: [], home: '/root' });
     expect(expectUsageError('alice', SINGLE).hint).toMatch(/subuid/);
+    // setgroups is denied with a single-id map: no group list, not even root's own.
+    expect(() => resolveUser(directoryFiles(root), 'root', SINGLE, ['0'])).toThrow(/--group-add needs a subordinate gid range/);
   });
 
   it('works in a rootfs without /etc/passwd and /etc/group', () => {
-    expect(resolveUser(directoryFiles(bare), '0', FULL)).toEqual({ uid: 0, gid: 0, groups: [], home: '/' });
-    expect(resolveUser(directoryFiles(bare), '1000:1000', FULL)).toEqual({ uid: 1000, gid: 1000, groups: [], home: '/' });
+    expect(resolveUser(directoryFiles(bare), '0', FULL)).toEqual({ uid: 0, gid: 0, groups: [0], home: '/' });
+    expect(resolveUser(directoryFiles(bare), '1000:1000', FULL)).toEqual({ uid: 1000, gid: 1000, groups: [1000], home: '/' });
     expect(() => resolveUser(directoryFiles(bare), 'root', FULL)).toThrow(UsageError);
   });
 });

@@ -17,6 +17,8 @@ export interface CreateOptions {
   readonly workdir: string | undefined;
   readonly hostname: string | undefined;
   readonly user: string | undefined;
+  /** --group-add: more supplementary groups, by name or gid. */
+  readonly groupAdd: readonly string[];
   readonly readOnly: boolean;
   /** --init: a tiny init as PID 1, reaping orphans and passing signals on to the command. */
   readonly init: boolean;

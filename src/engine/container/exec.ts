@@ -39,7 +39,8 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     throw new ContainerError(`can only exec in a running container: ${record.name} is ${status.state}`, `start it first: nook start ${opts.container}`);
   }
   const idMaps = containerIdMaps();
-  const user = opts.user === undefined ? record.user : resolveUser(rootFiles(record), opts.user, idMaps);
+  // As podman: a user named here still gets the container's --group-add groups.
+  const user = opts.user === undefined ? record.user : resolveUser(rootFiles(record), opts.user, idMaps, record.user.groupAdd ?? []);
   const security = await containerSecurity(record.security, record.network, { dir: runtimeDir(), write: true });
   const plan: Op[] = [
     ...(opts.tty ? [{ op: 'stdio', tty: true, stdin: opts.interactive, log: null } as const] : []),

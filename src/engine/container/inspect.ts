@@ -80,6 +80,7 @@ export function inspectContainer(containers: ContainerStore, record: ContainerRe
       Privileged: record.security.privileged,
       CapAdd: record.security.capAdd,
       CapDrop: record.security.capDrop,
+      GroupAdd: record.user.groupAdd ?? [],
       SecurityOpt: [...(record.security.noNewPrivs ? ['no-new-privileges'] : []), ...(record.security.seccomp.kind === 'unconfined' ? ['seccomp=unconfined'] : [])],
       Tmpfs: Object.fromEntries(record.mounts.flatMap((m) => (m.kind === 'tmpfs' ? [[m.destination, m.data]] : []))),
     },

@@ -58,8 +58,8 @@ export async function buildRecord(
   c: { readonly id: string; readonly name: string; readonly dir: string; readonly root: PreparedRoot; readonly dryRun: boolean },
 ): Promise<ContainerRecord> {
   const config = c.root.config;
-  const userSpec = opts.user ?? (config?.user || '0');
-  const user = resolveUser(c.root.files, userSpec, maps);
+  const userSpec = opts.user ?? (config?.user || undefined);
+  const user = resolveUser(c.root.files, userSpec, maps, opts.groupAdd);
   const argv = containerCommand(opts, c.root);
   const hostname = opts.hostname ?? c.id.slice(0, 12);
   const env = newContainerEnv(config, { hostname, user }, opts.env);
@@ -77,7 +77,7 @@ export async function buildRecord(
     env,
     workdir: normalPath(opts.workdir ?? (config?.workingDir || '/')),
     hostname,
-    user: { uid: user.uid, gid: user.gid, groups: user.groups, spec: userSpec },
+    user: { uid: user.uid, gid: user.gid, groups: user.groups, spec: userSpec ?? '0', groupAdd: opts.groupAdd },
     readOnly: opts.readOnly,
     init: opts.init,
     mounts: volumes.mounts,

@@ -9,7 +9,7 @@ import { findLocalImage } from '../../image/local.js';
 import { parseRunConfig, type RunConfig } from '../../image/run-config.js';
 import type { RootfsSource } from '../../plan/spec.js';
 import { ContainerStore } from '../../store/containers.js';
-import { resolveLayeredPath } from '../../rootfs/layered.js';
+import { resolveLayeredPath, topLayerRootMode } from '../../rootfs/layered.js';
 import { directoryFiles, imageFiles, type RootFileReader } from '../../rootfs/users.js';
 import type { Store } from '../../store/store.js';
 import type { ContainerIdMaps } from '../../sys/idmap.js';
@@ -94,6 +94,8 @@ export async function prepareImageRoot(
   await writeFile(join(dir, IMAGE_FILE), `${id}\n`);
   if (options.driver === 'overlay') {
     await Promise.all([overlay.upperDir, overlay.workDir, overlay.target].map((d) => mkdir(d, { mode: 0o755 })));
+    // Overlayfs shows the upper dir's mode as the root's: the image's, whatever the umask.
+    await chmod(overlay.upperDir, topLayerRootMode(overlay.lowerDirs));
   } else {
     await mkdir(copy, { mode: 0o755 });
     await flattenLayers(maps, { layers, target: copy });

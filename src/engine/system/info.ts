@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { arch, release } from 'node:os';
 import { runtimeBinary } from '../../runtime/launch.js';
 import { openStore, type Store } from '../../store/store.js';
-import { containerIdMaps, type ContainerIdMaps } from '../../sys/idmap.js';
+import { containerIdMaps, describeContainerIds, type ContainerIdMaps } from '../../sys/idmap.js';
 import { runtimeDir } from '../../sys/paths.js';
 import { findOnPath } from '../../sys/which.js';
 import { chooseStorageDriver, type StorageDriver } from '../image/storage-driver.js';
@@ -38,6 +38,7 @@ export async function showInfo(options: InfoOptions, io: { out: (line: string) =
       runtime: runtimeBinary(),
       uidMap: idMapText(maps.uid),
       gidMap: idMapText(maps.gid),
+      containerIds: describeContainerIds(maps),
       idMapHelpers: maps.uid.helper === null ? `none: ${maps.warning}` : `${maps.uid.helper}, ${maps.gid.helper}`,
       networkTools: ['pasta', 'slirp4netns'].map((tool) => `${tool}: ${findOnPath(tool) ?? 'not found'}`).join(', '),
     },

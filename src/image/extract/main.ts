@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, type Stats } from 'node:fs';
+import { chmodSync, createReadStream, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Parser, type ReadEntry } from 'tar';
 import { decompressor } from '../decompress.js';
 import { EXTRACT_FAILED, STDIN, type ExtractedLayer, type ExtractRequest, type LayerToExtract } from './request.js';
-import { LayerWriter, UnsupportedEntry } from './unpack.js';
+import { LayerWriter, PARENT_MODE, UnsupportedEntry } from './unpack.js';
 import { UnsafeLayerPath } from './layer-path.js';
 
 /**
@@ -86,6 +86,8 @@ async function extractLayer(layer: LayerToExtract, request: ExtractRequest): Pro
   };
 
   const hash = createHash('sha256');
+  // The image's root directory unless the layer names "./": made by nook, under its umask.
+  chmodSync(layer.target, PARENT_MODE);
   const writer = new LayerWriter(layer.target, request.preserveOwners);
   // node-tar parses (ustar, pax, GNU long names; strict: a bad checksum or a cut-off
   // archive is an error); nook writes what the checks above accept (unpack.ts).
@@ -131,11 +133,15 @@ async function extractLayer(layer: LayerToExtract, request: ExtractRequest): Pro
     for (const dir of opaque) makeOpaque(layer.target, dir);
     for (const path of whiteouts) makeWhiteout(layer.target, path);
   }
+  writer.finish();
   return { target: layer.target, diffId: `sha256:${hash.digest('hex')}`, entries, skippedDevices };
 }
 
 async function main(): Promise<void> {
   const request = JSON.parse(process.argv[2] ?? '') as ExtractRequest;
+  // Every mode bit comes from the archive: the caller's umask would take group and other
+  // write off /tmp (1777) or a setgid 2775 directory.
+  process.umask(0);
   for (const layer of request.layers) {
     try {
       process.stdout.write(`${JSON.stringify(await extractLayer(layer, request))}\n`);

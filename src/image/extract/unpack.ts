@@ -1,11 +1,13 @@
-import { chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, futimesSync, linkSync, lstatSync, mkdirSync, openSync, rmdirSync, symlinkSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, futimesSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, rmdirSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ReadEntry } from 'tar';
 
 /** Only ever a new file: O_EXCL also refuses to follow a symlink in the last component. */
 const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
-/** Directories the archive names only as parents of entries (node-tar: 0777 less the umask). */
-const PARENT_MODE = 0o755;
+/** Directories the archive names only as parents of entries, and a layer's root unless it names "./". */
+export const PARENT_MODE = 0o755;
+/** mkdir(2) takes the sticky bit from its mode but setgid only from the parent directory. */
+const S_ISGID = 0o2000;
 
 export class UnsupportedEntry extends Error {}
 
@@ -17,8 +19,12 @@ export class UnsupportedEntry extends Error {}
  * earlier entry of the same name). node-tar made every parent (mkdir, then stat on
  * EEXIST) and lstat'ed every entry first: three syscalls of six per file, for nothing.
  * It follows no symlink of the layer's: the checks refuse any entry that goes through one.
+ * Modes are the archive's, bit for bit: the extractor runs with umask 0 (main.ts).
  */
 export class LayerWriter {
+  /** Directories get their times last: writing into them changes their mtime. */
+  private readonly dirTimes: { path: string; atime: Date; mtime: Date }[] = [];
+
   constructor(
     private readonly root: string,
     private readonly preserveOwners: boolean,
@@ -68,17 +74,27 @@ export class LayerWriter {
   }
 
   private directory(entry: ReadEntry, path: string): void {
-    // As node-tar: a layer's directory stays writable by its owner.
-    const mode = entry.mode === undefined ? 0o777 : (entry.mode & 0o7777) | 0o700;
+    const mode = (entry.mode ?? PARENT_MODE) & 0o7777;
+    let made = true;
     try {
       this.create(path, () => mkdirSync(path, { mode }), true);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      // An earlier entry's parent, or the layer root ("./"): keep it, with this entry's mode.
-      if ((lstatSync(path).mode & 0o7777) !== mode) chmodSync(path, mode);
+      // An earlier entry's parent, or the layer root ("./"): kept, with this entry's mode.
+      made = false;
     }
-    if (entry.mtime) utimesSync(path, entry.atime ?? new Date(), entry.mtime);
     if (this.chowns(entry)) chownSync(path, entry.uid!, entry.gid!);
+    if (!made || mode & S_ISGID) chmodSync(path, mode);
+    if (entry.mtime) this.dirTimes.push({ path, atime: entry.atime ?? new Date(), mtime: entry.mtime });
+  }
+
+  /**
+   * Gives the directories their archive times, once nothing more is written into them
+   * (whiteouts included). lutimes: a later entry may have replaced an empty directory
+   * with a symlink, which must not be followed.
+   */
+  finish(): void {
+    for (const { path, atime, mtime } of this.dirTimes) lutimesSync(path, atime, mtime);
   }
 
   /**

@@ -101,6 +101,8 @@ function main(): void {
   for (const layer of request.layers) {
     if (request.subpath === undefined) {
       copyTree(layer, request.target, '');
+      // The container's root takes the owner and mode of the image's, as overlayfs shows it.
+      copyMetadata(request.target, lstatSync(layer));
       continue;
     }
     const part = layerPart(layer, request.subpath);
