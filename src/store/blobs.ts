@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { access, open, readFile, rename, unlink } from 'node:fs/promises';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -66,11 +68,9 @@ export class BlobStore {
         done(null, chunk);
       },
     });
-    // Opened before the pipeline runs: a stream that opens lazily could create the file
-    // after a failing pipeline's cleanup has unlinked it.
-    const file = await open(temp, 'wx', 0o644);
+    const file = createWriteStream(temp, { flags: 'wx', mode: 0o644 });
     try {
-      await pipeline(source, meter, file.createWriteStream());
+      await pipeline(source, meter, file);
       const actual = `sha256:${hash.digest('hex')}`;
       if (actual !== digest || (size !== undefined && received !== size)) {
         throw new DigestMismatchError(
@@ -80,8 +80,7 @@ export class BlobStore {
       }
       await rename(temp, this.path(digest));
     } catch (err) {
-      await file.close().catch(() => undefined);
-      await unlink(temp).catch(() => undefined);
+      await removeTemp(file, temp);
       throw err;
     }
   }
@@ -95,16 +94,15 @@ export class BlobStore {
     const temp = tempPathFor(join(this.dir, 'unknown'));
     const hash = createHash('sha256');
     let size = 0;
-    const file = await open(temp, 'wx', 0o644);
+    const file = createWriteStream(temp, { flags: 'wx', mode: 0o644 });
     try {
-      await pipeline(source, hashing(hash, (n) => (size += n)), file.createWriteStream());
+      await pipeline(source, hashing(hash, (n) => (size += n)), file);
       const digest: Digest = `sha256:${hash.digest('hex')}`;
       const existed = await this.has(digest);
       await rename(temp, this.path(digest));
       return { digest, size, existed };
     } catch (err) {
-      await file.close().catch(() => undefined);
-      await unlink(temp).catch(() => undefined);
+      await removeTemp(file, temp);
       throw err;
     }
   }
@@ -120,4 +118,14 @@ export class BlobStore {
       if (err.code !== 'ENOENT') throw err;
     });
   }
+}
+
+/**
+ * Removes a failed write's temp file. Its stream opens the file lazily, so it may create it
+ * after the failure: it is let close first (nothing may wait before the source is piped,
+ * a flowing download would lose data, so the file is not opened beforehand).
+ */
+async function removeTemp(file: WriteStream, temp: string): Promise<void> {
+  if (!file.closed) await once(file, 'close').catch(() => undefined);
+  await unlink(temp).catch(() => undefined);
 }
