@@ -98,14 +98,9 @@ export async function inspectCommand(opened: OpenedContainers, names: readonly s
     }
   });
   if (only === null && found.every((r) => r === null)) {
-    const { inspectImages } = await import('../image/inspect.js');
+    const { inspectedImages } = await import('../image/inspect.js');
     try {
-      if (format === undefined || format === 'json') return await inspectImages({ images: names }, io);
-      const lines: string[] = [];
-      await inspectImages({ images: names }, { ...io, out: (line) => lines.push(line) });
-      const { renderTemplate } = await import('../shared/go-template.js');
-      for (const image of JSON.parse(lines.join('\n')) as unknown[]) io.out(renderTemplate(format, image));
-      return 0;
+      return await printInspected(await inspectedImages(names), format, io);
     } catch (err) {
       if (!(err instanceof ImageError)) throw err;
       throw new ContainerError(`no such object: "${names.find((n) => err.message.includes(n)) ?? names[0]}"`, 'see "nook ps -a" for containers and "nook images" for images');
@@ -113,12 +108,16 @@ export async function inspectCommand(opened: OpenedContainers, names: readonly s
   }
   const missing = names.find((_, i) => found[i] === null);
   if (missing !== undefined) throw new ContainerError(`no container with name or ID "${missing}" found`, 'see "nook ps -a"');
-  const shown = found.map((record) => inspectContainer(opened.containers, record!));
+  return printInspected(found.map((record) => inspectContainer(opened.containers, record!)), format, io);
+}
+
+/** podman's inspect output: one JSON array, or the template once per object. */
+async function printInspected(objects: readonly unknown[], format: string | undefined, io: ContainerIO): Promise<number> {
   if (format === undefined || format === 'json') {
-    io.out(JSON.stringify(shown, null, 4));
+    io.out(JSON.stringify(objects, null, 4));
   } else {
     const { renderTemplate } = await import('../shared/go-template.js');
-    for (const one of shown) io.out(renderTemplate(format, one));
+    for (const one of objects) io.out(renderTemplate(format, one));
   }
   return 0;
 }

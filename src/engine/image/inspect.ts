@@ -11,10 +11,16 @@ interface ConfigDoc {
 
 /** `nook image inspect`: podman's JSON array, with the config as the image gives it. */
 export async function inspectImages(options: ImageInspectOptions, io: ImageIO): Promise<number> {
+  io.out(JSON.stringify(await inspectedImages(options.images), null, 4));
+  return 0;
+}
+
+/** Each image as podman's inspect shows it. */
+export async function inspectedImages(names: readonly string[]): Promise<Record<string, unknown>[]> {
   const store = await openStore();
   const index = await store.images.readIndex();
   const out = [];
-  for (const query of options.images) {
+  for (const query of names) {
     const { id } = findLocalImage(index, query);
     const entry = index.images[id]!;
     const record = await store.images.readRecord(id);
@@ -39,6 +45,5 @@ export async function inspectImages(options: ImageInspectOptions, io: ImageIO): 
       History: config.history ?? [],
     });
   }
-  io.out(JSON.stringify(out, null, 4));
-  return 0;
+  return out;
 }
