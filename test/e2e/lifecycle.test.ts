@@ -300,6 +300,9 @@ describe('names and ids', () => {
     expect((await inspect(a.slice(0, 5))).Id).toBe(a);
     await fails(['container', 'inspect', 'no-such-container'], 125, /no container with name or ID "no-such-container" found/);
     await fails(['inspect', 'no-such-thing'], 125, /no such object: "no-such-thing"/);
+    // A name that is no container's is looked up among the images, in both output forms.
+    const image = (JSON.parse(await ok(['inspect', IMAGE])) as { Id: string; Os: string }[])[0]!;
+    expect(await ok(['inspect', '-f', '{{.Id}} {{.Os}}', IMAGE])).toBe(`${image.Id} ${image.Os}\n`);
     await fails(['rm', 'no-such-container'], 1, /no container with name or ID/);
     await fails(['create', '--name', 'bad/name', '--rootfs', rootfs, 'true'], 125, /invalid container name "bad\/name"/);
     await ok(['rm', a, b]);
