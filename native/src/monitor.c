@@ -20,8 +20,9 @@ static const int forwarded_signals[] = {
 
 #define N_FORWARDED (sizeof forwarded_signals / sizeof forwarded_signals[0])
 
-/* nook relays what its terminal sent it, and the container, in the same process group,
- * already got that signal from the kernel: such a relay arriving this soon is a duplicate. */
+/* A signal from the terminal (^C) reaches nook and the monitor, not the container, which
+ * leads a session of its own: the monitor passes it on, and nook's relay of the same
+ * signal, arriving this soon, is a duplicate. */
 #define DUPLICATE_WINDOW_NS 500000000LL
 
 /* 0 while no container runs (before the start, after reaping): a relay then must not
@@ -47,13 +48,14 @@ static void relay(int sig, siginfo_t *info, void *context)
 	long long now = now_ns();
 
 	(void)context;
-	if (info->si_code == SI_KERNEL) {
-		terminal_sent_ns[sig] = now;
-	} else if (info->si_code == SI_USER && info->si_pid == getppid() &&
-		   terminal_sent_ns[sig] && now - terminal_sent_ns[sig] < DUPLICATE_WINDOW_NS) {
+	if (info->si_code == SI_USER && info->si_pid == getppid() && terminal_sent_ns[sig] &&
+	    now - terminal_sent_ns[sig] < DUPLICATE_WINDOW_NS) {
 		terminal_sent_ns[sig] = 0;
-	} else if (container) {
-		kill(container, sig);
+	} else {
+		if (info->si_code == SI_KERNEL)
+			terminal_sent_ns[sig] = now;
+		if (container)
+			kill(container, sig);
 	}
 	errno = saved;
 }

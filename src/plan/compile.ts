@@ -17,6 +17,7 @@ export function compilePlan(spec: ContainerSpec): Op[] {
     { op: 'namespaces', namespaces },
     { op: 'uid-map', map: spec.uidMap },
     { op: 'gid-map', map: spec.gidMap },
+    { op: 'session' },
     spec.rootfs.kind === 'directory' ? { op: 'rootfs', hostPath: spec.rootfs.path } : { op: 'overlay-rootfs', overlay: spec.rootfs.overlay },
     ...kernelInterfaces(spec, ownNetwork),
     ...etcFiles(spec),
@@ -50,6 +51,7 @@ export function compileExecPlan(spec: ExecSpec): Op[] {
   const namespaces: Namespace[] = ['user', 'mount', 'pid', 'uts', 'ipc', ...(spec.network === 'none' ? (['net'] as const) : []), 'cgroup'];
   return [
     { op: 'join', pid: spec.pid, namespaces },
+    { op: 'session' },
     { op: 'chdir', path: spec.workdir },
     { op: 'umask', mask: CONTAINER_UMASK },
     { op: 'cap-bounding', caps: spec.capabilities },

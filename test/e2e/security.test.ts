@@ -286,6 +286,7 @@ describe('the runtime decodes the new ops strictly', () => {
       [['seccomp', ''], /1 to 4096 instructions/],
       [['seccomp', insn.repeat(4097)], /1 to 4096 instructions/],
       [['seccomp', insn, 'seccomp', insn], /given twice/],
+      [['session', 'session'], /given twice/],
       [['sysctl', '/etc/shadow', 'x'], /not under \/proc\/sys/],
       [['sysctl', '/proc/sys/../../etc/shadow', 'x'], /normalized/],
       [['bind', '/tmp', '/mnt', 'rec,private,slave'], /more than one propagation flag/],
