@@ -642,8 +642,8 @@ static int check_order(const struct nook_plan *plan, struct order *o, enum nook_
 			code = NOOK_OP_ROOTFS;
 		if (code == NOOK_OP_ROOTFS && o->seen[code])
 			return nook_fail(e, EINVAL, "%s: the plan already has a root filesystem", name);
-		if ((code == NOOK_OP_PIVOT_ROOT || code == NOOK_OP_SECCOMP || code == NOOK_OP_INIT ||
-		     code == NOOK_OP_SESSION || code == NOOK_OP_CONSOLE) &&
+		if ((code == NOOK_OP_PIVOT_ROOT || code == NOOK_OP_INIT || code == NOOK_OP_SESSION ||
+		     code == NOOK_OP_CONSOLE) &&
 		    o->seen[code])
 			return nook_fail(e, EINVAL, "%s given twice", name);
 		if (code == NOOK_OP_PIVOT_ROOT && !o->seen[NOOK_OP_ROOTFS])

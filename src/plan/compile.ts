@@ -63,13 +63,13 @@ export function compileExecPlan(spec: ExecSpec): Op[] {
 }
 
 /**
- * The switch to the container's user and capabilities, and the seccomp filter. Without
+ * The switch to the container's user and capabilities, and the seccomp filters. Without
  * no_new_privs, installing a filter takes CAP_SYS_ADMIN, which `user` and `cap-set` give
- * up: the filter goes in before them (and must allow what they do). With no_new_privs it
- * goes in after them, the last op before exec but close-fds.
+ * up: the filters go in before them (and must allow what they do). With no_new_privs they
+ * go in after them, the last ops before exec but console and close-fds.
  */
 function privilegeDrop(spec: Pick<ContainerSpec, 'seccomp' | 'user' | 'capabilities' | 'noNewPrivs'>): Op[] {
-  const seccomp: Op[] = spec.seccomp ? [{ op: 'seccomp', bpf: spec.seccomp }] : [];
+  const seccomp = spec.seccomp.map((bpf): Op => ({ op: 'seccomp', bpf }));
   const drop: Op[] = [
     { op: 'user', uid: spec.user.uid, gid: spec.user.gid, groups: spec.user.groups },
     { op: 'cap-set', caps: spec.capabilities },

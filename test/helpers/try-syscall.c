@@ -22,7 +22,7 @@ static const struct {
 } calls[] = {
 	ENTRY(acct) ENTRY(add_key) ENTRY(adjtimex) ENTRY(bpf) ENTRY(chroot) ENTRY(clock_adjtime)
 	ENTRY(clock_settime) ENTRY(clone) ENTRY(clone3) ENTRY(delete_module) ENTRY(finit_module)
-	ENTRY(fsopen) ENTRY(getpid) ENTRY(init_module) ENTRY(io_uring_setup) ENTRY(kexec_file_load)
+	ENTRY(fsopen) ENTRY(getpid) ENTRY(init_module) ENTRY(io_uring_setup) ENTRY(ioctl) ENTRY(kexec_file_load)
 	ENTRY(kexec_load) ENTRY(keyctl) ENTRY(mkdirat) ENTRY(mount) ENTRY(open_by_handle_at)
 	ENTRY(open_tree) ENTRY(perf_event_open) ENTRY(personality) ENTRY(pivot_root) ENTRY(quotactl)
 	ENTRY(reboot) ENTRY(request_key) ENTRY(setns) ENTRY(settimeofday) ENTRY(socket)

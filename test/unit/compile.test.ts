@@ -165,16 +165,18 @@ describe('compilePlan', () => {
       expect(allOf(plan, 'seccomp')).toHaveLength(0);
     });
 
+    const second = new Uint8Array(8);
+
     it('goes in while CAP_SYS_ADMIN is still held without no_new_privs: after cap-bounding, before user', () => {
-      const filtered = compilePlan(makeSpec({ seccomp: bpf }));
+      const filtered = compilePlan(makeSpec({ seccomp: [bpf, second] }));
       const at = indexOf(filtered, (op) => op.op === 'seccomp');
-      expect(allOf(filtered, 'seccomp')).toEqual([{ op: 'seccomp', bpf }]);
+      expect(allOf(filtered, 'seccomp')).toEqual([{ op: 'seccomp', bpf }, { op: 'seccomp', bpf: second }]);
       expect(at).toBe(indexOf(filtered, (op) => op.op === 'cap-bounding') + 1);
-      expect(filtered[at + 1]!.op).toBe('user');
+      expect(filtered[at + 2]!.op).toBe('user');
     });
 
     it('goes in last but close-fds with no_new_privs', () => {
-      const filtered = compilePlan(makeSpec({ seccomp: bpf, noNewPrivs: true }));
+      const filtered = compilePlan(makeSpec({ seccomp: [bpf], noNewPrivs: true }));
       expect(filtered.slice(-5).map((op) => op.op)).toEqual(['cap-set', 'no-new-privs', 'seccomp', 'close-fds', 'exec']);
     });
   });
@@ -342,12 +344,17 @@ describe('compilePlan with --init', () => {
 
 describe('compileExecPlan', () => {
   const spec = makeSpec();
-  const exec = (tty: boolean): Op[] =>
-    compileExecPlan({ pid: 42, network: 'none', workdir: '/', user: spec.user, capabilities: spec.capabilities, noNewPrivs: false, seccomp: null, tty, argv: ['sh'], env: [] });
+  const exec = (tty: boolean, seccomp: readonly Uint8Array[] = []): Op[] =>
+    compileExecPlan({ pid: 42, network: 'none', workdir: '/', user: spec.user, capabilities: spec.capabilities, noNewPrivs: false, seccomp, tty, argv: ['sh'], env: [] });
 
   it('joins, then starts a session of its own; a terminal only with -t', () => {
     expect(exec(false).slice(0, 2)).toEqual([{ op: 'join', pid: 42, namespaces: expect.arrayContaining(['user', 'pid']) }, { op: 'session' }]);
     expect(allOf(exec(false), 'console')).toHaveLength(0);
     expect(exec(true).slice(-3).map((op) => op.op)).toEqual(['console', 'close-fds', 'exec']);
+  });
+
+  it('installs every filter of the container, in order', () => {
+    const filters = [new Uint8Array(8), new Uint8Array(16)];
+    expect(allOf(exec(false, filters), 'seccomp').map((op) => op.bpf)).toEqual(filters);
   });
 });
