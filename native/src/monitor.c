@@ -20,8 +20,9 @@ static const int forwarded_signals[] = {
 
 #define N_FORWARDED (sizeof forwarded_signals / sizeof forwarded_signals[0])
 
-/* nook relays what its terminal sent it, and the container, in the same process group,
- * already got that signal from the kernel: such a relay arriving this soon is a duplicate. */
+/* A signal from the terminal (^C) reaches nook and the monitor, not the container, which
+ * leads a session of its own: the monitor passes it on, and nook's relay of the same
+ * signal, arriving this soon, is a duplicate. */
 #define DUPLICATE_WINDOW_NS 500000000LL
 
 /* 0 while no container runs (before the start, after reaping): a relay then must not
@@ -47,13 +48,14 @@ static void relay(int sig, siginfo_t *info, void *context)
 	long long now = now_ns();
 
 	(void)context;
-	if (info->si_code == SI_KERNEL) {
-		terminal_sent_ns[sig] = now;
-	} else if (info->si_code == SI_USER && info->si_pid == getppid() &&
-		   terminal_sent_ns[sig] && now - terminal_sent_ns[sig] < DUPLICATE_WINDOW_NS) {
+	if (info->si_code == SI_USER && info->si_pid == getppid() && terminal_sent_ns[sig] &&
+	    now - terminal_sent_ns[sig] < DUPLICATE_WINDOW_NS) {
 		terminal_sent_ns[sig] = 0;
-	} else if (container) {
-		kill(container, sig);
+	} else {
+		if (info->si_code == SI_KERNEL)
+			terminal_sent_ns[sig] = now;
+		if (container)
+			kill(container, sig);
 	}
 	errno = saved;
 }
@@ -301,8 +303,14 @@ static void reap(struct nook_watch *w)
 	w->status = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
-/* Once fd 0 ends, the terminal's end-of-file character tells the command, as ^D typed
- * at a terminal would. */
+/* Where fd 0 goes: the container's terminal, or the pipe that is its stdin; -1: neither. */
+static int input_target(const struct nook_watch *w)
+{
+	return w->master >= 0 ? w->master : w->streams.stdin_w;
+}
+
+/* Once fd 0 ends, a pipe's end tells the command at once; a terminal's end-of-file
+ * character does, as ^D typed at a terminal would. */
 static void read_input(struct nook_watch *w)
 {
 	struct termios t;
@@ -316,6 +324,10 @@ static void read_input(struct nook_watch *w)
 		return;
 	}
 	w->input_done = true;
+	if (w->master < 0) {
+		close_fd(&w->streams.stdin_w);
+		return;
+	}
 	if (tcgetattr(w->master, &t) < 0)
 		return;
 	w->pending[0] = (char)t.c_cc[VEOF];
@@ -323,9 +335,10 @@ static void read_input(struct nook_watch *w)
 	w->pending_off = 0;
 }
 
+/* A container that closed its stdin (EPIPE) gets no more. */
 static void write_input(struct nook_watch *w)
 {
-	ssize_t n = write(w->master, w->pending + w->pending_off,
+	ssize_t n = write(input_target(w), w->pending + w->pending_off,
 			  w->pending_len - w->pending_off);
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -333,6 +346,7 @@ static void write_input(struct nook_watch *w)
 	if (n < 0) {
 		w->pending_len = w->pending_off = 0;
 		w->input_done = true;
+		close_fd(&w->streams.stdin_w);
 		return;
 	}
 	w->pending_off += (size_t)n;
@@ -355,11 +369,11 @@ static void drain_now(struct nook_watch *w)
 	close_fd(&w->master);
 }
 
-enum source { SYNC, CHILD, STDOUT, STDERR, MASTER, INPUT };
+enum source { SYNC, CHILD, STDOUT, STDERR, MASTER, STDIN, INPUT };
 
 struct sources {
-	struct pollfd fds[6];
-	enum source what[6];
+	struct pollfd fds[7];
+	enum source what[7];
 	nfds_t n;
 };
 
@@ -384,7 +398,10 @@ static void collect(const struct nook_watch *w, struct sources *s)
 		add(s, STDERR, w->streams.stderr_r, POLLIN);
 	if (w->master >= 0)
 		add(s, MASTER, w->master, POLLIN | (writing ? POLLOUT : 0));
-	if (w->master >= 0 && w->relay_input && !w->input_done && !writing)
+	else if (w->streams.stdin_w >= 0 && writing)
+		add(s, STDIN, w->streams.stdin_w, POLLOUT);
+	/* Once the command is gone, what the user types is no longer the container's. */
+	if (input_target(w) >= 0 && w->relay_input && !w->input_done && !writing && !w->exited)
 		add(s, INPUT, 0, POLLIN);
 }
 
@@ -410,6 +427,9 @@ static int dispatch(struct nook_watch *w, enum source what, short revents,
 			carry(w, &w->master, "stdout", 1);
 		if (w->master < 0)
 			w->pending_len = w->pending_off = 0;
+		return 0;
+	case STDIN:
+		write_input(w);
 		return 0;
 	case INPUT:
 		read_input(w);

@@ -1,6 +1,6 @@
 /* The runtime's parent side while a container runs: relays signals, carries the
- * container's output (pipes or terminal) to the log and to its own stdio, and turns the
- * container's end into an exit status. */
+ * container's output (pipes or terminal) to the log and to its own stdio and its own
+ * stdin to the container, and turns the container's end into an exit status. */
 #ifndef NOOK_MONITOR_H
 #define NOOK_MONITOR_H
 
@@ -26,7 +26,8 @@ struct nook_watch {
 	struct nook_streams streams;
 	int logfd;		/* -1: no log file */
 	bool relay_output;	/* foreground: output also goes to the monitor's fd 1 and 2 */
-	bool relay_input;	/* foreground tty with stdin: fd 0 goes to the terminal */
+	bool relay_input;	/* foreground with stdin: fd 0 goes to the container's
+				 * terminal, or to its stdin pipe (streams.c) */
 	bool drain_to_eof;	/* the child is PID 1 of its namespace: its end closes every
 				 * copy of the output's write ends */
 
@@ -36,7 +37,7 @@ struct nook_watch {
 	bool exited;
 	int status;		/* once exited: exit code, or 128+signal */
 	bool input_done;
-	char pending[4096];	/* read from fd 0, not yet taken by the terminal */
+	char pending[4096];	/* read from fd 0, not yet taken by the container */
 	size_t pending_len, pending_off;
 	bool raw;		/* fd 0 is in raw mode, saved_termios restores it */
 	struct termios saved_termios;

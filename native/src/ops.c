@@ -524,8 +524,18 @@ static int send_master(int syncfd, int master, struct nook_error *e)
 	return 0;
 }
 
+/* A session of its own: no terminal of the user's stays the controlling terminal of a
+ * container process, so none can be reached through /dev/tty or take its signals. */
+static int nook_op_session(struct nook_error *e)
+{
+	if (setsid() < 0)
+		return nook_fail(e, errno, "setsid");
+	return 0;
+}
+
 /* A terminal of the container's own devpts instance, opened as the container user, made
- * the controlling terminal of a new session and the command's stdio. */
+ * the controlling terminal of the session (the session op made one) and the command's
+ * stdio. */
 static int nook_op_console(struct nook_ctx *ctx, struct nook_error *e)
 {
 	_cleanup_close_ int master = -1;
@@ -540,9 +550,8 @@ static int nook_op_console(struct nook_ctx *ctx, struct nook_error *e)
 	slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
 	if (slave < 0)
 		return nook_fail(e, errno, "/dev/ptmx: opening the terminal");
-	if (send_master(ctx->syncfd, master, e) < 0 || setsid() < 0 ||
-	    ioctl(slave, TIOCSCTTY, 0) < 0 || dup2(slave, 0) < 0 || dup2(slave, 1) < 0 ||
-	    dup2(slave, 2) < 0) {
+	if (send_master(ctx->syncfd, master, e) < 0 || ioctl(slave, TIOCSCTTY, 0) < 0 ||
+	    dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0) {
 		if (!e->err)
 			nook_fail(e, errno, "making the terminal the command's stdio");
 		close(slave);
@@ -661,6 +670,9 @@ int nook_run_ops(struct nook_ctx *ctx, const struct nook_plan *plan,
 			break;
 		case NOOK_OP_NO_NEW_PRIVS:
 			r = nook_op_no_new_privs(e);
+			break;
+		case NOOK_OP_SESSION:
+			r = nook_op_session(e);
 			break;
 		case NOOK_OP_CONSOLE:
 			r = nook_op_console(ctx, e);

@@ -510,6 +510,7 @@ static int decode_setup_op(const char *name, char **args, struct nook_op *op,
 		return decode_groups(args[2], op, e);
 	case NOOK_OP_PIVOT_ROOT:
 	case NOOK_OP_LOOPBACK_UP:
+	case NOOK_OP_SESSION:
 	case NOOK_OP_CONSOLE:
 	case NOOK_OP_NO_NEW_PRIVS:
 	case NOOK_OP_CLOSE_FDS:
@@ -556,6 +557,7 @@ static bool allowed_in_join(enum nook_op_code code)
 	case NOOK_OP_USER:
 	case NOOK_OP_CAP_SET:
 	case NOOK_OP_NO_NEW_PRIVS:
+	case NOOK_OP_SESSION:
 	case NOOK_OP_CONSOLE:
 	case NOOK_OP_CLOSE_FDS:
 	case NOOK_OP_EXEC:
@@ -633,11 +635,14 @@ static int check_order(const struct nook_plan *plan, struct order *o, enum nook_
 			return nook_fail(e, EINVAL, "%s: not allowed in a join plan", name);
 		if (code == NOOK_OP_CONSOLE && !plan->stdio.tty)
 			return nook_fail(e, EINVAL, "console without a stdio tty");
+		/* TIOCSCTTY takes a session leader without a terminal. */
+		if (code == NOOK_OP_CONSOLE && !o->seen[NOOK_OP_SESSION])
+			return nook_fail(e, EINVAL, "console without a session before it");
 		if (code == NOOK_OP_OVERLAY_ROOTFS)
 			code = NOOK_OP_ROOTFS;
 		if (code == NOOK_OP_ROOTFS && o->seen[code])
 			return nook_fail(e, EINVAL, "%s: the plan already has a root filesystem", name);
-		if ((code == NOOK_OP_PIVOT_ROOT || code == NOOK_OP_SECCOMP || code == NOOK_OP_INIT ||
+		if ((code == NOOK_OP_PIVOT_ROOT || code == NOOK_OP_INIT || code == NOOK_OP_SESSION ||
 		     code == NOOK_OP_CONSOLE) &&
 		    o->seen[code])
 			return nook_fail(e, EINVAL, "%s given twice", name);

@@ -122,7 +122,7 @@ struct nook_plan {
 	int clone_flags;
 	struct nook_idmap uid_map, gid_map;
 	struct {
-		bool piped;	/* a stdio record: the monitor carries the container's output */
+		bool piped;	/* a stdio record: the monitor carries the container's stdio */
 		bool tty;
 		bool keep_stdin;
 		const char *log; /* NULL: no log file */

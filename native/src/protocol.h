@@ -36,6 +36,7 @@
   X(NOOK_OP_USER, "user", 3) \
   X(NOOK_OP_CAP_SET, "cap-set", 1) \
   X(NOOK_OP_NO_NEW_PRIVS, "no-new-privs", 0) \
+  X(NOOK_OP_SESSION, "session", 0) \
   X(NOOK_OP_CONSOLE, "console", 0) \
   X(NOOK_OP_CLOSE_FDS, "close-fds", 0) \
   X(NOOK_OP_INIT, "init", 0) \

@@ -17,6 +17,7 @@ export function compilePlan(spec: ContainerSpec): Op[] {
     { op: 'namespaces', namespaces },
     { op: 'uid-map', map: spec.uidMap },
     { op: 'gid-map', map: spec.gidMap },
+    { op: 'session' },
     spec.rootfs.kind === 'directory' ? { op: 'rootfs', hostPath: spec.rootfs.path } : { op: 'overlay-rootfs', overlay: spec.rootfs.overlay },
     ...kernelInterfaces(spec, ownNetwork),
     ...etcFiles(spec),
@@ -50,6 +51,7 @@ export function compileExecPlan(spec: ExecSpec): Op[] {
   const namespaces: Namespace[] = ['user', 'mount', 'pid', 'uts', 'ipc', ...(spec.network === 'none' ? (['net'] as const) : []), 'cgroup'];
   return [
     { op: 'join', pid: spec.pid, namespaces },
+    { op: 'session' },
     { op: 'chdir', path: spec.workdir },
     { op: 'umask', mask: CONTAINER_UMASK },
     { op: 'cap-bounding', caps: spec.capabilities },
@@ -61,13 +63,13 @@ export function compileExecPlan(spec: ExecSpec): Op[] {
 }
 
 /**
- * The switch to the container's user and capabilities, and the seccomp filter. Without
+ * The switch to the container's user and capabilities, and the seccomp filters. Without
  * no_new_privs, installing a filter takes CAP_SYS_ADMIN, which `user` and `cap-set` give
- * up: the filter goes in before them (and must allow what they do). With no_new_privs it
- * goes in after them, the last op before exec but close-fds.
+ * up: the filters go in before them (and must allow what they do). With no_new_privs they
+ * go in after them, the last ops before exec but console and close-fds.
  */
 function privilegeDrop(spec: Pick<ContainerSpec, 'seccomp' | 'user' | 'capabilities' | 'noNewPrivs'>): Op[] {
-  const seccomp: Op[] = spec.seccomp ? [{ op: 'seccomp', bpf: spec.seccomp }] : [];
+  const seccomp = spec.seccomp.map((bpf): Op => ({ op: 'seccomp', bpf }));
   const drop: Op[] = [
     { op: 'user', uid: spec.user.uid, gid: spec.user.gid, groups: spec.user.groups },
     { op: 'cap-set', caps: spec.capabilities },

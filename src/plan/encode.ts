@@ -76,6 +76,7 @@ export function opFields(op: Op): string[] {
     case 'close-fds':
     case 'init':
     case 'detach':
+    case 'session':
     case 'console':
       return [];
   }

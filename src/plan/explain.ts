@@ -88,8 +88,10 @@ export function explainPlan(ops: readonly Op[]): string[] {
         return `# when done, the monitor runs: ${sh(...op.argv)}`;
       case 'join':
         return `nsenter --target ${op.pid} ${op.namespaces.map((ns) => `--${ns}`).join(' ')} --preserve-credentials`;
+      case 'session':
+        return 'setsid   # a session of its own: no terminal of the user\'s is its controlling terminal';
       case 'console':
-        return 'setsid --ctty   # a new terminal from the container\'s /dev/ptmx as stdin, stdout, stderr';
+        return '# console: a new terminal from the container\'s /dev/ptmx becomes its controlling terminal (TIOCSCTTY) and stdin, stdout, stderr';
     }
   });
 }

@@ -80,7 +80,9 @@ export type Op =
   | { readonly op: 'exit-command'; readonly argv: readonly string[]; readonly env: readonly string[] }
   /** An exec plan: join a running container's namespaces instead of creating them. */
   | { readonly op: 'join'; readonly pid: number; readonly namespaces: readonly Namespace[] }
-  /** Open a terminal in the container's devpts and make it the process's stdio. */
+  /** A new session: no terminal of the user's is the process's controlling terminal. */
+  | { readonly op: 'session' }
+  /** Open a terminal in the container's devpts, make it the session's controlling terminal and the process's stdio. */
   | { readonly op: 'console' };
 
 export type RestartPolicyName = 'no' | 'on-failure' | 'always';

@@ -38,6 +38,7 @@ export const OP_ARITY = {
   restart: 3,
   'exit-command': -1,
   join: 2,
+  session: 0,
   console: 0,
   end: 0,
 } as const;

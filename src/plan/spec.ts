@@ -21,8 +21,8 @@ export interface ContainerSpec {
   readonly init: boolean;
   /** -t: a terminal of the container's own (its devpts) as the command's stdio. */
   readonly tty: boolean;
-  /** The compiled seccomp filter (BPF), or null for none (unconfined, privileged). */
-  readonly seccomp: Uint8Array | null;
+  /** The compiled seccomp filters (BPF), installed in this order; none when unconfined or privileged. */
+  readonly seccomp: readonly Uint8Array[];
   /** Kernel paths made read-only, and masked (hardening.ts has the defaults). */
   readonly readonlyPaths: readonly string[];
   readonly maskedPaths: readonly string[];
@@ -41,7 +41,7 @@ export interface ExecSpec {
   readonly user: ProcessUser;
   readonly capabilities: bigint;
   readonly noNewPrivs: boolean;
-  readonly seccomp: Uint8Array | null;
+  readonly seccomp: readonly Uint8Array[];
   readonly tty: boolean;
   readonly argv: readonly string[];
   readonly env: readonly string[];

@@ -35,7 +35,7 @@ export function makeSpec(overrides: Partial<ContainerSpec> = {}): ContainerSpec 
     capabilities: capabilityMask(DEFAULT_CAPABILITIES),
     noNewPrivs: false,
     init: false,
-    seccomp: null,
+    seccomp: [],
     readonlyPaths: READONLY_PATHS,
     maskedPaths: MASKED_PATHS,
     sysctls: [],

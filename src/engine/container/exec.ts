@@ -43,7 +43,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   const user = opts.user === undefined ? record.user : resolveUser(rootFiles(record), opts.user, idMaps, record.user.groupAdd ?? []);
   const security = await containerSecurity(record.security, record.network, { dir: runtimeDir(), write: true });
   const plan: Op[] = [
-    ...(opts.tty ? [{ op: 'stdio', tty: true, stdin: opts.interactive, log: null } as const] : []),
+    { op: 'stdio', tty: opts.tty, stdin: opts.interactive, log: null },
     ...compileExecPlan({
       pid: status.pid,
       network: record.network,

@@ -72,11 +72,12 @@ export function profileContext(record: ContainerRecord, plan: readonly Op[]): { 
 /** What the monitor does besides waiting: keep state, log, restart, detach, clean up. */
 function monitorRecords(containers: ContainerStore, record: ContainerRecord, mode: StartMode): Op[] {
   // A container that outlives its run keeps a log, as podman's do; a foreground --rm one
-  // writes straight to the terminal.
+  // has none. Either way the monitor carries its stdio: a terminal of the user's never
+  // reaches it (docs/security.md, "Terminals").
   const logged = mode.detach || !record.autoRemove;
   return [
     { op: 'state', path: containers.path(record.id, STATE_FILE) },
-    ...(record.tty || logged ? [{ op: 'stdio', tty: record.tty, stdin: record.interactive, log: logged ? containers.path(record.id, LOG_FILE) : null } as const] : []),
+    { op: 'stdio', tty: record.tty, stdin: record.interactive, log: logged ? containers.path(record.id, LOG_FILE) : null },
     ...(record.restart.policy !== 'no'
       ? [{ op: 'restart', policy: record.restart.policy, maxRetries: record.restart.maxRetries, stopFile: containers.path(record.id, STOP_FILE) } as const]
       : []),
