@@ -12,6 +12,7 @@ export const OP_ARITY = {
   'gid-map': 2,
   rootfs: 1,
   'overlay-rootfs': 4,
+  'tmpfs-rootfs': 1,
   mkdir: 2,
   mount: 5,
   bind: 3,
@@ -38,6 +39,7 @@ export const OP_ARITY = {
   'exit-command': -1,
   join: 2,
   console: 0,
+  forward: 2,
   end: 0,
 } as const;
 
