@@ -28,6 +28,8 @@ export function isolatedEnv(home: string): NodeJS.ProcessEnv {
 
 export interface NookOptions {
   readonly env: NodeJS.ProcessEnv;
+  /** The directory nook runs in (default: the test's). */
+  readonly cwd?: string;
   readonly input?: string | Buffer;
   /** Leave stdin open for the test to write to and close (`child.stdin.end()`). */
   readonly keepStdinOpen?: boolean;
@@ -37,7 +39,7 @@ export interface NookOptions {
 
 export function nook(args: readonly string[], opts: NookOptions): Promise<NookResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NOOK_BIN, args, { env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(NOOK_BIN, args, { env: opts.env, stdio: ['pipe', 'pipe', 'pipe'], ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }) });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
