@@ -16,7 +16,7 @@ import { describeRule, parseAllowRule, type AllowRule } from './allow.js';
 import { sandboxEnvironment } from './environment.js';
 import type { SandboxNetwork, SandboxOptions } from './options.js';
 import { EMPTY_PROFILE, loadProfile, type SandboxProfile } from './profiles.js';
-import { startFilteringProxy, type FilteringProxy } from './proxy.js';
+import type { FilteringProxy } from './proxy.js';
 import { sandboxView, type SandboxView } from './view.js';
 
 export interface SandboxIO {
@@ -177,6 +177,8 @@ export async function runSandbox(opts: SandboxOptions, io: SandboxIO): Promise<n
   let proxy: FilteringProxy | null = null;
   try {
     if (proxySocket !== null) {
+      // node:http only when there is a proxy to run: loading it costs every start a few ms.
+      const { startFilteringProxy } = await import('./proxy.js');
       proxy = await startFilteringProxy(proxySocket, settings.allow, (target) =>
         io.warn(`nook sandbox: refused a connection to ${target}: not an allowed host (--allow-host)`),
       );

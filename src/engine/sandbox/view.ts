@@ -48,7 +48,8 @@ function kind(path: string): 'dir' | 'symlink' | 'other' | null {
 
 function realpathOrNull(path: string): string | null {
   try {
-    return realpathSync(path);
+    // libc's realpath: Node's own walks every component in JavaScript, ~10 times slower.
+    return realpathSync.native(path);
   } catch {
     return null;
   }
