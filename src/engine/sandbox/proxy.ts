@@ -66,6 +66,9 @@ export function startFilteringProxy(socketPath: string, rules: readonly AllowRul
       res.writeHead(answer.statusCode ?? 502, forwardedHeaders(answer.headers));
       answer.pipe(res);
     });
+    // A client gone (the sandbox ended) takes its upstream request with it: nook must not
+    // wait for a download nobody reads.
+    res.once('close', () => upstream.destroy());
     upstream.on('error', (err) => {
       if (res.headersSent) res.destroy();
       else res.writeHead(502, { 'content-type': 'text/plain' }).end(`nook sandbox proxy: ${display(host, port)}: ${err.message}\n`);
