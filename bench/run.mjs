@@ -4,7 +4,7 @@
 // stdout and in bench/results/latest.{md,json}. Progress goes to stderr. Options: --runs N
 // (start and exec rounds, default 25), --warmup N (default 3), --scale-rounds N (default 5),
 // --pull-rounds N (default 5), --pull-warmup N (default 1), --stop-rounds N (default 10),
-// --only start,scale,pull,exec,stop,detached (default: all). See docs/benchmarks.md for how
+// --only start,scale,pull,exec,stop,detached,sandbox (default: all). See docs/benchmarks.md for how
 // to read it.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,11 +13,13 @@ import { parseArgs } from 'node:util';
 import { childEnv, makeRootfs, makeWorkDir, removeWorkDir } from './lib/fixture.mjs';
 import { loadAverage, machineInfo } from './lib/machine.mjs';
 import { bwrapPeer, helperVersions, nodePeer, nookImagePeer, nookPeer, podmanPeer } from './lib/peers.mjs';
+import { capture } from './lib/spawn.mjs';
 import { nookContainers, podmanContainers } from './lib/containers.mjs';
 import { notMeasured, toJson, toMarkdown } from './lib/report.mjs';
 import { measureDetached } from './detached.mjs';
 import { measureExec } from './exec.mjs';
 import { measurePull } from './pull.mjs';
+import { measureSandbox } from './sandbox.mjs';
 import { measureScale } from './scale.mjs';
 import { measureStart } from './start.mjs';
 import { measureStop } from './stop.mjs';
@@ -25,7 +27,7 @@ import { measureStop } from './stop.mjs';
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(benchDir, '..');
 const SCALE_LEVELS = [1, 8, 32];
-const SECTIONS = ['start', 'scale', 'pull', 'exec', 'stop', 'detached'];
+const SECTIONS = ['start', 'scale', 'pull', 'exec', 'stop', 'detached', 'sandbox'];
 // The sections that need the fixture's peers (podman's imported image, nook's imported image).
 const PEER_SECTIONS = ['start', 'scale', 'exec', 'stop', 'detached'];
 
@@ -137,6 +139,7 @@ async function main() {
     let exec = null;
     let stop = null;
     let detached = null;
+    let sandbox = null;
     if (PEER_SECTIONS.some(wants)) {
       log('preparing peers…');
       const peers = preparePeers(workDir, rootfs, env, notes);
@@ -178,6 +181,12 @@ async function main() {
         detached = guarded('detached', () => measureDetached(lifecycle, log));
       }
     }
+    if (wants('sandbox')) {
+      // Needs no image and no rootfs: the host's own tools, as a user runs it.
+      sandbox = measureSandbox({ repoRoot, workDir, env, node: nodePeer(env).run }, settings, log);
+      versions.bwrap ??= capture('bwrap', ['--version'], env).out || 'skipped';
+      notes.push(...(sandbox.skipped ? [`sandbox skipped: ${sandbox.skipped}`] : sandbox.notes));
+    }
     if (wants('pull')) {
       log('pull: starting the registry…');
       // Whatever goes wrong here (no tar to build the fixture, a full /dev/shm …) becomes a
@@ -202,6 +211,7 @@ async function main() {
       exec,
       stop,
       detached,
+      sandbox,
       notes,
     };
     results.notMeasured = notMeasured(results);

@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -25,14 +27,27 @@ static int wait_for_maps(int syncfd, struct nook_error *e)
 	return 0;
 }
 
+/* Whether id 0 of the namespace maps to a host id. ids holds inside, outside, count
+ * triples as plan.c checked them. */
+static bool maps_root(const struct nook_idmap *map)
+{
+	for (size_t i = 0; i + 2 < map->n_ids; i += 3)
+		if (strcmp(map->ids[i], "0") == 0)
+			return true;
+	return false;
+}
+
 static int start(const struct nook_plan *plan, int syncfd, struct nook_ctx *ctx,
 		 struct nook_error *e)
 {
 	if (wait_for_maps(syncfd, e) < 0)
 		return -1;
-	if (setresgid(0, 0, 0) < 0)
+	/* A map without root (a sandbox maps the user onto itself) leaves the process its own
+	 * id: the clone gave it every capability of the new namespace already, and no id
+	 * change takes them away. */
+	if (maps_root(&plan->gid_map) && setresgid(0, 0, 0) < 0)
 		return nook_fail(e, errno, "setresgid(0)");
-	if (setresuid(0, 0, 0) < 0)
+	if (maps_root(&plan->uid_map) && setresuid(0, 0, 0) < 0)
 		return nook_fail(e, errno, "setresuid(0)");
 	if (nook_arm_deathsig(syncfd, e) < 0)
 		return -1;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -425,6 +426,9 @@ static int decode_setup_op(const char *name, char **args, struct nook_op *op,
 		return check_path(name, args[0], e);
 	case NOOK_OP_OVERLAY_ROOTFS:
 		return decode_overlay(name, args, op, e);
+	case NOOK_OP_TMPFS_ROOTFS:
+		op->tmpfs_rootfs.mount_point = args[0];
+		return check_path(name, args[0], e);
 	case NOOK_OP_MKDIR:
 		op->mkdir.path = args[0];
 		if (!parse_mode(args[1], &op->mkdir.mode))
@@ -483,6 +487,15 @@ static int decode_setup_op(const char *name, char **args, struct nook_op *op,
 		return 0;
 	case NOOK_OP_SECCOMP:
 		return decode_seccomp(args[0], op, e);
+	case NOOK_OP_FORWARD:
+		if (!parse_decimal(args[0], UINT16_MAX, &number) || number == 0)
+			return nook_fail(e, EINVAL, "forward: bad port '%s'", args[0]);
+		op->forward.port = (uint16_t)number;
+		op->forward.socket = args[1];
+		if (strlen(args[1]) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+			return nook_fail(e, ENAMETOOLONG, "forward: socket path '%s' too long",
+					 args[1]);
+		return check_path(name, args[1], e);
 	case NOOK_OP_SETHOSTNAME:
 		op->sethostname.name = args[0];
 		if (args[0][0] == '\0' || strlen(args[0]) > HOST_NAME_MAX)
@@ -638,12 +651,15 @@ static int check_order(const struct nook_plan *plan, struct order *o, enum nook_
 		/* TIOCSCTTY takes a session leader without a terminal. */
 		if (code == NOOK_OP_CONSOLE && !o->seen[NOOK_OP_SESSION])
 			return nook_fail(e, EINVAL, "console without a session before it");
-		if (code == NOOK_OP_OVERLAY_ROOTFS)
+		/* Its listener must not land on the host's loopback. */
+		if (code == NOOK_OP_FORWARD && !(plan->clone_flags & CLONE_NEWNET))
+			return nook_fail(e, EINVAL, "forward without a network namespace");
+		if (code == NOOK_OP_OVERLAY_ROOTFS || code == NOOK_OP_TMPFS_ROOTFS)
 			code = NOOK_OP_ROOTFS;
 		if (code == NOOK_OP_ROOTFS && o->seen[code])
 			return nook_fail(e, EINVAL, "%s: the plan already has a root filesystem", name);
 		if ((code == NOOK_OP_PIVOT_ROOT || code == NOOK_OP_INIT || code == NOOK_OP_SESSION ||
-		     code == NOOK_OP_CONSOLE) &&
+		     code == NOOK_OP_CONSOLE || code == NOOK_OP_FORWARD) &&
 		    o->seen[code])
 			return nook_fail(e, EINVAL, "%s given twice", name);
 		if (code == NOOK_OP_PIVOT_ROOT && !o->seen[NOOK_OP_ROOTFS])

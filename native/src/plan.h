@@ -51,6 +51,9 @@ struct nook_op {
 			const char *dir;
 		} rootfs;
 		struct {
+			const char *mount_point;
+		} tmpfs_rootfs;
+		struct {
 			char **lower; /* topmost first, NULL-terminated */
 			const char *upper, *work, *target;
 		} overlay;
@@ -105,6 +108,10 @@ struct nook_op {
 			char **argv;
 			char **envp;
 		} exec;
+		struct {
+			uint16_t port;
+			const char *socket;
+		} forward;
 	};
 };
 

@@ -19,6 +19,7 @@
   X(NOOK_OP_JOIN, "join", 2) \
   X(NOOK_OP_ROOTFS, "rootfs", 1) \
   X(NOOK_OP_OVERLAY_ROOTFS, "overlay-rootfs", 4) \
+  X(NOOK_OP_TMPFS_ROOTFS, "tmpfs-rootfs", 1) \
   X(NOOK_OP_MKDIR, "mkdir", 2) \
   X(NOOK_OP_MOUNT, "mount", 5) \
   X(NOOK_OP_BIND, "bind", 3) \
@@ -38,6 +39,7 @@
   X(NOOK_OP_NO_NEW_PRIVS, "no-new-privs", 0) \
   X(NOOK_OP_SESSION, "session", 0) \
   X(NOOK_OP_CONSOLE, "console", 0) \
+  X(NOOK_OP_FORWARD, "forward", 2) \
   X(NOOK_OP_CLOSE_FDS, "close-fds", 0) \
   X(NOOK_OP_INIT, "init", 0) \
   X(NOOK_OP_EXEC, "exec", -1) \

@@ -59,6 +59,10 @@ async function execute(invocation: Invocation): Promise<number> {
       const { showInfo } = await import('../engine/system/info.js');
       return showInfo(invocation.options, io);
     }
+    case 'sandbox': {
+      const { runSandbox } = await import('../engine/sandbox/run.js');
+      return runSandbox(invocation.options, { out: io.out, warn: io.err });
+    }
     case 'unshare': {
       const { unshareCommand } = await import('../engine/system/unshare.js');
       return unshareCommand(invocation.argv, io.err);

@@ -14,6 +14,7 @@ import { addVolumeCommands, type VolumeInvocation } from './volume-commands.js';
 import type { ContainerInvocation } from '../engine/container/options.js';
 import { addContainerCommands, environmentFlags, parseRestart } from './container-commands.js';
 import { addCpCommands, type CpInvocation } from './cp-commands.js';
+import { addSandboxCommand, type SandboxInvocation } from './sandbox-commands.js';
 import { addSystemCommands, type SystemInvocation } from './system-commands.js';
 import type { CreateOptions } from '../engine/container/create-options.js';
 import { isContainerName } from '../store/containers.js';
@@ -34,6 +35,7 @@ export type Invocation =
   | ContainerInvocation
   | CpInvocation
   | SystemInvocation
+  | SandboxInvocation
   | ExistsInvocation;
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -193,7 +195,7 @@ function addCreate(program: Command, onInvoke: (invocation: Invocation) => void)
 }
 
 /** Commands started often enough that building the rest of the parser shows in their start-up. */
-const QUICK_COMMANDS = new Set(['run', 'create', 'exec']);
+const QUICK_COMMANDS = new Set(['run', 'create', 'exec', 'sandbox']);
 
 /** The command `argv` names, when it is one of QUICK_COMMANDS and no global option precedes it. */
 function quickCommand(argv: readonly string[] | undefined): string | undefined {
@@ -204,7 +206,7 @@ function quickCommand(argv: readonly string[] | undefined): string | undefined {
 /**
  * Builds the command-line parser. Parsing only records the invocation (`onInvoke`), so the
  * parser is tested without running anything. Given the argv it will parse, it leaves out
- * the commands argv cannot reach when that saves start-up time (run, create, exec).
+ * the commands argv cannot reach when that saves start-up time (run, create, exec, sandbox).
  */
 export function createProgram(io: CliIO, onInvoke: (invocation: Invocation) => void, argv?: readonly string[]): Command {
   const quick = quickCommand(argv);
@@ -219,6 +221,7 @@ export function createProgram(io: CliIO, onInvoke: (invocation: Invocation) => v
   if (quick === undefined || quick === 'run') addRun(program, onInvoke);
   if (quick === undefined || quick === 'create') addCreate(program, onInvoke);
   if (quick === 'exec') addContainerCommands(program, onInvoke, 'exec');
+  if (quick === undefined || quick === 'sandbox') addSandboxCommand(program, onInvoke);
   if (quick !== undefined) return program;
 
   program

@@ -1,5 +1,5 @@
 import { HOST_DEVICES } from './hardening.js';
-import type { BindFlag, Namespace, Op } from './ops.js';
+import type { BindFlag, IdMap, Namespace, Op } from './ops.js';
 import type { ContainerMount, ContainerSpec, ExecSpec } from './spec.js';
 
 const KERNEL_FS_FLAGS = ['nosuid', 'nodev', 'noexec'] as const;
@@ -19,7 +19,7 @@ export function compilePlan(spec: ContainerSpec): Op[] {
     { op: 'gid-map', map: spec.gidMap },
     { op: 'session' },
     spec.rootfs.kind === 'directory' ? { op: 'rootfs', hostPath: spec.rootfs.path } : { op: 'overlay-rootfs', overlay: spec.rootfs.overlay },
-    ...kernelInterfaces(spec, ownNetwork),
+    ...kernelInterfaces(spec.gidMap, ownNetwork),
     ...etcFiles(spec),
     ...readOnlyScratch(spec),
     ...volumes(spec.mounts),
@@ -68,7 +68,7 @@ export function compileExecPlan(spec: ExecSpec): Op[] {
  * up: the filters go in before them (and must allow what they do). With no_new_privs they
  * go in after them, the last ops before exec but console and close-fds.
  */
-function privilegeDrop(spec: Pick<ContainerSpec, 'seccomp' | 'user' | 'capabilities' | 'noNewPrivs'>): Op[] {
+export function privilegeDrop(spec: Pick<ContainerSpec, 'seccomp' | 'user' | 'capabilities' | 'noNewPrivs'>): Op[] {
   const seccomp = spec.seccomp.map((bpf): Op => ({ op: 'seccomp', bpf }));
   const drop: Op[] = [
     { op: 'user', uid: spec.user.uid, gid: spec.user.gid, groups: spec.user.groups },
@@ -78,9 +78,10 @@ function privilegeDrop(spec: Pick<ContainerSpec, 'seccomp' | 'user' | 'capabilit
   return [...seccomp, ...drop];
 }
 
-function kernelInterfaces(spec: ContainerSpec, ownNetwork: boolean): Op[] {
+/** /proc, /dev, /sys and cgroup2 for a new root (a sandbox's too). */
+export function kernelInterfaces(gidMap: IdMap, ownNetwork: boolean): Op[] {
   // devpts wants its tty group mapped; with a single-id map only container root exists.
-  const ttyGroup = spec.gidMap.ranges.some((r) => r.inside <= 5 && 5 < r.inside + r.count) ? ',gid=5' : '';
+  const ttyGroup = gidMap.ranges.some((r) => r.inside <= 5 && 5 < r.inside + r.count) ? ',gid=5' : '';
   return [
     { op: 'mkdir', path: '/proc', mode: 0o755 },
     { op: 'mount', fstype: 'proc', source: 'proc', path: '/proc', flags: KERNEL_FS_FLAGS, data: '' },

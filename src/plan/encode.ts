@@ -31,6 +31,8 @@ export function opFields(op: Op): string[] {
       return [op.hostPath];
     case 'overlay-rootfs':
       return overlayFields(op.overlay);
+    case 'tmpfs-rootfs':
+      return [op.mountPoint];
     case 'mkdir':
       return [op.path, op.mode.toString(8).padStart(4, '0')];
     case 'mount':
@@ -70,6 +72,8 @@ export function opFields(op: Op): string[] {
       return [op.policy, String(op.maxRetries), op.stopFile];
     case 'join':
       return [String(op.pid), op.namespaces.join(',')];
+    case 'forward':
+      return [String(op.port), op.socket];
     case 'pivot-root':
     case 'loopback-up':
     case 'no-new-privs':

@@ -35,6 +35,9 @@ export function explainPlan(ops: readonly Op[]): string[] {
         const options = `lowerdir=${lowerDirs.join(':')},upperdir=${upperDir},workdir=${workDir},userxattr`;
         return `mount --make-rslave / && ${sh('mount', '-t', 'overlay', '-o', options, 'overlay', target)}`;
       }
+      case 'tmpfs-rootfs':
+        root = op.mountPoint.replace(/\/+$/, '');
+        return `mount --make-rslave / && ${sh('mount', '-t', 'tmpfs', '-o', 'nosuid,nodev,mode=755', 'tmpfs', op.mountPoint)}   # the root: empty, in these namespaces only`;
       case 'mkdir':
         return sh('mkdir', '-p', '-m', op.mode.toString(8), at(op.path));
       case 'mount':
@@ -70,6 +73,8 @@ export function explainPlan(ops: readonly Op[]): string[] {
         return `setpriv --inh-caps=-all   # effective = permitted =${capList(op.caps) ? ` ${capList(op.caps).slice(1).replace(/\+/g, '')}` : ' none'}`;
       case 'no-new-privs':
         return 'setpriv --no-new-privs';
+      case 'forward':
+        return `${sh('socat', `TCP-LISTEN:${op.port},bind=127.0.0.1,fork`, `UNIX-CONNECT:${op.socket}`)} &   # nook-forward: this netns's 127.0.0.1:${op.port} to nook's proxy outside`;
       case 'close-fds':
         return 'exec 3>&- 4>&-   # every fd above 2 closes on exec';
       case 'init':

@@ -39,6 +39,8 @@ export type Op =
   | { readonly op: 'gid-map'; readonly map: IdMap }
   | { readonly op: 'rootfs'; readonly hostPath: string }
   | { readonly op: 'overlay-rootfs'; readonly overlay: OverlayRootfs }
+  /** A fresh empty tmpfs as the root, attached on a host directory in the container's mount namespace only. */
+  | { readonly op: 'tmpfs-rootfs'; readonly mountPoint: string }
   | { readonly op: 'mkdir'; readonly path: string; readonly mode: number }
   | {
       readonly op: 'mount';
@@ -66,6 +68,8 @@ export type Op =
   | { readonly op: 'user'; readonly uid: number; readonly gid: number; readonly groups: readonly number[] }
   | { readonly op: 'cap-set'; readonly caps: bigint }
   | { readonly op: 'no-new-privs' }
+  /** Listen on the container's 127.0.0.1:port; a forked relay carries each connection to the Unix socket at `socket`. */
+  | { readonly op: 'forward'; readonly port: number; readonly socket: string }
   | { readonly op: 'close-fds' }
   | { readonly op: 'init' }
   | { readonly op: 'exec'; readonly argv: readonly string[]; readonly env: readonly string[] }

@@ -12,6 +12,7 @@ export const OP_ARITY = {
   'gid-map': 2,
   rootfs: 1,
   'overlay-rootfs': 4,
+  'tmpfs-rootfs': 1,
   mkdir: 2,
   mount: 5,
   bind: 3,
@@ -40,6 +41,7 @@ export const OP_ARITY = {
   join: 2,
   session: 0,
   console: 0,
+  forward: 2,
   end: 0,
 } as const;
 

@@ -19,6 +19,8 @@ export interface RuntimeResult {
   /** What the process wrote, when launched with `capture`. */
   readonly stdout: string;
   readonly stderr: string;
+  /** The runtime was killed because `timeoutMs` passed. */
+  readonly timedOut: boolean;
 }
 
 export interface LaunchOptions {
@@ -30,6 +32,11 @@ export interface LaunchOptions {
   readonly passStdin?: boolean;
   /** The plan detaches: nook's stdio is not handed on, the runtime returns once the command runs. */
   readonly detached?: boolean;
+  /**
+   * Kill the runtime (SIGKILL) once this much time has passed: the container dies with its
+   * monitor (parent-death signals), and everything in its PID namespace with it.
+   */
+  readonly timeoutMs?: number;
 }
 
 function stdioFor(options: LaunchOptions): ('pipe' | 'ignore' | 'inherit')[] {
@@ -80,7 +87,16 @@ export function launchRuntime(plan: Buffer, scratchDir: string, options: LaunchO
       child.kill(signal);
     };
     for (const signal of RELAYED_SIGNALS) process.on(signal, relay);
+    let timedOut = false;
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGKILL');
+          }, options.timeoutMs);
     const stopRelaying = (): void => {
+      clearTimeout(timer);
       for (const signal of RELAYED_SIGNALS) process.off(signal, relay);
     };
 
@@ -96,7 +112,7 @@ export function launchRuntime(plan: Buffer, scratchDir: string, options: LaunchO
       const status = code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
       const buffer = Buffer.alloc(REPORT_MAX);
       const length = readSync(reportFd, buffer, 0, REPORT_MAX, 0);
-      resolve({ status, report: decodeReport(buffer.subarray(0, length)), stdout, stderr });
+      resolve({ status, report: decodeReport(buffer.subarray(0, length)), stdout, stderr, timedOut });
     });
   }).finally(() => {
     closeSync(planFd);
