@@ -2,8 +2,26 @@ import { CommanderError } from 'commander';
 import { NookError } from '../errors.js';
 import { createProgram, type CliIO, type Invocation } from './program.js';
 
+let stdoutWatched = false;
+
+/**
+ * A reader that goes away (`nook ps | head -1`) ends nook as it ends any Unix tool: quietly,
+ * with SIGPIPE's status. Watched from the first line printed: touching process.stdout
+ * earlier would cost every start its setup.
+ */
+function writeOut(line: string): void {
+  if (!stdoutWatched) {
+    stdoutWatched = true;
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      process.exit(128 + 13);
+    });
+  }
+  process.stdout.write(`${line}\n`);
+}
+
 const io: CliIO = {
-  out: (line) => process.stdout.write(`${line}\n`),
+  out: writeOut,
   err: (line) => process.stderr.write(`${line}\n`),
 };
 
