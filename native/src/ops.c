@@ -20,6 +20,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "limits.h"
 #include "sync.h"
 #include "reaper.h"
 #include "resolve.h"
@@ -642,6 +643,9 @@ int nook_run_ops(struct nook_ctx *ctx, const struct nook_plan *plan,
 			break;
 		case NOOK_OP_CHDIR:
 			r = nook_op_chdir(ctx, op, e);
+			break;
+		case NOOK_OP_RLIMIT:
+			r = nook_op_rlimit(op, e);
 			break;
 		case NOOK_OP_CAP_BOUNDING:
 			r = nook_op_cap_bounding(op, e);

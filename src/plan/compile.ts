@@ -1,6 +1,6 @@
 import { HOST_DEVICES } from './hardening.js';
 import type { BindFlag, Namespace, Op } from './ops.js';
-import type { ContainerMount, ContainerSpec, ExecSpec } from './spec.js';
+import type { ContainerMount, ContainerSpec, ExecSpec, ProcessLimits } from './spec.js';
 
 const KERNEL_FS_FLAGS = ['nosuid', 'nodev', 'noexec'] as const;
 
@@ -15,6 +15,7 @@ export function compilePlan(spec: ContainerSpec): Op[] {
     { op: 'namespaces', namespaces },
     { op: 'uid-map', map: spec.uidMap },
     { op: 'gid-map', map: spec.gidMap },
+    ...(spec.process.oomScoreAdj === null ? [] : [{ op: 'oom-score-adj', value: spec.process.oomScoreAdj } as const]),
     spec.rootfs.kind === 'directory' ? { op: 'rootfs', hostPath: spec.rootfs.path } : { op: 'overlay-rootfs', overlay: spec.rootfs.overlay },
     ...kernelInterfaces(spec, ownNetwork),
     ...etcFiles(spec),
@@ -30,6 +31,7 @@ export function compilePlan(spec: ContainerSpec): Op[] {
     ...(ownNetwork ? [{ op: 'loopback-up' } as const] : []),
     { op: 'sethostname', hostname: spec.hostname },
     { op: 'chdir', path: spec.workdir },
+    ...processLimits(spec.process),
     { op: 'cap-bounding', caps: spec.capabilities },
     ...privilegeDrop(spec),
     ...(spec.tty ? [{ op: 'console' } as const] : []),
@@ -48,12 +50,18 @@ export function compileExecPlan(spec: ExecSpec): Op[] {
   return [
     { op: 'join', pid: spec.pid, namespaces },
     { op: 'chdir', path: spec.workdir },
+    ...processLimits(spec.process),
     { op: 'cap-bounding', caps: spec.capabilities },
     ...privilegeDrop(spec),
     ...(spec.tty ? [{ op: 'console' } as const] : []),
     { op: 'close-fds' },
     { op: 'exec', argv: spec.argv, env: spec.env },
   ];
+}
+
+/** Set while the process is still container root with every capability it will have. */
+function processLimits(limits: ProcessLimits): Op[] {
+  return limits.rlimits.map((limit): Op => ({ op: 'rlimit', limit }));
 }
 
 /**

@@ -51,7 +51,12 @@ export function opFields(op: Op): string[] {
     case 'sethostname':
       return [op.hostname];
     case 'chdir':
+    case 'cgroup':
       return [op.path];
+    case 'rlimit':
+      return [op.limit.name, String(op.limit.soft), String(op.limit.hard)];
+    case 'oom-score-adj':
+      return [String(op.value)];
     case 'cap-bounding':
     case 'cap-set':
       return [op.caps.toString(16)];

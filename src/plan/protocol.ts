@@ -23,6 +23,8 @@ export const OP_ARITY = {
   'loopback-up': 0,
   sethostname: 1,
   chdir: 1,
+  rlimit: 3,
+  'oom-score-adj': 1,
   'cap-bounding': 1,
   seccomp: 1,
   user: 3,
@@ -37,6 +39,7 @@ export const OP_ARITY = {
   restart: 3,
   'exit-command': -1,
   join: 2,
+  cgroup: 1,
   console: 0,
   end: 0,
 } as const;

@@ -63,6 +63,18 @@ export function reportToError(report: RuntimeReport, context: ReportContext): No
         `cannot set sysctl ${detail.replace(/^\/proc\/sys\//, '')}: ${errnoMessage(errno)}`,
         errno === ENOENT ? "this kernel has no such parameter in the container's namespaces" : 'check the value: the kernel refused it',
       );
+    case 'rlimit':
+      return new RuntimeError(
+        `cannot set --ulimit ${detail}: ${errnoMessage(errno)}`,
+        errno === EPERM ? `a hard limit cannot be raised above nook's own without privileges: see "ulimit -H -a", and raise it in /etc/security/limits.conf` : 'check the limit',
+      );
+    case 'oom-score-adj':
+      return new RuntimeError(
+        `cannot set --oom-score-adj ${detail}: ${errnoMessage(errno)}`,
+        errno === EACCES ? 'rootless, the score can only be raised: give a value at least your own (cat /proc/self/oom_score_adj)' : 'give a value from -1000 to 1000',
+      );
+    case 'cgroup':
+      return new RuntimeError(`cannot move the container into its cgroup ${detail}: ${errnoMessage(errno)}`, 'see "nook info" for the cgroups delegated to you');
     case 'seccomp':
       return new RuntimeError(`the kernel refused the seccomp filter: ${errnoMessage(errno)}`, 'run with --security-opt seccomp=unconfined to do without it');
     case 'plan':

@@ -2,7 +2,8 @@ import { existsSync, linkSync, mkdirSync, readdirSync, rmSync, statSync, readFil
 import { join } from 'node:path';
 import type { SecurityOptions } from '../plan/security-options.js';
 import type { RestartPolicyName } from '../plan/ops.js';
-import type { ContainerMount, NetworkMode, ProcessUser, RootfsSource } from '../plan/spec.js';
+import type { ContainerMount, NetworkMode, ProcessLimits, ProcessUser, RootfsSource } from '../plan/spec.js';
+import { NO_CGROUP_LIMITS, type CgroupLimits } from '../sys/cgroup/limits.js';
 import { processAlive } from '../sys/process.js';
 import { isStaleTemp, isTempName, tempPathFor } from './atomic.js';
 
@@ -41,7 +42,16 @@ export interface ContainerRecord {
   readonly autoRemove: boolean;
   readonly stopSignal: string;
   readonly stopTimeout: number;
+  readonly limits: ContainerLimits;
 }
+
+/** --memory, --cpus … (its cgroup's) and --ulimit, --oom-score-adj (its processes'). */
+export interface ContainerLimits {
+  readonly cgroup: CgroupLimits;
+  readonly process: ProcessLimits;
+}
+
+export const NO_LIMITS: ContainerLimits = { cgroup: NO_CGROUP_LIMITS, process: { rlimits: [], oomScoreAdj: null } };
 
 export interface RestartPolicy {
   readonly policy: RestartPolicyName;
@@ -184,7 +194,9 @@ export class ContainerStore {
 
   read(id: string): ContainerRecord | null {
     try {
-      return JSON.parse(readFileSync(this.path(id, RECORD), 'utf8')) as ContainerRecord;
+      const record = JSON.parse(readFileSync(this.path(id, RECORD), 'utf8')) as ContainerRecord;
+      // Records written before limits existed have none.
+      return { ...record, limits: record.limits ?? NO_LIMITS };
     } catch {
       return null;
     }
