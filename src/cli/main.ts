@@ -33,6 +33,8 @@ async function execute(invocation: Invocation): Promise<number> {
     case 'inspect':
     case 'rename':
     case 'container-prune':
+    case 'update':
+    case 'stats':
     case 'top': {
       const { executeContainerCommand } = await import('../engine/container/commands.js');
       return executeContainerCommand(invocation, io);

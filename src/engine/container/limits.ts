@@ -93,3 +93,21 @@ export function readLimitState(containers: ContainerStore, id: string): LimitSta
     return null;
   }
 }
+
+/**
+ * The cgroup directory of a running container whose limits are enforced: the one nook made,
+ * or the systemd scope its monitor runs in. null when it has none.
+ */
+export function runningCgroupDir(containers: ContainerStore, id: string, monitorPid: number): string | null {
+  const state = readLimitState(containers, id);
+  if (state === null || !state.enforced) return null;
+  if (state.kind === 'delegated') return state.cgroup;
+  const mount = readCgroupHost().unifiedMount;
+  let line: string | undefined;
+  try {
+    line = readFileSync(`/proc/${monitorPid}/cgroup`, 'utf8').split('\n').find((l) => l.startsWith('0::'));
+  } catch {
+    return null;
+  }
+  return mount === null || line === undefined ? null : `${mount}${line.slice(3)}`;
+}
