@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { IdMap, IdRange } from '../plan/ops.js';
+import { allSubordinateEntries, UIDMAP_PACKAGE, usermodFix } from './subids.js';
 import { findOnPath } from './which.js';
 
-/** Container ids 0..65535, as podman maps them rootless. */
+/** The ids a container needs at least: 0..65535, what a default useradd range gives. */
 export const CONTAINER_ID_COUNT = 65536;
 
 export interface SubordinateRange {
@@ -39,16 +40,14 @@ export function parseSubordinateFile(text: string, user: { name: string; id: num
 
 /**
  * Container id 0 is the user's own id; ids 1.. fill the subordinate ranges in file order,
- * up to 65535 of them.
+ * every one of them (as podman): an image with owners above 65535 needs a bigger range.
  */
 export function buildIdRanges(ownId: number, subordinate: readonly SubordinateRange[]): IdRange[] {
   const ranges: IdRange[] = [{ inside: 0, outside: ownId, count: 1 }];
   let next = 1;
   for (const sub of subordinate) {
-    const count = Math.min(sub.count, CONTAINER_ID_COUNT - next);
-    if (count <= 0) break;
-    ranges.push({ inside: next, outside: sub.start, count });
-    next += count;
+    ranges.push({ inside: next, outside: sub.start, count: sub.count });
+    next += sub.count;
   }
   return ranges;
 }
@@ -65,21 +64,33 @@ function lastId(map: IdMap): number {
   return Math.max(...map.ranges.map((r) => r.inside + r.count - 1));
 }
 
+/** The user's name, or the uid where the password database has none (CI runners with random uids). */
+export function userName(uid: number): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return String(uid);
+  }
+}
+
 /** Decides the current user's container id maps from /etc/subuid, /etc/subgid and PATH. */
 export function containerIdMaps(): ContainerIdMaps {
-  const info = userInfo();
-  const uid = process.getuid?.() ?? info.uid;
-  const gid = process.getgid?.() ?? info.gid;
-  const subUids = readSubordinate('/etc/subuid', { name: info.username, id: uid });
-  const subGids = readSubordinate('/etc/subgid', { name: info.username, id: uid });
+  const uid = process.getuid?.() ?? 0;
+  const gid = process.getgid?.() ?? 0;
+  const name = userName(uid);
+  const subUids = readSubordinate('/etc/subuid', { name, id: uid });
+  const subGids = readSubordinate('/etc/subgid', { name, id: uid });
   const newuidmap = findOnPath('newuidmap');
   const newgidmap = findOnPath('newgidmap');
 
   let reason: string | null = null;
+  let fix = '';
   if (subUids.length === 0 || subGids.length === 0) {
-    reason = `no subordinate id range for ${info.username} in ${subUids.length === 0 ? '/etc/subuid' : '/etc/subgid'}`;
+    reason = `no subordinate id range for ${name} in ${subUids.length === 0 ? '/etc/subuid' : '/etc/subgid'}`;
+    fix = `Fix (as root): ${usermodFix(name, CONTAINER_ID_COUNT, allSubordinateEntries())}`;
   } else if (newuidmap === null || newgidmap === null) {
-    reason = `${newuidmap === null ? 'newuidmap' : 'newgidmap'} is not installed (package uidmap)`;
+    reason = `${newuidmap === null ? 'newuidmap' : 'newgidmap'} is not installed`;
+    fix = `Fix: install the package ${UIDMAP_PACKAGE}`;
   }
   if (reason !== null || newuidmap === null || newgidmap === null) {
     const single = (own: number): IdMap => ({ helper: null, ranges: [{ inside: 0, outside: own, count: 1 }] });
@@ -88,9 +99,7 @@ export function containerIdMaps(): ContainerIdMaps {
       gid: single(gid),
       maxUid: 0,
       maxGid: 0,
-      warning:
-        `${reason ?? 'no subordinate ids'}: using a single-id map (only container root exists; ` +
-        `files owned by other ids show as nobody). Fix: add "${info.username}:100000:65536" to /etc/subuid and /etc/subgid and install uidmap`,
+      warning: `${reason ?? 'no subordinate ids'}: using a single-id map (only container root exists; the files of other ids in an image are given to it). ${fix}`,
     };
   }
   const uidMap: IdMap = { helper: newuidmap, ranges: buildIdRanges(uid, subUids) };

@@ -18,7 +18,7 @@ describe('nook info', () => {
     const result = await nook(['info', '--format', 'json'], { env });
     expect(result.status, show(result)).toBe(0);
     const info = JSON.parse(result.stdout) as { host: Record<string, string>; store: Record<string, string | number> };
-    expect(info.host.uidMap).toBe(`0:${process.getuid!()}:1 1:${subordinateStart('/etc/subuid')}:65535`);
+    expect(info.host.uidMap).toBe(`0:${process.getuid!()}:1 1:${subordinateStart('/etc/subuid')}:65536`);
     expect(info.store.graphRoot).toBe(join(env.XDG_DATA_HOME!, 'nook'));
     expect(info.store.driver).toBe('overlay (kernel overlayfs mounts in a user namespace here)');
     expect(info.store.images).toBe(0);
@@ -51,7 +51,7 @@ describe('nook unshare', () => {
     expect(uid).toBe('0');
     expect(map.map((l) => l.trim().split(/\s+/).map(Number))).toEqual([
       [0, process.getuid!(), 1],
-      [1, subordinateStart('/etc/subuid'), 65535],
+      [1, subordinateStart('/etc/subuid'), 65536],
     ]);
   });
 

@@ -51,11 +51,11 @@ describe('namespaces', () => {
     const gidMap = (await sh('cat /proc/self/gid_map')).trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
     expect(uidMap).toEqual([
       [0, process.getuid!(), 1],
-      [1, subordinateStart('/etc/subuid'), 65535],
+      [1, subordinateStart('/etc/subuid'), 65536],
     ]);
     expect(gidMap).toEqual([
       [0, process.getgid!(), 1],
-      [1, subordinateStart('/etc/subgid'), 65535],
+      [1, subordinateStart('/etc/subgid'), 65536],
     ]);
   });
 
