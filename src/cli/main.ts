@@ -53,6 +53,10 @@ async function execute(invocation: Invocation): Promise<number> {
         ? system.resetSystem({ force: invocation.force }, io)
         : system.pruneSystem({ force: invocation.force, volumes: invocation.volumes }, io);
     }
+    case 'system-check': {
+      const { checkSystem } = await import('../engine/system/check.js');
+      return checkSystem({ repair: invocation.repair, maxAgeMs: invocation.maxAgeMs }, io);
+    }
     case 'exists': {
       const { exists } = await import('../engine/system/exists.js');
       return exists(invocation);
