@@ -152,9 +152,10 @@ export class ImageStore {
       const before = new Map(Object.entries(index.images).map(([id, entry]) => [id, JSON.stringify(entry)]));
       const result = await fn(index, held);
       held.assertHeld();
-      // Each image keeps a copy of its names, from which a damaged index is rebuilt.
+      // Each image keeps a copy of its names, from which a damaged index is rebuilt. The
+      // index stays the authority: an image dir gone by hand does not stop this change.
       for (const [id, entry] of Object.entries(index.images)) {
-        if (before.get(id) !== JSON.stringify(entry)) await writeFileAtomic(join(this.dir, id, NAMES), `${JSON.stringify(entry)}\n`, 0o600);
+        if (before.get(id) !== JSON.stringify(entry)) await writeFileAtomic(join(this.dir, id, NAMES), `${JSON.stringify(entry)}\n`, 0o600).catch(() => undefined);
       }
       await writeFileAtomic(this.indexPath, `${JSON.stringify(index, null, 2)}\n`, 0o600);
       return result;

@@ -40,10 +40,9 @@ export function overlapsOf(entries: readonly SubordinateEntry[], user: { name: s
   return entries.filter((e) => !ownedBy(e, user) && mine.some((m) => e.start < m.start + m.count && m.start < e.start + e.count));
 }
 
-/** The first id past every range in the files, rounded up to useradd's block: free for a new range. */
+/** The first id past every range in the files (and no lower than useradd starts): free for a new range. */
 export function freeStart(entries: readonly SubordinateEntry[]): number {
-  const end = Math.max(FIRST_START, ...entries.map((e) => e.start + e.count));
-  return Math.ceil(end / BLOCK) * BLOCK;
+  return Math.max(FIRST_START, ...entries.map((e) => e.start + e.count));
 }
 
 /**
