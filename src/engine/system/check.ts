@@ -13,7 +13,7 @@ import { removeCgroup } from '../../sys/cgroup/write.js';
 import { readLimitState } from '../container/limits.js';
 import { openContainers } from '../container/lookup.js';
 import { removeContainer } from '../container/remove.js';
-import { removeContainerDir } from '../container/root.js';
+import { imagesInUse, removeContainerDir } from '../container/root.js';
 import { containerStatus, STATE_FILE, writeExitedUnknown } from '../container/state.js';
 
 export interface CheckOptions {
@@ -122,8 +122,8 @@ async function repairIndex(store: Store, io: CheckIO): Promise<void> {
   });
 }
 
-async function repairImages(store: Store, maps: ContainerIdMaps, containers: ContainerStore, damaged: readonly ImageDamage[], io: CheckIO): Promise<void> {
-  const inUse = containers.usedBy('image');
+async function repairImages(store: Store, maps: ContainerIdMaps, damaged: readonly ImageDamage[], io: CheckIO): Promise<void> {
+  const inUse = imagesInUse(store);
   const doomed: ImageDamage[] = [];
   for (const image of damaged) {
     if (image.reextract && image.record !== null) {
@@ -183,7 +183,7 @@ export async function checkSystem(options: CheckOptions, io: CheckIO): Promise<n
     await removeAsContainerRoot(idMaps, found.layers.map((l) => l.path));
     for (const l of found.layers) io.out(`Deleted damaged layer: ${l.name}`);
   }
-  await repairImages(store, idMaps, containers, found.images, io);
+  await repairImages(store, idMaps, found.images, io);
   const left = await findDamage(store, containers, options.maxAgeMs);
   if (count(left) > 0) {
     report(left, io);
