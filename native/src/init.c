@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cgroup.h"
+
 static int wait_for_maps(int syncfd, struct nook_error *e)
 {
 	char msg;
@@ -49,6 +51,8 @@ static int start(const struct nook_plan *plan, int syncfd, struct nook_ctx *ctx,
 		return nook_fail(e, errno, "setresgid(0)");
 	if (maps_root(&plan->uid_map) && setresuid(0, 0, 0) < 0)
 		return nook_fail(e, errno, "setresuid(0)");
+	if (nook_cgroup_unshare(plan, e) < 0)
+		return -1;
 	if (nook_arm_deathsig(syncfd, e) < 0)
 		return -1;
 	/* Only now: newuidmap refuses to write the maps of a non-dumpable process. Keeps

@@ -27,9 +27,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "idmap.h"
 #include "init.h"
 #include "join.h"
+#include "limits.h"
 #include "monitor.h"
 #include "plan.h"
 #include "report.h"
@@ -99,6 +101,14 @@ static int create_container(struct launch *l, struct nook_watch *w, struct failu
 	w->pidfd = nook_pidfd_open(w->child);
 	if (w->pidfd < 0)
 		return nook_fail(e, errno, "pidfd_open");
+	if (nook_cgroup_enter(plan, w->child, e) < 0) {
+		*f = (struct failure){ plan->cgroup.index, "cgroup" };
+		return -1;
+	}
+	if (nook_set_oom_score_adj(plan, w->child, e) < 0) {
+		*f = (struct failure){ plan->oom_score_adj.index, "oom-score-adj" };
+		return -1;
+	}
 	if (nook_write_idmaps(w->child, &plan->uid_map, &plan->gid_map, &failed, e) < 0) {
 		*f = (struct failure){ failed->index,
 				       failed == &plan->uid_map ? "uid-map" : "gid-map" };
@@ -295,6 +305,7 @@ static int finish(struct launch *l, int status)
 {
 	if (l->logfd >= 0)
 		close(l->logfd);
+	nook_cgroup_remove(l->plan);
 	if (l->plan->exit_argv)
 		run_exit_command(l, status);
 	return status;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "forward.h"
+#include "limits.h"
 #include "sync.h"
 #include "reaper.h"
 #include "resolve.h"
@@ -693,6 +694,9 @@ int nook_run_ops(struct nook_ctx *ctx, const struct nook_plan *plan,
 		case NOOK_OP_UMASK:
 			umask(op->umask.mask);
 			r = 0;
+			break;
+		case NOOK_OP_RLIMIT:
+			r = nook_op_rlimit(op, e);
 			break;
 		case NOOK_OP_CAP_BOUNDING:
 			r = nook_op_cap_bounding(op, e);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/un.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -414,6 +415,49 @@ static int decode_overlay(const char *name, char **args, struct nook_op *op,
 	return check_path(name, args[3], e);
 }
 
+/* The names podman's --ulimit takes, as the TypeScript side sends them. */
+static const struct {
+	const char *name;
+	int resource;
+} rlimit_names[] = {
+	{ "as", RLIMIT_AS },	       { "core", RLIMIT_CORE },
+	{ "cpu", RLIMIT_CPU },	       { "data", RLIMIT_DATA },
+	{ "fsize", RLIMIT_FSIZE },     { "locks", RLIMIT_LOCKS },
+	{ "memlock", RLIMIT_MEMLOCK }, { "msgqueue", RLIMIT_MSGQUEUE },
+	{ "nice", RLIMIT_NICE },       { "nofile", RLIMIT_NOFILE },
+	{ "nproc", RLIMIT_NPROC },     { "rss", RLIMIT_RSS },
+	{ "rtprio", RLIMIT_RTPRIO },   { "rttime", RLIMIT_RTTIME },
+	{ "sigpending", RLIMIT_SIGPENDING }, { "stack", RLIMIT_STACK },
+};
+
+/* "unlimited" or a decimal below RLIM_INFINITY. */
+static bool parse_rlim(const char *s, uint64_t *out)
+{
+	if (strcmp(s, "unlimited") == 0) {
+		*out = RLIM_INFINITY;
+		return true;
+	}
+	return parse_decimal(s, RLIM_INFINITY - 1, out);
+}
+
+static int decode_rlimit(char **args, struct nook_op *op, struct nook_error *e)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof rlimit_names / sizeof rlimit_names[0]; i++)
+		if (strcmp(args[0], rlimit_names[i].name) == 0)
+			break;
+	if (i == sizeof rlimit_names / sizeof rlimit_names[0])
+		return nook_fail(e, EINVAL, "rlimit: unknown resource '%s'", args[0]);
+	op->rlimit.name = args[0];
+	op->rlimit.resource = rlimit_names[i].resource;
+	if (!parse_rlim(args[1], &op->rlimit.soft) || !parse_rlim(args[2], &op->rlimit.hard))
+		return nook_fail(e, EINVAL, "rlimit: bad limit '%s:%s'", args[1], args[2]);
+	if (op->rlimit.soft > op->rlimit.hard)
+		return nook_fail(e, EINVAL, "rlimit: %s soft limit above the hard one", args[0]);
+	return 0;
+}
+
 static int decode_setup_op(const char *name, char **args, struct nook_op *op,
 			   struct nook_error *e)
 {
@@ -508,6 +552,8 @@ static int decode_setup_op(const char *name, char **args, struct nook_op *op,
 		if (!parse_mode(args[0], &op->umask.mask) || op->umask.mask > 0777)
 			return nook_fail(e, EINVAL, "umask: bad mask '%s'", args[0]);
 		return 0;
+	case NOOK_OP_RLIMIT:
+		return decode_rlimit(args, op, e);
 	case NOOK_OP_CAP_BOUNDING:
 	case NOOK_OP_CAP_SET:
 		if (!parse_mask(args[0], &op->caps.mask))
@@ -552,6 +598,8 @@ static bool is_launch_record(enum nook_op_code code)
 	case NOOK_OP_RESTART:
 	case NOOK_OP_EXIT_COMMAND:
 	case NOOK_OP_JOIN:
+	case NOOK_OP_CGROUP:
+	case NOOK_OP_OOM_SCORE_ADJ:
 		return true;
 	default:
 		return false;
@@ -565,6 +613,7 @@ static bool allowed_in_join(enum nook_op_code code)
 	switch (code) {
 	case NOOK_OP_CHDIR:
 	case NOOK_OP_UMASK:
+	case NOOK_OP_RLIMIT:
 	case NOOK_OP_CAP_BOUNDING:
 	case NOOK_OP_SECCOMP:
 	case NOOK_OP_USER:
@@ -583,7 +632,8 @@ static bool allowed_in_join(enum nook_op_code code)
 /* Launch records that only a container the runtime creates can have. */
 static const enum nook_op_code create_only[] = {
 	NOOK_OP_NAMESPACES, NOOK_OP_UID_MAP, NOOK_OP_GID_MAP,	   NOOK_OP_DETACH,
-	NOOK_OP_STATE,	    NOOK_OP_RESTART, NOOK_OP_EXIT_COMMAND,
+	NOOK_OP_STATE,	    NOOK_OP_RESTART, NOOK_OP_EXIT_COMMAND, NOOK_OP_CGROUP,
+	NOOK_OP_OOM_SCORE_ADJ,
 };
 
 static bool is_create_only(enum nook_op_code code)
@@ -744,6 +794,20 @@ static int decode_join(struct nook_plan *plan, const char *name, char **args,
 	return 0;
 }
 
+/* -1000 to 1000: the one signed number in a plan. */
+static int decode_oom_score_adj(struct nook_plan *plan, const char *s, struct nook_error *e)
+{
+	bool negative = s[0] == '-';
+	uint64_t value;
+
+	if (!parse_decimal(s + negative, 1000, &value) || (negative && value == 0))
+		return nook_fail(e, EINVAL, "oom-score-adj: bad value '%s'", s);
+	plan->oom_score_adj.set = true;
+	plan->oom_score_adj.value = negative ? -(int)value : (int)value;
+	plan->oom_score_adj.index = nook_plan_index(plan);
+	return 0;
+}
+
 static int decode_exit_command(struct nook_plan *plan, struct cursor *c, struct nook_error *e)
 {
 	if (decode_command(c, "exit-command", &plan->exit_argv, &plan->exit_envp, e) < 0)
@@ -793,6 +857,12 @@ static int decode_launch_record(struct nook_plan *plan, struct cursor *c,
 		return decode_exit_command(plan, c, e);
 	case NOOK_OP_JOIN:
 		return decode_join(plan, name, args, e);
+	case NOOK_OP_CGROUP:
+		plan->cgroup.path = args[0];
+		plan->cgroup.index = nook_plan_index(plan);
+		return check_path(name, args[0], e);
+	case NOOK_OP_OOM_SCORE_ADJ:
+		return decode_oom_score_adj(plan, args[0], e);
 	default:
 		return 0;
 	}
@@ -849,6 +919,12 @@ int nook_plan_decode(struct nook_plan *plan, struct nook_error *e)
 	if (c.p != c.end) {
 		plan->n_records++;
 		return nook_fail(e, EINVAL, "data after end");
+	}
+	/* clone would root the namespace at the monitor's cgroup: the container makes it
+	 * itself once it is in its own. */
+	if (plan->cgroup.path && (plan->clone_flags & CLONE_NEWCGROUP)) {
+		plan->clone_flags &= ~CLONE_NEWCGROUP;
+		plan->cgroup.unshare_ns = true;
 	}
 	return 0;
 }

@@ -105,6 +105,11 @@ struct nook_op {
 			size_t n_groups;
 		} user;
 		struct {
+			const char *name; /* as the plan gives it: nofile, nproc ... */
+			int resource;	  /* RLIMIT_* */
+			uint64_t soft, hard; /* RLIM_INFINITY: unlimited */
+		} rlimit;
+		struct {
 			char **argv;
 			char **envp;
 		} exec;
@@ -149,6 +154,18 @@ struct nook_plan {
 		int flags;	/* CLONE_NEW* of the namespaces to join */
 		int index;
 	} join;
+	struct {
+		bool set;
+		int value;
+		int index;
+	} oom_score_adj;
+	struct {
+		const char *path; /* NULL: the container stays in the monitor's cgroup */
+		int index;
+		/* The cgroup namespace is made after the container joined its cgroup, so
+		 * that cgroup is the namespace's root (cgroup.c). */
+		bool unshare_ns;
+	} cgroup;
 	struct nook_op *ops;
 	size_t n_ops;
 };

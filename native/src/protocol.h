@@ -17,6 +17,7 @@
   X(NOOK_OP_RESTART, "restart", 3) \
   X(NOOK_OP_EXIT_COMMAND, "exit-command", -1) \
   X(NOOK_OP_JOIN, "join", 2) \
+  X(NOOK_OP_CGROUP, "cgroup", 1) \
   X(NOOK_OP_ROOTFS, "rootfs", 1) \
   X(NOOK_OP_OVERLAY_ROOTFS, "overlay-rootfs", 4) \
   X(NOOK_OP_TMPFS_ROOTFS, "tmpfs-rootfs", 1) \
@@ -32,6 +33,8 @@
   X(NOOK_OP_SETHOSTNAME, "sethostname", 1) \
   X(NOOK_OP_CHDIR, "chdir", 1) \
   X(NOOK_OP_UMASK, "umask", 1) \
+  X(NOOK_OP_RLIMIT, "rlimit", 3) \
+  X(NOOK_OP_OOM_SCORE_ADJ, "oom-score-adj", 1) \
   X(NOOK_OP_CAP_BOUNDING, "cap-bounding", 1) \
   X(NOOK_OP_SECCOMP, "seccomp", 1) \
   X(NOOK_OP_USER, "user", 3) \

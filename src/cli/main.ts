@@ -51,6 +51,8 @@ async function execute(invocation: Invocation): Promise<number> {
     case 'inspect':
     case 'rename':
     case 'container-prune':
+    case 'update':
+    case 'stats':
     case 'top': {
       const { executeContainerCommand } = await import('../engine/container/commands.js');
       return executeContainerCommand(invocation, io);
@@ -68,6 +70,10 @@ async function execute(invocation: Invocation): Promise<number> {
       return invocation.command === 'system-reset'
         ? system.resetSystem({ force: invocation.force }, io)
         : system.pruneSystem({ force: invocation.force, volumes: invocation.volumes }, io);
+    }
+    case 'system-check': {
+      const { checkSystem } = await import('../engine/system/check.js');
+      return checkSystem({ repair: invocation.repair, maxAgeMs: invocation.maxAgeMs }, io);
     }
     case 'exists': {
       const { exists } = await import('../engine/system/exists.js');

@@ -10,6 +10,7 @@ import type { ImageInvocation } from '../engine/image/options.js';
 import { addImageCommands, tlsVerifyOption } from './image-commands.js';
 import { parseMountFlags } from './mount-options.js';
 import { parseSecurityFlags } from './security-options.js';
+import { addCgroupLimitOptions, addProcessLimitOptions, parseContainerLimits } from './limit-options.js';
 import { addVolumeCommands, type VolumeInvocation } from './volume-commands.js';
 import type { ContainerInvocation } from '../engine/container/options.js';
 import { addContainerCommands, environmentFlags, parseRestart } from './container-commands.js';
@@ -85,6 +86,8 @@ function parseRunSource(
 
 /** The options run and create share: what the container is. */
 function addCreateOptions(cmd: Command): Command {
+  addCgroupLimitOptions(cmd);
+  addProcessLimitOptions(cmd);
   return cmd
     .argument('[image-and-command...]', 'the image (unless --rootfs), then the command and its arguments')
     .passThroughOptions()
@@ -168,6 +171,7 @@ function createOptions(o: Record<string, unknown>, args: readonly string[], glob
     remove: o.rm as boolean,
     stopSignal: o.stopSignal === undefined ? undefined : signalName(o.stopSignal as string),
     stopTimeout: o.stopTimeout === undefined ? undefined : parseSeconds(o.stopTimeout as string),
+    limits: parseContainerLimits(o as { ulimit: string[] }),
   };
 }
 

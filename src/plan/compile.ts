@@ -1,6 +1,6 @@
 import { HOST_DEVICES } from './hardening.js';
 import type { BindFlag, IdMap, Namespace, Op } from './ops.js';
-import type { ContainerMount, ContainerSpec, ExecSpec } from './spec.js';
+import type { ContainerMount, ContainerSpec, ExecSpec, ProcessLimits } from './spec.js';
 
 const KERNEL_FS_FLAGS = ['nosuid', 'nodev', 'noexec'] as const;
 /** podman's default: a container's processes do not inherit the umask of whoever started it. */
@@ -17,6 +17,7 @@ export function compilePlan(spec: ContainerSpec): Op[] {
     { op: 'namespaces', namespaces },
     { op: 'uid-map', map: spec.uidMap },
     { op: 'gid-map', map: spec.gidMap },
+    ...(spec.process.oomScoreAdj === null ? [] : [{ op: 'oom-score-adj', value: spec.process.oomScoreAdj } as const]),
     { op: 'session' },
     spec.rootfs.kind === 'directory' ? { op: 'rootfs', hostPath: spec.rootfs.path } : { op: 'overlay-rootfs', overlay: spec.rootfs.overlay },
     ...kernelInterfaces(spec.gidMap, ownNetwork),
@@ -34,6 +35,7 @@ export function compilePlan(spec: ContainerSpec): Op[] {
     { op: 'sethostname', hostname: spec.hostname },
     { op: 'chdir', path: spec.workdir },
     { op: 'umask', mask: CONTAINER_UMASK },
+    ...processLimits(spec.process),
     { op: 'cap-bounding', caps: spec.capabilities },
     ...privilegeDrop(spec),
     ...(spec.tty ? [{ op: 'console' } as const] : []),
@@ -54,12 +56,18 @@ export function compileExecPlan(spec: ExecSpec): Op[] {
     { op: 'session' },
     { op: 'chdir', path: spec.workdir },
     { op: 'umask', mask: CONTAINER_UMASK },
+    ...processLimits(spec.process),
     { op: 'cap-bounding', caps: spec.capabilities },
     ...privilegeDrop(spec),
     ...(spec.tty ? [{ op: 'console' } as const] : []),
     { op: 'close-fds' },
     { op: 'exec', argv: spec.argv, env: spec.env },
   ];
+}
+
+/** Set while the process is still container root with every capability it will have. */
+function processLimits(limits: ProcessLimits): Op[] {
+  return limits.rlimits.map((limit): Op => ({ op: 'rlimit', limit }));
 }
 
 /**

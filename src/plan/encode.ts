@@ -53,9 +53,14 @@ export function opFields(op: Op): string[] {
     case 'sethostname':
       return [op.hostname];
     case 'chdir':
+    case 'cgroup':
       return [op.path];
     case 'umask':
       return [op.mask.toString(8).padStart(4, '0')];
+    case 'rlimit':
+      return [op.limit.name, String(op.limit.soft), String(op.limit.hard)];
+    case 'oom-score-adj':
+      return [String(op.value)];
     case 'cap-bounding':
     case 'cap-set':
       return [op.caps.toString(16)];

@@ -63,6 +63,12 @@ export function explainPlan(ops: readonly Op[]): string[] {
         return sh('cd', op.path);
       case 'umask':
         return sh('umask', op.mask.toString(8).padStart(4, '0'));
+      case 'rlimit':
+        return `prlimit --pid $$ --${op.limit.name}=${op.limit.soft}:${op.limit.hard}`;
+      case 'oom-score-adj':
+        return `echo ${op.value} > /proc/$PID/oom_score_adj   # from outside, before the container runs`;
+      case 'cgroup':
+        return `echo $PID > ${shellQuote(`${op.path}/cgroup.procs`)} && unshare --cgroup   # from outside, before the container runs; its limits are written there`;
       case 'cap-bounding':
         return `setpriv --bounding-set=-all${capList(op.caps)} --ambient-caps=-all`;
       case 'seccomp':

@@ -33,6 +33,18 @@ export type BindFlag = 'rec' | 'ro' | 'nofollow' | 'create-file' | 'create-dir' 
 export type Propagation = 'private' | 'slave' | 'shared';
 export type RemountFlag = 'rec' | 'optional';
 
+/** The resource limits podman's --ulimit names (setrlimit's RLIMIT_*). */
+export const RLIMIT_NAMES = ['as', 'core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack'] as const;
+export type RlimitName = (typeof RLIMIT_NAMES)[number];
+/** A limit: a whole number (bytes, seconds, files … by resource) or none. */
+export type RlimitValue = number | 'unlimited';
+
+export interface Rlimit {
+  readonly name: RlimitName;
+  readonly soft: RlimitValue;
+  readonly hard: RlimitValue;
+}
+
 export type Op =
   | { readonly op: 'namespaces'; readonly namespaces: readonly Namespace[] }
   | { readonly op: 'uid-map'; readonly map: IdMap }
@@ -62,6 +74,7 @@ export type Op =
   | { readonly op: 'chdir'; readonly path: string }
   /** Permission bits the container's processes leave off new files (not the caller's umask). */
   | { readonly op: 'umask'; readonly mask: number }
+  | { readonly op: 'rlimit'; readonly limit: Rlimit }
   | { readonly op: 'cap-bounding'; readonly caps: bigint }
   /** A compiled seccomp filter: struct sock_filter instructions in the host's byte order. */
   | { readonly op: 'seccomp'; readonly bpf: Uint8Array }
@@ -86,7 +99,11 @@ export type Op =
   | { readonly op: 'join'; readonly pid: number; readonly namespaces: readonly Namespace[] }
   /** A new session: no terminal of the user's is the process's controlling terminal. */
   | { readonly op: 'session' }
-  /** Open a terminal in the container's devpts, make it the session's controlling terminal and the process's stdio. */
+  /** Set by the monitor on the container: -1000 (never OOM-killed) to 1000 (first); rootless, only raised. */
+  | { readonly op: 'oom-score-adj'; readonly value: number }
+  /** The container's cgroup (a directory nook made and wrote the limits in): joined from outside. */
+  | { readonly op: 'cgroup'; readonly path: string }
+  /** Open a terminal in the container's devpts and make it the process's stdio. */
   | { readonly op: 'console' };
 
 export type RestartPolicyName = 'no' | 'on-failure' | 'always';

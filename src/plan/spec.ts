@@ -1,4 +1,4 @@
-import type { IdMap, MountFlag, OverlayRootfs, Propagation } from './ops.js';
+import type { IdMap, MountFlag, OverlayRootfs, Propagation, Rlimit } from './ops.js';
 
 /** Everything the plan compiler needs to know about one container, already decided. */
 export interface ContainerSpec {
@@ -28,8 +28,16 @@ export interface ContainerSpec {
   readonly maskedPaths: readonly string[];
   /** Namespaced kernel parameters, written before /proc/sys turns read-only. */
   readonly sysctls: readonly Sysctl[];
+  readonly process: ProcessLimits;
   readonly argv: readonly string[];
   readonly env: readonly string[];
+}
+
+/** What the container's processes get besides their cgroup: --ulimit, --oom-score-adj. */
+export interface ProcessLimits {
+  readonly rlimits: readonly Rlimit[];
+  /** null: inherited from nook. */
+  readonly oomScoreAdj: number | null;
 }
 
 /** What `nook exec` runs in a running container, already decided. */
@@ -43,6 +51,7 @@ export interface ExecSpec {
   readonly noNewPrivs: boolean;
   readonly seccomp: readonly Uint8Array[];
   readonly tty: boolean;
+  readonly process: ProcessLimits;
   readonly argv: readonly string[];
   readonly env: readonly string[];
 }

@@ -37,6 +37,13 @@ export interface LaunchOptions {
    * monitor (parent-death signals), and everything in its PID namespace with it.
    */
   readonly timeoutMs?: number;
+  /** A command that execs the runtime in its place (systemd-run --scope), with its environment. */
+  readonly via?: LaunchVia | undefined;
+}
+
+export interface LaunchVia {
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
 }
 
 function stdioFor(options: LaunchOptions): ('pipe' | 'ignore' | 'inherit')[] {
@@ -73,7 +80,9 @@ export function launchRuntime(plan: Buffer, scratchDir: string, options: LaunchO
   writeSync(planFd, plan, 0, plan.length, 0);
 
   return new Promise<RuntimeResult>((resolve, reject) => {
-    const child = spawn(runtimeBinary(), [], { stdio: [...stdioFor(options), planFd, reportFd], env: {} });
+    const command = options.via?.argv[0] ?? runtimeBinary();
+    const args = options.via ? [...options.via.argv.slice(1), runtimeBinary()] : [];
+    const child = spawn(command, args, { stdio: [...stdioFor(options), planFd, reportFd], env: { ...options.via?.env } });
     if (options.stdin && child.stdin) {
       // A process that stops reading early (it failed) must not fail the writer too.
       child.stdin.on('error', () => undefined);
@@ -103,7 +112,7 @@ export function launchRuntime(plan: Buffer, scratchDir: string, options: LaunchO
     child.on('error', (err: NodeJS.ErrnoException) => {
       stopRelaying();
       reject(
-        new HostError(`cannot start the nook runtime ${runtimeBinary()}: ${err.message}`, 'rebuild it with "npm install" (or "npm run build") in the nook checkout'),
+        new HostError(`cannot start the nook runtime ${command}: ${err.message}`, 'rebuild it with "npm install" (or "npm run build") in the nook checkout'),
       );
     });
     // 'close' waits for captured output to drain; without capture it follows 'exit' at once.

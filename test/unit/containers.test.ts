@@ -6,7 +6,7 @@ import { parseState } from '../../src/engine/container/state.js';
 import { parseLog } from '../../src/engine/container/logs.js';
 import { DEFAULT_SECURITY } from '../../src/plan/security-options.js';
 import { parseContainerRecord } from '../../src/store/container-record.js';
-import { ContainerStore, NameInUseError, StartInProgressError, type ContainerRecord } from '../../src/store/containers.js';
+import { ContainerStore, NameInUseError, NO_LIMITS, StartInProgressError, type ContainerRecord } from '../../src/store/containers.js';
 
 const DEAD_PID = 2 ** 22 + 7;
 
@@ -16,6 +16,7 @@ function record(id: string, name: string): ContainerRecord {
     argv: ['true'], env: [], workdir: '/', hostname: 'h', user: { uid: 0, gid: 0, groups: [], spec: '0' }, readOnly: false, init: false,
     mounts: [], volumes: [], anonymousVolumes: [], network: 'none', security: DEFAULT_SECURITY, tty: false, interactive: false,
     restart: { policy: 'no', maxRetries: 0 }, autoRemove: false, stopSignal: 'SIGTERM', stopTimeout: 10,
+    limits: NO_LIMITS,
   };
 }
 

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseLogTime, readEnvFile } from '../../src/cli/container-commands.js';
 import { createProgram, type Invocation } from '../../src/cli/program.js';
 import type { RunOptions } from '../../src/engine/container/run.js';
+import { NO_LIMITS } from '../../src/store/containers.js';
 import { DEFAULT_SECURITY } from '../../src/plan/security-options.js';
 import { UsageError } from '../../src/errors.js';
 
@@ -44,6 +45,7 @@ describe('nook run command line', () => {
       source: { kind: 'rootfs', path: 'R' }, entrypoint: undefined, command: [], env: [], workdir: undefined, hostname: undefined, user: undefined, groupAdd: [],
       readOnly: false, init: false, mounts: [], network: 'none', security: DEFAULT_SECURITY, remove: false, explain: false,
       name: undefined, tty: false, interactive: false, detach: false, restart: { policy: 'no', maxRetries: 0 }, stopSignal: undefined, stopTimeout: undefined,
+      limits: NO_LIMITS,
     });
   });
 

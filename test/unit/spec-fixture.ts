@@ -39,6 +39,7 @@ export function makeSpec(overrides: Partial<ContainerSpec> = {}): ContainerSpec 
     readonlyPaths: READONLY_PATHS,
     maskedPaths: MASKED_PATHS,
     sysctls: [],
+    process: { rlimits: [], oomScoreAdj: null },
     argv: ['sh', '-c', 'exit 1'],
     env: ['PATH=/bin', 'HOME=/root'],
     ...overrides,

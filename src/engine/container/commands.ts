@@ -96,5 +96,13 @@ export async function executeContainerCommand(invocation: ContainerInvocation, i
       return pruneContainers(opened, invocation.force, io);
     case 'inspect':
       return inspectCommand(opened, invocation.names, invocation.only, invocation.format, io);
+    case 'update': {
+      const { updateContainer } = await import('./update.js');
+      return updateContainer(opened, invocation.container, invocation.limits, io);
+    }
+    case 'stats': {
+      const { showStats } = await import('./stats.js');
+      return showStats(opened, invocation.options, io);
+    }
   }
 }

@@ -53,6 +53,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
       noNewPrivs: security.noNewPrivs,
       seccomp: security.seccomp,
       tty: opts.tty,
+      process: record.limits.process,
       argv: opts.argv,
       env: containerEnv(envObject(record.env), opts.env),
     }),

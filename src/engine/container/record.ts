@@ -91,5 +91,6 @@ export async function buildRecord(
     autoRemove: opts.remove,
     stopSignal: opts.stopSignal ?? (config?.stopSignal || 'SIGTERM'),
     stopTimeout: opts.stopTimeout ?? DEFAULT_STOP_TIMEOUT,
+    limits: opts.limits,
   };
 }

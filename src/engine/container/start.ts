@@ -13,6 +13,7 @@ import { runtimeDir } from '../../sys/paths.js';
 import { containerStatus, LOG_FILE, STATE_FILE, STOP_FILE } from './state.js';
 import { etcFilePaths, renderEtcFiles, writeEtcFiles } from './etc-files.js';
 import { containerSecurity, type ContainerSecurity } from './security.js';
+import { setUpLimits } from './limits.js';
 
 export interface StartIO {
   readonly warn: (line: string) => void;
@@ -50,6 +51,7 @@ export function containerSpec(record: ContainerRecord, idMaps: ContainerIdMaps, 
     ...security,
     init: record.init,
     tty: record.tty,
+    process: record.limits.process,
     argv: record.argv,
     env: record.env,
   };
@@ -113,10 +115,20 @@ async function launch(containers: ContainerStore, idMaps: ContainerIdMaps, recor
   const security = await containerSecurity(record.security, record.network, { dir: scratch, write: true });
   const etcFiles = etcFilePaths(containers.path(record.id, 'userdata'));
   writeEtcFiles(etcFiles, renderEtcFiles(record.hostname, record.network));
-  const plan = [...monitorRecords(containers, record, mode), ...compilePlan(containerSpec(record, idMaps, security, etcFiles))];
   rmSync(containers.path(record.id, STOP_FILE), { force: true });
   if (idMaps.warning !== null) io.warn(`WARN: ${idMaps.warning}`);
-  const result = await launchRuntime(encodePlan(plan), scratch, { passStdin: record.interactive, detached: mode.detach });
-  if (result.report !== null) throw reportToError(result.report, { rootfs: record.rootfsDir ?? record.image?.name ?? record.id, ...profileContext(record, plan) });
+  const limits = setUpLimits(containers, record, io.warn);
+  const plan = [...limits.records, ...monitorRecords(containers, record, mode), ...compilePlan(containerSpec(record, idMaps, security, etcFiles))];
+  let result;
+  try {
+    result = await launchRuntime(encodePlan(plan), scratch, { passStdin: record.interactive, detached: mode.detach, via: limits.via });
+  } catch (err) {
+    limits.release();
+    throw err;
+  }
+  if (result.report !== null) {
+    limits.release();
+    throw reportToError(result.report, { rootfs: record.rootfsDir ?? record.image?.name ?? record.id, ...profileContext(record, plan) });
+  }
   return result.status;
 }

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tempPathFor } from '../../store/atomic.js';
 import type { ContainerStore } from '../../store/containers.js';
 import { procStatFields } from '../../sys/process.js';
 import { humanAge } from '../shared/human.js';
@@ -37,9 +38,14 @@ function currentBootId(): string {
   return bootId;
 }
 
-/** Field 22 of /proc/PID/stat (start time in ticks since boot): tells a pid from its reuse. */
+/**
+ * Field 22 of /proc/PID/stat (start time in ticks since boot): tells a pid from its reuse.
+ * A zombie has none: a daemon monitor that was killed stays one until PID 1 reaps it, which
+ * an init that does not reap (a CI job's container without --init) never does.
+ */
 function startTime(pid: number): string | null {
-  return procStatFields(pid)?.[19] ?? null;
+  const fields = procStatFields(pid);
+  return fields === null || fields[0] === 'Z' ? null : (fields[19] ?? null);
 }
 
 /** Reads the monitor's state line; a monitor that is gone means the container is too. */
@@ -55,7 +61,8 @@ export function parseState(line: string | null, alive: (pid: number, start: stri
   }
   if (f[0] === 'exited' && f.length === 5) {
     const [, code, started, finished, restarts] = f as [string, string, string, string, string];
-    return { state: 'exited', exitCode: Number(code), startedAt: started === '0' ? null : fromNs(started), finishedAt: fromNs(finished), restarts: Number(restarts) };
+    // '-': nobody saw the end (system check wrote the line for a monitor that was gone).
+    return { state: 'exited', exitCode: code === '-' ? null : Number(code), startedAt: started === '0' ? null : fromNs(started), finishedAt: fromNs(finished), restarts: Number(restarts) };
   }
   return { state: 'exited', exitCode: null, startedAt: null, finishedAt: null, restarts: 0 };
 }
@@ -68,6 +75,20 @@ export function containerStatus(store: ContainerStore, id: string): ContainerSta
     line = null;
   }
   return parseState(line, (pid, start) => startTime(pid) === start);
+}
+
+/**
+ * Replaces a `running` line whose monitor is gone with an `exited` one whose exit code
+ * nobody knows, keeping when it started: what the monitor would have written had it lived.
+ */
+export function writeExitedUnknown(store: ContainerStore, id: string): void {
+  const status = containerStatus(store, id);
+  if (status.state !== 'exited') return;
+  const ns = (date: Date | null): string => (date === null ? '0' : `${BigInt(date.getTime()) * 1_000_000n}`);
+  const path = store.path(id, STATE_FILE);
+  const temp = tempPathFor(path);
+  writeFileSync(temp, `exited - ${ns(status.startedAt)} ${ns(new Date())} ${status.restarts}\n`, { mode: 0o600 });
+  renameSync(temp, path);
 }
 
 /** podman's STATUS column: "Up 3 minutes", "Exited (0) 2 seconds ago", "Created". */
