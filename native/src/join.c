@@ -149,6 +149,7 @@ static noreturn void run_child(const struct nook_plan *plan, int syncfd, bool de
 	struct nook_error e = { 0 };
 
 	prctl(PR_SET_NAME, "nook-init", 0, 0, 0);
+	nook_monitor_signals_default();
 	sigprocmask(SIG_SETMASK, original, NULL);
 	/* Still non-dumpable (fork keeps it) until exec: the container's processes cannot
 	 * reach into this one. Since setns(mnt), "/" is the container's root. */
@@ -195,6 +196,7 @@ static int start(const struct nook_plan *plan, struct nook_watch *w, bool denied
 int nook_join(const struct nook_plan *plan, const sigset_t *forwarded,
 	      const sigset_t *original)
 {
+	struct nook_sink out = NOOK_SINK_NONE, err = NOOK_SINK_NONE;
 	struct nook_watch w = {
 		.child = -1,
 		.pidfd = -1,
@@ -202,6 +204,8 @@ int nook_join(const struct nook_plan *plan, const sigset_t *forwarded,
 		.streams = NOOK_STREAMS_NONE,
 		.logfd = -1,
 		.relay_output = true,
+		.out = &out,
+		.err = &err,
 		.relay_input = plan->stdio.keep_stdin,
 		.master = -1,
 	};
@@ -214,12 +218,18 @@ int nook_join(const struct nook_plan *plan, const sigset_t *forwarded,
 		nook_fail(&e, errno, "PR_SET_DUMPABLE");
 		return nook_watch_give_up(&w, -1, "sync", &e);
 	}
+	/* While /proc is still the host's: a sink may reopen fd 1 or 2 through it. */
+	nook_sink_open(&out, 1);
+	nook_sink_open(&err, 2);
 	if (enter(plan, &denied, &e) < 0)
 		return nook_watch_give_up(&w, plan->join.index, "join", &e);
-	if (nook_monitor_setup(forwarded, plan->stdio.tty, &e) < 0 ||
-	    start(plan, &w, denied, original, &e) < 0 || nook_watch_start(&w, &e) < 0 ||
+	if (nook_monitor_setup(forwarded, plan->stdio.tty, &e) < 0)
+		return nook_watch_give_up(&w, -1, "sync", &e);
+	if (start(plan, &w, denied, original, &e) < 0 || nook_watch_start(&w, &e) < 0 ||
 	    nook_watch_exit(&w, &e) < 0)
 		return nook_watch_give_up(&w, -1, "sync", &e);
 	nook_watch_end(&w);
+	nook_sink_flush(&out);
+	nook_sink_flush(&err);
 	return w.status;
 }

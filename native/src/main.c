@@ -48,6 +48,7 @@ struct launch {
 	int logfd;		/* -1: no log file */
 	int notify;		/* detached: the first process waits on it; -1 once told */
 	unsigned long restarts;
+	struct nook_sink out, err;	/* foreground: where the container's output goes */
 };
 
 /* Where a start failed, for the report. */
@@ -144,6 +145,8 @@ static int run_once(struct launch *l, bool *started, long long *started_ns)
 		.streams = NOOK_STREAMS_NONE,
 		.logfd = l->logfd,
 		.relay_output = !plan->detach,
+		.out = &l->out,
+		.err = &l->err,
 		.relay_input = !plan->detach && plan->stdio.keep_stdin,
 		.drain_to_eof = plan->clone_flags & CLONE_NEWPID,
 		.master = -1,
@@ -219,6 +222,10 @@ static int run(struct launch *l)
 		    started)
 			nook_report(plan->state_index, "state", &e);
 		tell_first_process(l, status);
+		/* Only now, with the end on record: a reader that stalls must not keep nook
+		 * stop waiting. */
+		nook_sink_flush(&l->out);
+		nook_sink_flush(&l->err);
 		/* A start failure is the plan's or the image's: it would fail again. */
 		if (!started || !wants_restart(l, status))
 			return status;
@@ -311,7 +318,13 @@ static int fail_early(struct launch *l, int index, const char *op, const struct 
 int main(void)
 {
 	struct nook_plan plan = { 0 };
-	struct launch l = { .plan = &plan, .logfd = -1, .notify = -1 };
+	struct launch l = {
+		.plan = &plan,
+		.logfd = -1,
+		.notify = -1,
+		.out = NOOK_SINK_NONE,
+		.err = NOOK_SINK_NONE,
+	};
 	struct nook_error e = { 0 };
 	sigset_t forwarded, blocked;
 	pid_t parent;
@@ -361,6 +374,10 @@ int main(void)
 		return fail_early(&l, -1, "sync", &e);
 	if (nook_monitor_setup(&forwarded, plan.stdio.tty, &e) < 0)
 		return fail_early(&l, -1, "sync", &e);
+	if (!plan.detach) {
+		nook_sink_open(&l.out, 1);
+		nook_sink_open(&l.err, 2);
+	}
 	if (open_log(&l, &e) < 0)
 		return fail_early(&l, plan.stdio.index, "stdio", &e);
 	return finish(&l, run(&l));

@@ -65,13 +65,19 @@ static int write_atomically(const char *path, const char *line, struct nook_erro
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return nook_fail(e, errno, "%s", tmp);
-	if (write(fd, line, len) != (ssize_t)len || close(fd) < 0) {
-		nook_fail(e, errno ? errno : EIO, "%s", tmp);
+	if (nook_write_all(fd, line, len) < 0) {
+		nook_fail(e, errno, "writing %s", tmp);
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	if (close(fd) < 0) {
+		nook_fail(e, errno, "closing %s", tmp);
 		unlink(tmp);
 		return -1;
 	}
 	if (rename(tmp, path) < 0) {
-		nook_fail(e, errno, "%s", path);
+		nook_fail(e, errno, "renaming %s to %s", tmp, path);
 		unlink(tmp);
 		return -1;
 	}
