@@ -1,6 +1,6 @@
 /* nook-runtime: reads a plan on fd 3, creates the container it describes and stays as its
- * monitor (or joins a running container, join.c). protocol.md is the contract; the
- * handshake:
+ * monitor (or joins a running container, join.c); `nook-runtime signal` signals one
+ * (kill.c). protocol.md is the contract; the handshake:
  *
  *   monitor                                   container (PID 1 of its namespace)
  *   read + decode the whole plan
@@ -30,8 +30,10 @@
 #include "idmap.h"
 #include "init.h"
 #include "join.h"
+#include "kill.h"
 #include "monitor.h"
 #include "plan.h"
+#include "proc.h"
 #include "report.h"
 #include "state.h"
 #include "syscalls.h"
@@ -65,6 +67,7 @@ static int create_container(struct launch *l, struct nook_watch *w, struct failu
 	const struct nook_plan *plan = l->plan;
 	const char msg = NOOK_SYNC_MAPPED;
 	const struct nook_idmap *failed;
+	struct nook_proc_stat child;
 	int sync[2];
 
 	*f = (struct failure){ plan->stdio.index, "stdio" };
@@ -100,6 +103,10 @@ static int create_container(struct launch *l, struct nook_watch *w, struct failu
 	w->pidfd = nook_pidfd_open(w->child);
 	if (w->pidfd < 0)
 		return nook_fail(e, errno, "pidfd_open");
+	/* The child is not reaped yet: /proc/PID is still its own. */
+	if (nook_proc_stat(w->child, &child, e) < 0)
+		return -1;
+	w->child_start = child.start;
 	if (nook_write_idmaps(w->child, &plan->uid_map, &plan->gid_map, &failed, e) < 0) {
 		*f = (struct failure){ failed->index,
 				       failed == &plan->uid_map ? "uid-map" : "gid-map" };
@@ -160,8 +167,8 @@ static int run_once(struct launch *l, bool *started, long long *started_ns)
 		return nook_watch_give_up(&w, f.index, f.op, &e);
 	if (!w.failed) {
 		*started_ns = nook_realtime_ns();
-		if (plan->state && nook_state_running(plan->state, w.child, *started_ns,
-						      l->restarts, &e) < 0)
+		if (plan->state && nook_state_running(plan->state, w.child, w.child_start,
+						      *started_ns, l->restarts, &e) < 0)
 			return nook_watch_give_up(&w, plan->state_index, "state", &e);
 		*started = true;
 		tell_first_process(l, 0);
@@ -315,7 +322,7 @@ static int fail_early(struct launch *l, int index, const char *op, const struct 
 	return finish(l, NOOK_EXIT_FAILED);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct nook_plan plan = { 0 };
 	struct launch l = {
@@ -329,6 +336,12 @@ int main(void)
 	sigset_t forwarded, blocked;
 	pid_t parent;
 
+	if (argc > 1 && strcmp(argv[1], "signal") == 0)
+		return nook_signal_main(argc, argv);
+	if (argc > 1) {
+		fprintf(stderr, "nook-runtime: unknown mode '%s'\n", argv[1]);
+		return NOOK_EXIT_FAILED;
+	}
 	if (fcntl(PLAN_FD, F_GETFD) < 0 || fcntl(NOOK_REPORT_FD, F_GETFD) < 0) {
 		fputs("nook-runtime: needs the plan on fd 3 and fd 4 for reports; "
 		      "it is meant to be started by nook\n",

@@ -6,6 +6,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <termios.h>
 
@@ -27,6 +28,7 @@ int nook_monitor_setup(const sigset_t *forwarded, bool tty, struct nook_error *e
 /* One container start, watched. The caller fills the first block. */
 struct nook_watch {
 	pid_t child;
+	uint64_t child_start;	/* its start time (proc.h) */
 	int pidfd;		/* the child's, for waiting in poll */
 	int syncfd;		/* the monitor's end of the sync socket */
 	struct nook_streams streams;

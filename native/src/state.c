@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc.h"
 #include "util.h"
 
 long long nook_realtime_ns(void)
@@ -29,23 +30,6 @@ static int read_small_file(const char *path, char *buf, size_t size, struct nook
 	if (n < 0)
 		return nook_fail(e, errno, "%s", path);
 	buf[n] = '\0';
-	return 0;
-}
-
-/* Field 22 of /proc/self/stat: with the boot id, it tells this monitor from a later
- * process that got its pid. The name (field 2) may hold spaces: count after its ')'. */
-static int read_starttime(char *out, size_t size, struct nook_error *e)
-{
-	char stat[1024], *field;
-
-	if (read_small_file("/proc/self/stat", stat, sizeof stat, e) < 0)
-		return -1;
-	field = strrchr(stat, ')');
-	for (int n = 2; field && n < 22; n++)
-		field = strchr(field + 1, ' ');
-	if (!field)
-		return nook_fail(e, EPROTO, "/proc/self/stat: no starttime");
-	snprintf(out, size, "%.*s", (int)strcspn(field + 1, " "), field + 1);
 	return 0;
 }
 
@@ -84,17 +68,19 @@ static int write_atomically(const char *path, const char *line, struct nook_erro
 	return 0;
 }
 
-int nook_state_running(const char *path, pid_t container, long long started_ns,
-		       unsigned long restarts, struct nook_error *e)
+int nook_state_running(const char *path, pid_t container, uint64_t container_start,
+		       long long started_ns, unsigned long restarts, struct nook_error *e)
 {
-	char starttime[32], boot_id[64], line[256];
+	char boot_id[64], line[256];
+	struct nook_proc_stat self;
 
-	if (read_starttime(starttime, sizeof starttime, e) < 0 ||
+	if (nook_proc_stat(0, &self, e) < 0 ||
 	    read_small_file("/proc/sys/kernel/random/boot_id", boot_id, sizeof boot_id, e) < 0)
 		return -1;
 	boot_id[strcspn(boot_id, "\n")] = '\0';
-	snprintf(line, sizeof line, "running %d %s %s %d %lld %lu\n", (int)getpid(), starttime,
-		 boot_id, (int)container, started_ns, restarts);
+	snprintf(line, sizeof line, "running %d %llu %s %d %llu %lld %lu\n", (int)getpid(),
+		 (unsigned long long)self.start, boot_id, (int)container,
+		 (unsigned long long)container_start, started_ns, restarts);
 	return write_atomically(path, line, e);
 }
 

@@ -69,7 +69,7 @@ export function opFields(op: Op): string[] {
     case 'restart':
       return [op.policy, String(op.maxRetries), op.stopFile];
     case 'join':
-      return [String(op.pid), op.namespaces.join(',')];
+      return [String(op.pid), String(op.startTime), op.namespaces.join(',')];
     case 'pivot-root':
     case 'loopback-up':
     case 'no-new-privs':

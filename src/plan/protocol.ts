@@ -37,7 +37,7 @@ export const OP_ARITY = {
   state: 1,
   restart: 3,
   'exit-command': -1,
-  join: 2,
+  join: 3,
   session: 0,
   console: 0,
   end: 0,
