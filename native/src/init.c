@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "monitor.h"
 
 static int wait_for_maps(int syncfd, struct nook_error *e)
 {
@@ -98,7 +99,9 @@ noreturn void nook_init(const struct nook_plan *plan, int syncfd, const sigset_t
 
 	prctl(PR_SET_NAME, "nook-init", 0, 0, 0);
 	/* The monitor blocked the signals it forwards; the command starts with the mask
-	 * nook-runtime was given. */
+	 * nook-runtime was given, and without the monitor's relays, which must be gone
+	 * before a signal can arrive. */
+	nook_monitor_signals_default();
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	if (nook_streams_attach(streams, &e) < 0 || start(plan, syncfd, &ctx, &e) < 0) {
 		nook_report(-1, "sync", &e);

@@ -1,6 +1,6 @@
 /* nook-runtime: reads a plan on fd 3, creates the container it describes and stays as its
- * monitor (or joins a running container, join.c). protocol.md is the contract; the
- * handshake:
+ * monitor (or joins a running container, join.c); `nook-runtime signal` signals one
+ * (kill.c). protocol.md is the contract; the handshake:
  *
  *   monitor                                   container (PID 1 of its namespace)
  *   read + decode the whole plan
@@ -32,8 +32,10 @@
 #include "init.h"
 #include "join.h"
 #include "limits.h"
+#include "kill.h"
 #include "monitor.h"
 #include "plan.h"
+#include "proc.h"
 #include "report.h"
 #include "state.h"
 #include "syscalls.h"
@@ -50,6 +52,7 @@ struct launch {
 	int logfd;		/* -1: no log file */
 	int notify;		/* detached: the first process waits on it; -1 once told */
 	unsigned long restarts;
+	struct nook_sink out, err;	/* foreground: where the container's output goes */
 };
 
 /* Where a start failed, for the report. */
@@ -66,6 +69,7 @@ static int create_container(struct launch *l, struct nook_watch *w, struct failu
 	const struct nook_plan *plan = l->plan;
 	const char msg = NOOK_SYNC_MAPPED;
 	const struct nook_idmap *failed;
+	struct nook_proc_stat child;
 	int sync[2];
 
 	*f = (struct failure){ plan->stdio.index, "stdio" };
@@ -101,6 +105,10 @@ static int create_container(struct launch *l, struct nook_watch *w, struct failu
 	w->pidfd = nook_pidfd_open(w->child);
 	if (w->pidfd < 0)
 		return nook_fail(e, errno, "pidfd_open");
+	/* The child is not reaped yet: /proc/PID is still its own. */
+	if (nook_proc_stat(w->child, &child, e) < 0)
+		return -1;
+	w->child_start = child.start;
 	if (nook_cgroup_enter(plan, w->child, e) < 0) {
 		*f = (struct failure){ plan->cgroup.index, "cgroup" };
 		return -1;
@@ -154,6 +162,8 @@ static int run_once(struct launch *l, bool *started, long long *started_ns)
 		.streams = NOOK_STREAMS_NONE,
 		.logfd = l->logfd,
 		.relay_output = !plan->detach,
+		.out = &l->out,
+		.err = &l->err,
 		.relay_input = !plan->detach && plan->stdio.keep_stdin,
 		.drain_to_eof = plan->clone_flags & CLONE_NEWPID,
 		.master = -1,
@@ -167,8 +177,8 @@ static int run_once(struct launch *l, bool *started, long long *started_ns)
 		return nook_watch_give_up(&w, f.index, f.op, &e);
 	if (!w.failed) {
 		*started_ns = nook_realtime_ns();
-		if (plan->state && nook_state_running(plan->state, w.child, *started_ns,
-						      l->restarts, &e) < 0)
+		if (plan->state && nook_state_running(plan->state, w.child, w.child_start,
+						      *started_ns, l->restarts, &e) < 0)
 			return nook_watch_give_up(&w, plan->state_index, "state", &e);
 		*started = true;
 		tell_first_process(l, 0);
@@ -229,6 +239,10 @@ static int run(struct launch *l)
 		    started)
 			nook_report(plan->state_index, "state", &e);
 		tell_first_process(l, status);
+		/* Only now, with the end on record: a reader that stalls must not keep nook
+		 * stop waiting. */
+		nook_sink_flush(&l->out);
+		nook_sink_flush(&l->err);
 		/* A start failure is the plan's or the image's: it would fail again. */
 		if (!started || !wants_restart(l, status))
 			return status;
@@ -319,14 +333,26 @@ static int fail_early(struct launch *l, int index, const char *op, const struct 
 	return finish(l, NOOK_EXIT_FAILED);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct nook_plan plan = { 0 };
-	struct launch l = { .plan = &plan, .logfd = -1, .notify = -1 };
+	struct launch l = {
+		.plan = &plan,
+		.logfd = -1,
+		.notify = -1,
+		.out = NOOK_SINK_NONE,
+		.err = NOOK_SINK_NONE,
+	};
 	struct nook_error e = { 0 };
 	sigset_t forwarded, blocked;
 	pid_t parent;
 
+	if (argc > 1 && strcmp(argv[1], "signal") == 0)
+		return nook_signal_main(argc, argv);
+	if (argc > 1) {
+		fprintf(stderr, "nook-runtime: unknown mode '%s'\n", argv[1]);
+		return NOOK_EXIT_FAILED;
+	}
 	if (fcntl(PLAN_FD, F_GETFD) < 0 || fcntl(NOOK_REPORT_FD, F_GETFD) < 0) {
 		fputs("nook-runtime: needs the plan on fd 3 and fd 4 for reports; "
 		      "it is meant to be started by nook\n",
@@ -372,6 +398,10 @@ int main(void)
 		return fail_early(&l, -1, "sync", &e);
 	if (nook_monitor_setup(&forwarded, plan.stdio.tty, &e) < 0)
 		return fail_early(&l, -1, "sync", &e);
+	if (!plan.detach) {
+		nook_sink_open(&l.out, 1);
+		nook_sink_open(&l.err, 2);
+	}
 	if (open_log(&l, &e) < 0)
 		return fail_early(&l, plan.stdio.index, "stdio", &e);
 	return finish(&l, run(&l));

@@ -784,7 +784,9 @@ static int decode_join(struct nook_plan *plan, const char *name, char **args,
 
 	if (!parse_decimal(args[0], INT32_MAX, &pid) || pid == 0)
 		return nook_fail(e, EINVAL, "join: bad pid '%s'", args[0]);
-	if (parse_flags(name, args[1], namespace_flags, N_FLAGS(namespace_flags), &flags, e) < 0)
+	if (!parse_decimal(args[1], UINT64_MAX, &plan->join.start))
+		return nook_fail(e, EINVAL, "join: bad start time '%s'", args[1]);
+	if (parse_flags(name, args[2], namespace_flags, N_FLAGS(namespace_flags), &flags, e) < 0)
 		return -1;
 	if (!(flags & CLONE_NEWUSER))
 		return nook_fail(e, EINVAL, "join: 'user' is required");

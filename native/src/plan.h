@@ -151,6 +151,7 @@ struct nook_plan {
 	char **exit_argv, **exit_envp; /* NULL: no exit command */
 	struct {
 		pid_t pid;	/* 0: not a join plan */
+		uint64_t start;	/* the process's start time (proc.h) */
 		int flags;	/* CLONE_NEW* of the namespaces to join */
 		int index;
 	} join;

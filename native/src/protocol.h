@@ -16,7 +16,7 @@
   X(NOOK_OP_STATE, "state", 1) \
   X(NOOK_OP_RESTART, "restart", 3) \
   X(NOOK_OP_EXIT_COMMAND, "exit-command", -1) \
-  X(NOOK_OP_JOIN, "join", 2) \
+  X(NOOK_OP_JOIN, "join", 3) \
   X(NOOK_OP_CGROUP, "cgroup", 1) \
   X(NOOK_OP_ROOTFS, "rootfs", 1) \
   X(NOOK_OP_OVERLAY_ROOTFS, "overlay-rootfs", 4) \

@@ -52,7 +52,7 @@ export function compilePlan(spec: ContainerSpec): Op[] {
 export function compileExecPlan(spec: ExecSpec): Op[] {
   const namespaces: Namespace[] = ['user', 'mount', 'pid', 'uts', 'ipc', ...(spec.network === 'none' ? (['net'] as const) : []), 'cgroup'];
   return [
-    { op: 'join', pid: spec.pid, namespaces },
+    { op: 'join', pid: spec.pid, startTime: spec.startTime, namespaces },
     { op: 'session' },
     { op: 'chdir', path: spec.workdir },
     { op: 'umask', mask: CONTAINER_UMASK },

@@ -76,7 +76,7 @@ export function opFields(op: Op): string[] {
     case 'restart':
       return [op.policy, String(op.maxRetries), op.stopFile];
     case 'join':
-      return [String(op.pid), op.namespaces.join(',')];
+      return [String(op.pid), String(op.startTime), op.namespaces.join(',')];
     case 'forward':
       return [String(op.port), op.socket];
     case 'pivot-root':

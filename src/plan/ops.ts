@@ -96,7 +96,13 @@ export type Op =
   /** Run by the monitor in its place when it is done (a detached --rm). */
   | { readonly op: 'exit-command'; readonly argv: readonly string[]; readonly env: readonly string[] }
   /** An exec plan: join a running container's namespaces instead of creating them. */
-  | { readonly op: 'join'; readonly pid: number; readonly namespaces: readonly Namespace[] }
+  | {
+      readonly op: 'join';
+      readonly pid: number;
+      /** The process's start time (field 22 of /proc/PID/stat): a pid that now names another process is not joined. */
+      readonly startTime: number;
+      readonly namespaces: readonly Namespace[];
+    }
   /** A new session: no terminal of the user's is the process's controlling terminal. */
   | { readonly op: 'session' }
   /** Set by the monitor on the container: -1000 (never OOM-killed) to 1000 (first); rootless, only raised. */

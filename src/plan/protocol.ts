@@ -40,7 +40,7 @@ export const OP_ARITY = {
   state: 1,
   restart: 3,
   'exit-command': -1,
-  join: 2,
+  join: 3,
   session: 0,
   cgroup: 1,
   console: 0,

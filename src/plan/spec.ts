@@ -42,8 +42,9 @@ export interface ProcessLimits {
 
 /** What `nook exec` runs in a running container, already decided. */
 export interface ExecSpec {
-  /** The container's PID 1 as the host sees it: its namespaces are joined. */
+  /** The container's PID 1 as the host sees it, and its start time: its namespaces are joined. */
   readonly pid: number;
+  readonly startTime: number;
   readonly network: NetworkMode;
   readonly workdir: string;
   readonly user: ProcessUser;

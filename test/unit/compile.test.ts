@@ -345,10 +345,10 @@ describe('compilePlan with --init', () => {
 describe('compileExecPlan', () => {
   const spec = makeSpec();
   const exec = (tty: boolean, seccomp: readonly Uint8Array[] = []): Op[] =>
-    compileExecPlan({ pid: 42, network: 'none', workdir: '/', user: spec.user, capabilities: spec.capabilities, noNewPrivs: false, seccomp, tty, process: spec.process, argv: ['sh'], env: [] });
+    compileExecPlan({ pid: 42, startTime: 4711, network: 'none', workdir: '/', user: spec.user, capabilities: spec.capabilities, noNewPrivs: false, seccomp, tty, process: spec.process, argv: ['sh'], env: [] });
 
   it('joins, then starts a session of its own; a terminal only with -t', () => {
-    expect(exec(false).slice(0, 2)).toEqual([{ op: 'join', pid: 42, namespaces: expect.arrayContaining(['user', 'pid']) }, { op: 'session' }]);
+    expect(exec(false).slice(0, 2)).toEqual([{ op: 'join', pid: 42, startTime: 4711, namespaces: expect.arrayContaining(['user', 'pid']) }, { op: 'session' }]);
     expect(allOf(exec(false), 'console')).toHaveLength(0);
     expect(exec(true).slice(-3).map((op) => op.op)).toEqual(['console', 'close-fds', 'exec']);
   });
