@@ -20,6 +20,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "network.h"
 #include "sync.h"
 #include "reaper.h"
 #include "resolve.h"
@@ -663,6 +664,9 @@ int nook_run_ops(struct nook_ctx *ctx, const struct nook_plan *plan,
 			break;
 		case NOOK_OP_CLOSE_FDS:
 			r = nook_op_close_fds(e);
+			break;
+		case NOOK_OP_AWAIT_NETWORK:
+			r = nook_op_await_network(ctx->syncfd, e);
 			break;
 		case NOOK_OP_INIT:
 			r = nook_op_init(ctx->syncfd, e);

@@ -1,6 +1,6 @@
 /* The plan's op table: the one place the C side names ops. src/plan/protocol.ts is its
  * TypeScript twin, and test/unit/protocol.test.ts parses the X() lines below with a regex,
- * so keep one entry per line in exactly this form. Arity -1 means variable (exec, exit-command). */
+ * so keep one entry per line in exactly this form. Arity -1 means variable (exec, exit-command, network). */
 #ifndef NOOK_PROTOCOL_H
 #define NOOK_PROTOCOL_H
 
@@ -17,6 +17,8 @@
   X(NOOK_OP_RESTART, "restart", 3) \
   X(NOOK_OP_EXIT_COMMAND, "exit-command", -1) \
   X(NOOK_OP_JOIN, "join", 2) \
+  X(NOOK_OP_NETWORK, "network", -1) \
+  X(NOOK_OP_SHARE_NET, "share-net", 1) \
   X(NOOK_OP_ROOTFS, "rootfs", 1) \
   X(NOOK_OP_OVERLAY_ROOTFS, "overlay-rootfs", 4) \
   X(NOOK_OP_MKDIR, "mkdir", 2) \
@@ -35,6 +37,7 @@
   X(NOOK_OP_USER, "user", 3) \
   X(NOOK_OP_CAP_SET, "cap-set", 1) \
   X(NOOK_OP_NO_NEW_PRIVS, "no-new-privs", 0) \
+  X(NOOK_OP_AWAIT_NETWORK, "await-network", 0) \
   X(NOOK_OP_CONSOLE, "console", 0) \
   X(NOOK_OP_CLOSE_FDS, "close-fds", 0) \
   X(NOOK_OP_INIT, "init", 0) \

@@ -33,6 +33,7 @@ async function execute(invocation: Invocation): Promise<number> {
     case 'inspect':
     case 'rename':
     case 'container-prune':
+    case 'port':
     case 'top': {
       const { executeContainerCommand } = await import('../engine/container/commands.js');
       return executeContainerCommand(invocation, io);

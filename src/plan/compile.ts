@@ -1,6 +1,6 @@
 import { HOST_DEVICES } from './hardening.js';
 import type { BindFlag, Namespace, Op } from './ops.js';
-import type { ContainerMount, ContainerSpec, ExecSpec } from './spec.js';
+import type { ContainerMount, ContainerSpec, ExecSpec, NetworkSetup } from './spec.js';
 
 const KERNEL_FS_FLAGS = ['nosuid', 'nodev', 'noexec'] as const;
 
@@ -9,14 +9,22 @@ const KERNEL_FS_FLAGS = ['nosuid', 'nodev', 'noexec'] as const;
  * 1-9). Pure: no I/O, so the whole container can be asserted on without namespaces.
  */
 export function compilePlan(spec: ContainerSpec): Op[] {
-  const ownNetwork = spec.network === 'none';
-  const namespaces: Namespace[] = ['user', 'mount', 'pid', 'uts', 'ipc', ...(ownNetwork ? (['net'] as const) : []), 'cgroup'];
+  const net = spec.network;
+  const ownNetwork = net.kind === 'none' || net.kind === 'helper';
+  // A shared network namespace comes with its user namespace: both are joined, not made.
+  const namespaces: Namespace[] = [
+    ...(net.kind === 'shared' ? [] : (['user'] as const)),
+    'mount', 'pid', 'uts', 'ipc',
+    ...(ownNetwork ? (['net'] as const) : []),
+    'cgroup',
+  ];
   return [
     { op: 'namespaces', namespaces },
     { op: 'uid-map', map: spec.uidMap },
     { op: 'gid-map', map: spec.gidMap },
+    ...networkRecords(net),
     spec.rootfs.kind === 'directory' ? { op: 'rootfs', hostPath: spec.rootfs.path } : { op: 'overlay-rootfs', overlay: spec.rootfs.overlay },
-    ...kernelInterfaces(spec, ownNetwork),
+    ...kernelInterfaces(spec, net.kind !== 'host'),
     ...etcFiles(spec),
     ...readOnlyScratch(spec),
     ...volumes(spec.mounts),
@@ -33,10 +41,18 @@ export function compilePlan(spec: ContainerSpec): Op[] {
     { op: 'cap-bounding', caps: spec.capabilities },
     ...privilegeDrop(spec),
     ...(spec.tty ? [{ op: 'console' } as const] : []),
+    // As late as can be: the helper starts alongside the setup ops, and only exec needs it.
+    ...(net.kind === 'helper' ? [{ op: 'await-network' } as const] : []),
     { op: 'close-fds' },
     ...(spec.init ? [{ op: 'init' } as const] : []),
     { op: 'exec', argv: spec.argv, env: spec.env },
   ];
+}
+
+function networkRecords(net: NetworkSetup): Op[] {
+  if (net.kind === 'helper') return [{ op: 'network', helper: net.helper }];
+  if (net.kind === 'shared') return [{ op: 'share-net', pid: net.pid }];
+  return [];
 }
 
 /**
@@ -44,7 +60,7 @@ export function compilePlan(spec: ContainerSpec): Op[] {
  * hardening as its command got, in the same order, and exec.
  */
 export function compileExecPlan(spec: ExecSpec): Op[] {
-  const namespaces: Namespace[] = ['user', 'mount', 'pid', 'uts', 'ipc', ...(spec.network === 'none' ? (['net'] as const) : []), 'cgroup'];
+  const namespaces: Namespace[] = ['user', 'mount', 'pid', 'uts', 'ipc', ...(spec.hostNetwork ? [] : (['net'] as const)), 'cgroup'];
   return [
     { op: 'join', pid: spec.pid, namespaces },
     { op: 'chdir', path: spec.workdir },
@@ -72,7 +88,8 @@ function privilegeDrop(spec: Pick<ContainerSpec, 'seccomp' | 'user' | 'capabilit
   return [...seccomp, ...drop];
 }
 
-function kernelInterfaces(spec: ContainerSpec, ownNetwork: boolean): Op[] {
+/** `netnsOwned`: the network namespace belongs to the container's user namespace. */
+function kernelInterfaces(spec: ContainerSpec, netnsOwned: boolean): Op[] {
   // devpts wants its tty group mapped; with a single-id map only container root exists.
   const ttyGroup = spec.gidMap.ranges.some((r) => r.inside <= 5 && 5 < r.inside + r.count) ? ',gid=5' : '';
   return [
@@ -97,7 +114,7 @@ function kernelInterfaces(spec: ContainerSpec, ownNetwork: boolean): Op[] {
     { op: 'symlink', target: '/proc/self/fd/2', path: '/dev/stderr' },
     { op: 'mkdir', path: '/sys', mode: 0o755 },
     // sysfs may only be mounted by the owner of the network namespace it shows.
-    ownNetwork
+    netnsOwned
       ? { op: 'mount', fstype: 'sysfs', source: 'sysfs', path: '/sys', flags: [...KERNEL_FS_FLAGS, 'ro'], data: '' }
       : { op: 'bind', source: '/sys', path: '/sys', flags: ['rec', 'ro', 'nofollow'] },
     { op: 'mount', fstype: 'cgroup2', source: 'cgroup', path: '/sys/fs/cgroup', flags: [...KERNEL_FS_FLAGS, 'ro'], data: '' },
@@ -105,9 +122,10 @@ function kernelInterfaces(spec: ContainerSpec, ownNetwork: boolean): Op[] {
 }
 
 function etcFiles(spec: ContainerSpec): Op[] {
+  const hosts = spec.etcFiles.hosts;
   return [
     { op: 'mkdir', path: '/etc', mode: 0o755 },
-    { op: 'bind', source: spec.etcFiles.hosts, path: '/etc/hosts', flags: ['create-file'] },
+    ...(hosts === null ? [] : [{ op: 'bind', source: hosts, path: '/etc/hosts', flags: ['create-file'] } as const]),
     { op: 'bind', source: spec.etcFiles.hostname, path: '/etc/hostname', flags: ['create-file'] },
     { op: 'bind', source: spec.etcFiles.resolvConf, path: '/etc/resolv.conf', flags: ['create-file'] },
   ];

@@ -68,6 +68,18 @@ export function opFields(op: Op): string[] {
       return [op.policy, String(op.maxRetries), op.stopFile];
     case 'join':
       return [String(op.pid), op.namespaces.join(',')];
+    case 'network':
+      return [
+        op.helper.start,
+        op.helper.log,
+        op.helper.apiSocket ?? '',
+        String(op.helper.argv.length),
+        ...op.helper.argv,
+        String(op.helper.requests.length),
+        ...op.helper.requests,
+      ];
+    case 'share-net':
+      return [String(op.pid)];
     case 'pivot-root':
     case 'loopback-up':
     case 'no-new-privs':
@@ -75,6 +87,7 @@ export function opFields(op: Op): string[] {
     case 'init':
     case 'detach':
     case 'console':
+    case 'await-network':
       return [];
   }
 }

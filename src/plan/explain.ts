@@ -86,6 +86,12 @@ export function explainPlan(ops: readonly Op[]): string[] {
         return `# when done, the monitor runs: ${sh(...op.argv)}`;
       case 'join':
         return `nsenter --target ${op.pid} ${op.namespaces.map((ns) => `--${ns}`).join(' ')} --preserve-credentials`;
+      case 'network':
+        return `${sh(...op.helper.argv)} &   # started by the monitor, given this namespace; ${op.helper.requests.length} port request(s) to its API once ready`;
+      case 'share-net':
+        return `nsenter --target ${op.pid} --user --net --preserve-credentials   # then the other namespaces are new ones inside these`;
+      case 'await-network':
+        return '# wait until the network helper is ready and the ports are published';
       case 'console':
         return 'setsid --ctty   # a new terminal from the container\'s /dev/ptmx as stdin, stdout, stderr';
     }

@@ -33,6 +33,25 @@ export type BindFlag = 'rec' | 'ro' | 'nofollow' | 'create-file' | 'create-dir' 
 export type Propagation = 'private' | 'slave' | 'shared';
 export type RemountFlag = 'rec' | 'optional';
 
+/**
+ * A user-mode network stack the monitor runs for the container (pasta, slirp4netns), given
+ * the container's namespaces and a ready fd (docs/protocol.md, `network`).
+ */
+export interface NetworkHelper {
+  /**
+   * When the monitor starts it: right after clone (pasta, which needs no id maps: its start
+   * then overlaps theirs), or once the id maps are written (slirp4netns sets its ids).
+   */
+  readonly start: 'clone' | 'id-maps';
+  /** argv[0] absolute: no PATH search. */
+  readonly argv: readonly string[];
+  /** Where its output goes; its last line explains a failure. */
+  readonly log: string;
+  /** Requests sent to its API socket once it is ready (slirp4netns's published ports). */
+  readonly apiSocket: string | null;
+  readonly requests: readonly string[];
+}
+
 export type Op =
   | { readonly op: 'namespaces'; readonly namespaces: readonly Namespace[] }
   | { readonly op: 'uid-map'; readonly map: IdMap }
@@ -79,7 +98,13 @@ export type Op =
   /** An exec plan: join a running container's namespaces instead of creating them. */
   | { readonly op: 'join'; readonly pid: number; readonly namespaces: readonly Namespace[] }
   /** Open a terminal in the container's devpts and make it the process's stdio. */
-  | { readonly op: 'console' };
+  | { readonly op: 'console' }
+  /** The container's network helper, started by the monitor while the setup ops run. */
+  | { readonly op: 'network'; readonly helper: NetworkHelper }
+  /** Create the container in the user and network namespaces of process `pid` (another container's). */
+  | { readonly op: 'share-net'; readonly pid: number }
+  /** Wait until the network helper is ready (its ports published) before going on to exec. */
+  | { readonly op: 'await-network' };
 
 export type RestartPolicyName = 'no' | 'on-failure' | 'always';
 

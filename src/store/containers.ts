@@ -2,7 +2,8 @@ import { existsSync, linkSync, mkdirSync, readdirSync, rmSync, statSync, readFil
 import { join } from 'node:path';
 import type { SecurityOptions } from '../plan/security-options.js';
 import type { RestartPolicyName } from '../plan/ops.js';
-import type { ContainerMount, NetworkMode, ProcessUser, RootfsSource } from '../plan/spec.js';
+import type { NetworkConfig } from '../net/config.js';
+import type { ContainerMount, ProcessUser, RootfsSource } from '../plan/spec.js';
 import { processAlive } from '../sys/process.js';
 import { isStaleTemp, isTempName, tempPathFor } from './atomic.js';
 
@@ -32,7 +33,7 @@ export interface ContainerRecord {
   /** Every volume the container mounts, and those made for it alone (removed with rm -v). */
   readonly volumes: readonly string[];
   readonly anonymousVolumes: readonly string[];
-  readonly network: NetworkMode;
+  readonly network: NetworkConfig;
   readonly security: SecurityOptions;
   readonly tty: boolean;
   readonly interactive: boolean;

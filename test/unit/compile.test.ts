@@ -186,7 +186,7 @@ describe('compilePlan', () => {
   });
 
   describe('network', () => {
-    const host = compilePlan(makeSpec({ network: 'host' }));
+    const host = compilePlan(makeSpec({ network: { kind: 'host' } }));
     const namespacesOf = (p: readonly Op[]) => allOf(p, 'namespaces')[0]!.namespaces;
 
     it("'none' gets its own net namespace, loopback up after pivot-root and a fresh read-only sysfs", () => {

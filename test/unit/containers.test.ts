@@ -13,7 +13,7 @@ function record(id: string, name: string): ContainerRecord {
   return {
     id, name, created: new Date().toISOString(), image: null, rootfsDir: '/r', rootfs: { kind: 'directory', path: '/r' }, entrypoint: null,
     argv: ['true'], env: [], workdir: '/', hostname: 'h', user: { uid: 0, gid: 0, groups: [], spec: '0' }, readOnly: false, init: false,
-    mounts: [], volumes: [], anonymousVolumes: [], network: 'none', security: DEFAULT_SECURITY, tty: false, interactive: false,
+    mounts: [], volumes: [], anonymousVolumes: [], network: { mode: { kind: 'none' }, ports: [], dns: { servers: [], search: [], options: [] }, addHosts: [], noHosts: false }, security: DEFAULT_SECURITY, tty: false, interactive: false,
     restart: { policy: 'no', maxRetries: 0 }, autoRemove: false, stopSignal: 'SIGTERM', stopTimeout: 10,
   };
 }

@@ -96,5 +96,9 @@ export async function executeContainerCommand(invocation: ContainerInvocation, i
       return pruneContainers(opened, invocation.force, io);
     case 'inspect':
       return inspectCommand(opened, invocation.names, invocation.only, invocation.format, io);
+    case 'port': {
+      const { showPorts } = await import('../network/port.js');
+      return showPorts(opened, invocation.container, invocation.port, io);
+    }
   }
 }

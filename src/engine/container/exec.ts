@@ -40,12 +40,12 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   }
   const idMaps = containerIdMaps();
   const user = opts.user === undefined ? record.user : resolveUser(rootFiles(record), opts.user, idMaps);
-  const security = await containerSecurity(record.security, record.network, { dir: runtimeDir(), write: true });
+  const security = await containerSecurity(record.security, record.network.mode.kind, { dir: runtimeDir(), write: true });
   const plan: Op[] = [
     ...(opts.tty ? [{ op: 'stdio', tty: true, stdin: opts.interactive, log: null } as const] : []),
     ...compileExecPlan({
       pid: status.pid,
-      network: record.network,
+      hostNetwork: record.network.mode.kind === 'host',
       workdir: opts.workdir === undefined ? record.workdir : normalPath(opts.workdir),
       user,
       capabilities: security.capabilities,

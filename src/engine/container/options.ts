@@ -55,4 +55,5 @@ export type ContainerInvocation =
   | { readonly command: 'inspect'; readonly names: readonly string[]; readonly only: 'container' | null; readonly format: string | undefined }
   | { readonly command: 'rename'; readonly container: string; readonly name: string }
   | { readonly command: 'container-prune'; readonly force: boolean }
-  | { readonly command: 'top'; readonly container: string };
+  | { readonly command: 'top'; readonly container: string }
+  | { readonly command: 'port'; readonly container: string; readonly port: string | undefined };

@@ -5,7 +5,8 @@ import { HostError, UsageError } from '../../errors.js';
 import { CAPABILITIES, capabilityMask, DEFAULT_CAPABILITIES, mergeCapabilities, type Capability } from '../../plan/capabilities.js';
 import { MASKED_PATHS, READONLY_PATHS } from '../../plan/hardening.js';
 import type { SecurityOptions } from '../../plan/security-options.js';
-import type { NetworkMode, Sysctl } from '../../plan/spec.js';
+import type { NetworkKind } from '../../net/mode.js';
+import type { Sysctl } from '../../plan/spec.js';
 import { cachedFilterProgram, cacheEntryName } from '../../seccomp/cache.js';
 import { DEFAULT_PROFILE } from '../../seccomp/default-profile.js';
 import { parseProfile, type SeccompProfile } from '../../seccomp/profile.js';
@@ -72,7 +73,7 @@ async function seccompFilter(opts: SecurityOptions, caps: readonly Capability[],
 }
 
 /** Decides capabilities, seccomp filter, kernel paths and sysctls for one container. */
-export async function containerSecurity(opts: SecurityOptions, network: NetworkMode, cache: FilterCacheOptions): Promise<ContainerSecurity> {
+export async function containerSecurity(opts: SecurityOptions, network: NetworkKind, cache: FilterCacheOptions): Promise<ContainerSecurity> {
   const caps = capabilities(opts);
   const sysctls = opts.sysctls.map((item) => parseSysctl(item, network));
   return {

@@ -6,6 +6,12 @@ import { containerIdMaps, type ContainerIdMaps } from '../../sys/idmap.js';
 import { runtimeDir } from '../../sys/paths.js';
 import { findOnPath } from '../../sys/which.js';
 import { chooseStorageDriver, type StorageDriver } from '../image/storage-driver.js';
+import { defaultNetwork } from '../network/default.js';
+
+function describeDefaultNetwork(): string {
+  const chosen = defaultNetwork();
+  return `${chosen.kind} (${chosen.reason})`;
+}
 
 export interface InfoOptions {
   readonly format: 'text' | 'json';
@@ -40,6 +46,7 @@ export async function showInfo(options: InfoOptions, io: { out: (line: string) =
       gidMap: idMapText(maps.gid),
       idMapHelpers: maps.uid.helper === null ? `none: ${maps.warning}` : `${maps.uid.helper}, ${maps.gid.helper}`,
       networkTools: ['pasta', 'slirp4netns'].map((tool) => `${tool}: ${findOnPath(tool) ?? 'not found'}`).join(', '),
+      defaultNetwork: describeDefaultNetwork(),
     },
     store: {
       graphRoot: store.root,
