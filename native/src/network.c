@@ -112,15 +112,24 @@ int nook_net_start(const struct nook_plan *plan, pid_t child, const sigset_t *ma
 	return 0;
 }
 
-/* The helper's last line of output, for the report: what it said as it gave up (earlier
- * lines are its warnings). */
-static void last_log_line(const char *path, char *line, size_t size)
+/* What the helper said as it gave up, for the report: its last line (earlier ones are its
+ * warnings), or the line naming an option it refused (its usage follows that one). */
+static void failure_line(const char *path, char *line, size_t size)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	char text[4096], *end, *start;
 	ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof text - 1);
 
 	text[n > 0 ? n : 0] = '\0';
+	start = strstr(text, "unrecognized option");
+	if (!start)
+		start = strstr(text, "invalid option");
+	if (start) {
+		while (start > text && start[-1] != '\n')
+			start--;
+		snprintf(line, size, "%.*s", (int)strcspn(start, "\n"), start);
+		return;
+	}
 	end = text + strlen(text);
 	while (end > text && end[-1] == '\n')
 		*--end = '\0';
@@ -139,9 +148,9 @@ static int helper_failed(const struct nook_plan *plan, struct nook_net *net,
 		if (errno != EINTR)
 			return nook_fail(e, errno, "waiting for %s", helper);
 	net->pid = -1;
-	last_log_line(plan->network.log, output, sizeof output);
+	failure_line(plan->network.log, output, sizeof output);
 	if (output[0])
-		return nook_fail(e, 0, "%s", output);
+		return nook_fail(e, 0, "%s: %s", basename(helper), output);
 	if (WIFSIGNALED(status))
 		return nook_fail(e, 0, "%s killed by signal %d", helper, WTERMSIG(status));
 	return nook_fail(e, 0, "%s exited with status %d before it was ready", helper,

@@ -19,8 +19,10 @@ function forwardSpecs(ports: readonly PortMapping[], protocol: PortProtocol): st
   return [...byAddress].map(([ip, list]) => (ip === '' ? list.join(',') : `${ip}/${list.join(',')}`));
 }
 
-function forwardFlags(flag: '-t' | '-u', specs: readonly string[]): string[] {
-  return specs.length === 0 ? [flag, 'none'] : specs.flatMap((spec) => [flag, spec]);
+/** `-t none` unless there are ports, or the user's own options forward some (pasta refuses both). */
+function forwardFlags(flag: '-t' | '-u' | '-T' | '-U', long: string, specs: readonly string[], options: readonly string[]): string[] {
+  if (specs.length > 0) return specs.flatMap((spec) => [flag, spec]);
+  return options.some((o) => o === flag || o === long || o.startsWith(`${long}=`)) ? [] : [flag, 'none'];
 }
 
 /**
@@ -39,10 +41,10 @@ export function pastaArgv(binary: string, ports: readonly PortMapping[], options
     '--pid', `/proc/self/fd/${HELPER_READY_FD}`,
     '--userns', HELPER_USERNS,
     '--netns', HELPER_NETNS,
-    ...forwardFlags('-t', forwardSpecs(ports, 'tcp')),
-    ...forwardFlags('-u', forwardSpecs(ports, 'udp')),
-    '-T', 'none',
-    '-U', 'none',
+    ...forwardFlags('-t', '--tcp-ports', forwardSpecs(ports, 'tcp'), options),
+    ...forwardFlags('-u', '--udp-ports', forwardSpecs(ports, 'udp'), options),
+    ...forwardFlags('-T', '--tcp-ns', [], options),
+    ...forwardFlags('-U', '--udp-ns', [], options),
     ...(dnsForward ? ['--dns-forward', PASTA_DNS_FORWARD] : []),
     ...options,
   ];
