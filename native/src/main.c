@@ -76,6 +76,11 @@ static int create_container(struct launch *l, struct nook_watch *w, struct nook_
 	w->syncfd = sync[0];
 	/* The raw system call, fork-like (no new stack): glibc's clone() wants a stack, and
 	 * unshare() cannot put the caller itself into a new PID namespace. */
+	/* A restart finds the monitor non-dumpable (below), which the clone would pass on, and
+	 * the monitor could not open the container's namespaces for its network helper. No
+	 * container process exists between two starts. */
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		return nook_fail(e, errno, "PR_SET_DUMPABLE");
 	if (plan->share_net.pid)
 		w->child = nook_net_clone_shared(plan, e);
 	else
