@@ -184,11 +184,17 @@ export class ContainerStore {
   }
 
   read(id: string): ContainerRecord | null {
+    let record: ContainerRecord & { network: NetworkConfig | 'none' | 'host' };
     try {
-      return JSON.parse(readFileSync(this.path(id, RECORD), 'utf8')) as ContainerRecord;
+      record = JSON.parse(readFileSync(this.path(id, RECORD), 'utf8')) as typeof record;
     } catch {
       return null;
     }
+    // Records written before networking kept the mode alone: none or host.
+    if (typeof record.network === 'string') {
+      return { ...record, network: { mode: { kind: record.network }, ports: [], dns: { servers: [], search: [], options: [] }, addHosts: [], noHosts: false } };
+    }
+    return record as ContainerRecord;
   }
 
   /** Every container that exists (records in place), in no particular order. */

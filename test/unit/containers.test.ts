@@ -39,6 +39,14 @@ describe('ContainerStore', () => {
     expect(store.list().map((r) => r.name)).toEqual(['web']);
   });
 
+  it('reads a record written before networking, whose network was none or host alone', () => {
+    store.begin(ID(1));
+    store.commit(record(ID(1), 'old'));
+    const path = store.path(ID(1), 'config.json');
+    writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), network: 'host' }));
+    expect(store.read(ID(1))!.network).toEqual({ mode: { kind: 'host' }, ports: [], dns: { servers: [], search: [], options: [] }, addHosts: [], noHosts: false });
+  });
+
   it('takes over a name whose create was killed, and sweeps what it left', () => {
     store.begin(ID(1));
     store.claimName('web', ID(1));
