@@ -34,6 +34,7 @@
 #include "limits.h"
 #include "kill.h"
 #include "monitor.h"
+#include "network.h"
 #include "plan.h"
 #include "proc.h"
 #include "report.h"
@@ -63,8 +64,8 @@ struct failure {
 
 /* Clones the container and writes its id maps; from here the container runs its setup
  * ops on its own. */
-static int create_container(struct launch *l, struct nook_watch *w, struct failure *f,
-			    struct nook_error *e)
+static int create_container(struct launch *l, struct nook_watch *w, struct nook_net *net,
+			    struct failure *f, struct nook_error *e)
 {
 	const struct nook_plan *plan = l->plan;
 	const char msg = NOOK_SYNC_MAPPED;
@@ -81,9 +82,22 @@ static int create_container(struct launch *l, struct nook_watch *w, struct failu
 	w->syncfd = sync[0];
 	/* The raw system call, fork-like (no new stack): glibc's clone() wants a stack, and
 	 * unshare() cannot put the caller itself into a new PID namespace. */
-	w->child = (pid_t)syscall(SYS_clone, (unsigned long)plan->clone_flags | SIGCHLD, 0, 0, 0, 0);
+	/* A restart finds the monitor non-dumpable (below), which the clone would pass on, and
+	 * the monitor could not open the container's namespaces for its network helper. No
+	 * container process exists between two starts. */
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		return nook_fail(e, errno, "PR_SET_DUMPABLE");
+	if (plan->share_net.pid)
+		w->child = nook_net_clone_shared(plan, e);
+	else
+		w->child = (pid_t)syscall(SYS_clone, (unsigned long)plan->clone_flags | SIGCHLD,
+					  0, 0, 0, 0);
 	if (w->child < 0) {
 		close(sync[1]);
+		if (plan->share_net.pid) {
+			*f = (struct failure){ plan->share_net.index, "share-net" };
+			return -1;
+		}
 		*f = (struct failure){ -1, "clone" };
 		return nook_fail(e, errno, "creating the namespaces");
 	}
@@ -117,15 +131,31 @@ static int create_container(struct launch *l, struct nook_watch *w, struct failu
 		*f = (struct failure){ plan->oom_score_adj.index, "oom-score-adj" };
 		return -1;
 	}
-	if (nook_write_idmaps(w->child, &plan->uid_map, &plan->gid_map, &failed, e) < 0) {
+	/* The helper starts while the maps are written and the container runs its setup ops;
+	 * the container waits for it only before exec (await-network). */
+	*f = (struct failure){ plan->network.index, "network" };
+	if (plan->network.argv && plan->network.before_maps &&
+	    nook_net_start(plan, w->child, &l->original, net, e) < 0)
+		return -1;
+	/* A shared user namespace has its maps. */
+	if (!plan->share_net.pid &&
+	    nook_write_idmaps(w->child, &plan->uid_map, &plan->gid_map, &failed, e) < 0) {
 		*f = (struct failure){ failed->index,
 				       failed == &plan->uid_map ? "uid-map" : "gid-map" };
 		return -1;
 	}
+	*f = (struct failure){ plan->network.index, "network" };
+	if (plan->network.argv && !plan->network.before_maps &&
+	    nook_net_start(plan, w->child, &l->original, net, e) < 0)
+		return -1;
 	/* syncfd stays open as long as the container may run setup ops: it reads its
 	 * closing as the monitor's death (init.c). */
+	*f = (struct failure){ -1, "sync" };
 	if (send(sync[0], &msg, 1, MSG_NOSIGNAL) != 1)
 		return nook_fail(e, errno, "telling the container its maps are written");
+	*f = (struct failure){ plan->network.index, "network" };
+	if (plan->network.argv && nook_net_await(plan, net, w->pidfd, sync[0], e) < 0)
+		return -1;
 	return 0;
 }
 
@@ -152,7 +182,8 @@ static void tell_first_process(struct launch *l, int status)
 
 /* One start of the container, watched to its end. Returns its exit status (125 when the
  * monitor failed); @started: the command was exec'd and its state written. */
-static int run_once(struct launch *l, bool *started, long long *started_ns)
+static int watch_once(struct launch *l, struct nook_net *net, bool *started,
+		      long long *started_ns)
 {
 	const struct nook_plan *plan = l->plan;
 	struct nook_watch w = {
@@ -173,7 +204,7 @@ static int run_once(struct launch *l, bool *started, long long *started_ns)
 
 	*started = false;
 	*started_ns = nook_realtime_ns();
-	if (create_container(l, &w, &f, &e) < 0 || nook_watch_start(&w, &e) < 0)
+	if (create_container(l, &w, net, &f, &e) < 0 || nook_watch_start(&w, &e) < 0)
 		return nook_watch_give_up(&w, f.index, f.op, &e);
 	if (!w.failed) {
 		*started_ns = nook_realtime_ns();
@@ -187,6 +218,16 @@ static int run_once(struct launch *l, bool *started, long long *started_ns)
 		return nook_watch_give_up(&w, -1, "sync", &e);
 	nook_watch_end(&w);
 	return w.status;
+}
+
+/* The network helper lives exactly as long as the start it serves. */
+static int run_once(struct launch *l, bool *started, long long *started_ns)
+{
+	struct nook_net net = NOOK_NET_NONE;
+	int status = watch_once(l, &net, started, started_ns);
+
+	nook_net_stop(l->plan, &net);
+	return status;
 }
 
 static bool stop_file_exists(const struct nook_plan *plan)

@@ -22,6 +22,7 @@
 
 #include "forward.h"
 #include "limits.h"
+#include "network.h"
 #include "sync.h"
 #include "reaper.h"
 #include "resolve.h"
@@ -724,6 +725,9 @@ int nook_run_ops(struct nook_ctx *ctx, const struct nook_plan *plan,
 			break;
 		case NOOK_OP_FORWARD:
 			r = nook_op_forward(op, e);
+			break;
+		case NOOK_OP_AWAIT_NETWORK:
+			r = nook_op_await_network(ctx->syncfd, e);
 			break;
 		case NOOK_OP_INIT:
 			r = nook_op_init(ctx->syncfd, e);

@@ -574,6 +574,7 @@ static int decode_setup_op(const char *name, char **args, struct nook_op *op,
 	case NOOK_OP_NO_NEW_PRIVS:
 	case NOOK_OP_CLOSE_FDS:
 	case NOOK_OP_INIT:
+	case NOOK_OP_AWAIT_NETWORK:
 		return 0;
 	default:
 		return nook_fail(e, EINVAL, "%s is not a setup op", name);
@@ -600,6 +601,8 @@ static bool is_launch_record(enum nook_op_code code)
 	case NOOK_OP_JOIN:
 	case NOOK_OP_CGROUP:
 	case NOOK_OP_OOM_SCORE_ADJ:
+	case NOOK_OP_NETWORK:
+	case NOOK_OP_SHARE_NET:
 		return true;
 	default:
 		return false;
@@ -631,9 +634,9 @@ static bool allowed_in_join(enum nook_op_code code)
 
 /* Launch records that only a container the runtime creates can have. */
 static const enum nook_op_code create_only[] = {
-	NOOK_OP_NAMESPACES, NOOK_OP_UID_MAP, NOOK_OP_GID_MAP,	   NOOK_OP_DETACH,
-	NOOK_OP_STATE,	    NOOK_OP_RESTART, NOOK_OP_EXIT_COMMAND, NOOK_OP_CGROUP,
-	NOOK_OP_OOM_SCORE_ADJ,
+	NOOK_OP_NAMESPACES, NOOK_OP_UID_MAP,	 NOOK_OP_GID_MAP, NOOK_OP_DETACH,
+	NOOK_OP_STATE,	    NOOK_OP_RESTART,	 NOOK_OP_EXIT_COMMAND, NOOK_OP_CGROUP,
+	NOOK_OP_OOM_SCORE_ADJ, NOOK_OP_NETWORK, NOOK_OP_SHARE_NET,
 };
 
 static bool is_create_only(enum nook_op_code code)
@@ -642,6 +645,25 @@ static bool is_create_only(enum nook_op_code code)
 		if (create_only[i] == code)
 			return true;
 	return false;
+}
+
+/* The user and network namespaces: new ones (user required; a network helper needs net),
+ * or another container's (share-net: neither listed, no helper of its own). */
+static int check_network(const struct nook_plan *plan, struct nook_error *e)
+{
+	if (plan->share_net.pid) {
+		if (plan->clone_flags & (CLONE_NEWUSER | CLONE_NEWNET))
+			return nook_fail(e, EINVAL,
+					 "share-net: namespaces cannot list user or net");
+		if (plan->network.argv)
+			return nook_fail(e, EINVAL, "share-net: the plan cannot have a network helper");
+		return 0;
+	}
+	if (!(plan->clone_flags & CLONE_NEWUSER))
+		return nook_fail(e, EINVAL, "namespaces: 'user' is required");
+	if (plan->network.argv && !(plan->clone_flags & CLONE_NEWNET))
+		return nook_fail(e, EINVAL, "network: the helper needs a net namespace");
+	return 0;
 }
 
 static int check_launch_complete(const struct nook_plan *plan, const struct order *o,
@@ -653,7 +675,7 @@ static int check_launch_complete(const struct nook_plan *plan, const struct orde
 			return nook_fail(e, EINVAL,
 					 "namespaces, uid-map and gid-map (or join) must precede %s",
 					 name);
-		return 0;
+		return check_network(plan, e);
 	}
 	for (size_t i = 0; i < sizeof create_only / sizeof create_only[0]; i++)
 		if (o->seen[create_only[i]])
@@ -679,6 +701,8 @@ static int check_order(const struct nook_plan *plan, struct order *o, enum nook_
 		/* The monitor waits for the terminal that console sends it. */
 		if (plan->stdio.tty && !o->seen[NOOK_OP_CONSOLE])
 			return nook_fail(e, EINVAL, "stdio: a tty needs a console op");
+		if (o->seen[NOOK_OP_NETWORK] && !o->seen[NOOK_OP_AWAIT_NETWORK])
+			return nook_fail(e, EINVAL, "network: the plan has no await-network op");
 	} else if (is_launch_record(code)) {
 		if (o->stage != IN_LAUNCH)
 			return nook_fail(e, EINVAL, "%s after the first setup op", name);
@@ -704,6 +728,10 @@ static int check_order(const struct nook_plan *plan, struct order *o, enum nook_
 		/* Its listener must not land on the host's loopback. */
 		if (code == NOOK_OP_FORWARD && !(plan->clone_flags & CLONE_NEWNET))
 			return nook_fail(e, EINVAL, "forward without a network namespace");
+		if (code == NOOK_OP_AWAIT_NETWORK &&
+		    (!o->seen[NOOK_OP_NETWORK] || o->seen[code] || o->seen[NOOK_OP_INIT]))
+			return nook_fail(e, EINVAL,
+					 "await-network: once, with a network record, before init");
 		if (code == NOOK_OP_OVERLAY_ROOTFS || code == NOOK_OP_TMPFS_ROOTFS)
 			code = NOOK_OP_ROOTFS;
 		if (code == NOOK_OP_ROOTFS && o->seen[code])
@@ -821,11 +849,49 @@ static int decode_exit_command(struct nook_plan *plan, struct cursor *c, struct 
 	return 0;
 }
 
+static int required_field(struct cursor *c, const char *op, char **field, struct nook_error *e)
+{
+	if (c->p == c->end)
+		return nook_fail(e, EINVAL, "%s: missing fields", op);
+	return next_field(c, field, e);
+}
+
+/* start, log, api socket, argc, argv..., n, requests...: the helper's command is absolute
+ * (no PATH to search), its requests need a socket to go to. */
+static int decode_network(struct nook_plan *plan, struct cursor *c, struct nook_error *e)
+{
+	char *start, *log, *socket;
+
+	plan->network.index = nook_plan_index(plan);
+	if (required_field(c, "network", &start, e) < 0 ||
+	    required_field(c, "network", &log, e) < 0 ||
+	    required_field(c, "network", &socket, e) < 0)
+		return -1;
+	if (strcmp(start, "clone") != 0 && strcmp(start, "id-maps") != 0)
+		return nook_fail(e, EINVAL, "network: start is clone or id-maps, not '%s'", start);
+	plan->network.before_maps = strcmp(start, "clone") == 0;
+	if (check_path("network", log, e) < 0 ||
+	    (socket[0] && check_path("network", socket, e) < 0))
+		return -1;
+	if (decode_vector(c, "network", "argv", 1, &plan->network.argv, e) < 0 ||
+	    decode_vector(c, "network", "request", 0, &plan->network.requests, e) < 0)
+		return -1;
+	if (plan->network.argv[0][0] != '/')
+		return nook_fail(e, EINVAL, "network: '%s' is not an absolute path",
+				 plan->network.argv[0]);
+	if (plan->network.requests[0] && !socket[0])
+		return nook_fail(e, EINVAL, "network: requests without an api socket");
+	plan->network.log = log;
+	plan->network.api_socket = socket[0] ? socket : NULL;
+	return 0;
+}
+
 static int decode_launch_record(struct nook_plan *plan, struct cursor *c,
 				enum nook_op_code code, const char *name, char **args,
 				struct nook_error *e)
 {
 	unsigned long flags;
+	uint64_t pid;
 
 	switch (code) {
 	case NOOK_OP_NOOK_PLAN:
@@ -836,8 +902,6 @@ static int decode_launch_record(struct nook_plan *plan, struct cursor *c,
 		if (parse_flags(name, args[0], namespace_flags, N_FLAGS(namespace_flags), &flags,
 				e) < 0)
 			return -1;
-		if (!(flags & CLONE_NEWUSER))
-			return nook_fail(e, EINVAL, "namespaces: 'user' is required");
 		plan->clone_flags = (int)flags;
 		return 0;
 	case NOOK_OP_UID_MAP:
@@ -865,6 +929,14 @@ static int decode_launch_record(struct nook_plan *plan, struct cursor *c,
 		return check_path(name, args[0], e);
 	case NOOK_OP_OOM_SCORE_ADJ:
 		return decode_oom_score_adj(plan, args[0], e);
+	case NOOK_OP_NETWORK:
+		return decode_network(plan, c, e);
+	case NOOK_OP_SHARE_NET:
+		if (!parse_decimal(args[0], INT32_MAX, &pid) || pid == 0)
+			return nook_fail(e, EINVAL, "share-net: bad pid '%s'", args[0]);
+		plan->share_net.pid = (pid_t)pid;
+		plan->share_net.index = nook_plan_index(plan);
+		return 0;
 	default:
 		return 0;
 	}

@@ -167,6 +167,18 @@ struct nook_plan {
 		 * that cgroup is the namespace's root (cgroup.c). */
 		bool unshare_ns;
 	} cgroup;
+	struct {
+		char **argv;	/* NULL: no network helper */
+		bool before_maps; /* started right after clone, not once the id maps are written */
+		const char *log;
+		const char *api_socket; /* NULL: no requests */
+		char **requests;
+		int index;
+	} network;
+	struct {
+		pid_t pid;	/* 0: the container gets network namespaces of its own */
+		int index;
+	} share_net;
 	struct nook_op *ops;
 	size_t n_ops;
 };

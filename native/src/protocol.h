@@ -1,6 +1,6 @@
 /* The plan's op table: the one place the C side names ops. src/plan/protocol.ts is its
  * TypeScript twin, and test/unit/protocol.test.ts parses the X() lines below with a regex,
- * so keep one entry per line in exactly this form. Arity -1 means variable (exec, exit-command). */
+ * so keep one entry per line in exactly this form. Arity -1 means variable (exec, exit-command, network). */
 #ifndef NOOK_PROTOCOL_H
 #define NOOK_PROTOCOL_H
 
@@ -18,6 +18,8 @@
   X(NOOK_OP_EXIT_COMMAND, "exit-command", -1) \
   X(NOOK_OP_JOIN, "join", 3) \
   X(NOOK_OP_CGROUP, "cgroup", 1) \
+  X(NOOK_OP_NETWORK, "network", -1) \
+  X(NOOK_OP_SHARE_NET, "share-net", 1) \
   X(NOOK_OP_ROOTFS, "rootfs", 1) \
   X(NOOK_OP_OVERLAY_ROOTFS, "overlay-rootfs", 4) \
   X(NOOK_OP_TMPFS_ROOTFS, "tmpfs-rootfs", 1) \
@@ -41,6 +43,7 @@
   X(NOOK_OP_CAP_SET, "cap-set", 1) \
   X(NOOK_OP_NO_NEW_PRIVS, "no-new-privs", 0) \
   X(NOOK_OP_SESSION, "session", 0) \
+  X(NOOK_OP_AWAIT_NETWORK, "await-network", 0) \
   X(NOOK_OP_CONSOLE, "console", 0) \
   X(NOOK_OP_FORWARD, "forward", 2) \
   X(NOOK_OP_CLOSE_FDS, "close-fds", 0) \

@@ -237,6 +237,12 @@ export function addContainerCommands(program: Command, onInvoke: (invocation: Co
         onInvoke({ command: 'stats', options: { containers, stream: o.stream as boolean, format, interval } });
       });
     parent
+      .command('port')
+      .description("list a container's published ports, or the host addresses of one")
+      .argument('<container>', 'name or ID')
+      .argument('[port]', 'a container port, e.g. 80 or 53/udp')
+      .action((container: string, port: string | undefined) => onInvoke({ command: 'port', container, port }));
+    parent
       .command('rename')
       .description('rename a container')
       .argument('<container>', 'name or ID')

@@ -53,6 +53,7 @@ async function execute(invocation: Invocation): Promise<number> {
     case 'container-prune':
     case 'update':
     case 'stats':
+    case 'port':
     case 'top': {
       const { executeContainerCommand } = await import('../engine/container/commands.js');
       return executeContainerCommand(invocation, io);

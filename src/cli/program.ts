@@ -1,14 +1,14 @@
 import { constants } from 'node:os';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { RunSource } from '../engine/container/root.js';
 import type { StorageDriver } from '../engine/image/storage-driver.js';
 import type { PullPolicy } from '../engine/image/auto-pull.js';
-import type { NetworkMode } from '../plan/spec.js';
 import type { ExistsInvocation } from '../engine/system/exists.js';
 import type { ImageInvocation } from '../engine/image/options.js';
 import { addImageCommands, tlsVerifyOption } from './image-commands.js';
 import { parseMountFlags } from './mount-options.js';
+import { addNetworkOptions, parseNetworkFlags } from './network-options.js';
 import { parseSecurityFlags } from './security-options.js';
 import { addCgroupLimitOptions, addProcessLimitOptions, parseContainerLimits } from './limit-options.js';
 import { addVolumeCommands, type VolumeInvocation } from './volume-commands.js';
@@ -40,11 +40,6 @@ export type Invocation =
   | ExistsInvocation;
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
-
-function parseNetwork(value: string): NetworkMode {
-  if (value === 'none' || value === 'host') return value;
-  throw new UsageError(`network mode "${value}" is not supported`, 'use --network none (the default) or --network host');
-}
 
 /** podman takes `--entrypoint CMD` or a JSON array; "" clears the image's entrypoint. */
 export function parseEntrypoint(value: string): string[] {
@@ -88,7 +83,7 @@ function parseRunSource(
 function addCreateOptions(cmd: Command): Command {
   addCgroupLimitOptions(cmd);
   addProcessLimitOptions(cmd);
-  return cmd
+  return addNetworkOptions(cmd)
     .argument('[image-and-command...]', 'the image (unless --rootfs), then the command and its arguments')
     .passThroughOptions()
     .option('--rootfs <dir>', 'use a directory as the root filesystem instead of an image')
@@ -113,7 +108,6 @@ function addCreateOptions(cmd: Command): Command {
     .option('-v, --volume <volume>', 'bind mount HOST-DIR:DIR[:OPTS] or volume NAME:DIR[:OPTS] (repeatable)', collect, [])
     .option('--mount <mount>', 'type=bind|volume|tmpfs,src=…,dst=…[,ro] (repeatable)', collect, [])
     .option('--tmpfs <dir[:opts]>', 'mount a tmpfs, e.g. /dir:size=64m,mode=1777 (repeatable)', collect, [])
-    .addOption(new Option('--network <mode>', 'network mode: none or host').default('none'))
     .option('--security-opt <opt>', 'no-new-privileges, seccomp=unconfined|PROFILE.json, mask=PATHS, unmask=ALL|PATHS (repeatable)', collect, [])
     .option('--cap-add <cap>', 'add a capability, or "all" (repeatable)', collect, [])
     .option('--cap-drop <cap>', 'drop a capability, or "all" (repeatable)', collect, [])
@@ -157,7 +151,7 @@ function createOptions(o: Record<string, unknown>, args: readonly string[], glob
     readOnly: o.readOnly as boolean,
     init: o.init as boolean,
     mounts: parseMountFlags({ volume: o.volume as string[], mount: o.mount as string[], tmpfs: o.tmpfs as string[] }),
-    network: parseNetwork(o.network as string),
+    network: parseNetworkFlags(o),
     security: parseSecurityFlags({
       securityOpt: o.securityOpt as string[],
       capAdd: o.capAdd as string[],

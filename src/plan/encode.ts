@@ -79,6 +79,18 @@ export function opFields(op: Op): string[] {
       return [String(op.pid), String(op.startTime), op.namespaces.join(',')];
     case 'forward':
       return [String(op.port), op.socket];
+    case 'network':
+      return [
+        op.helper.start,
+        op.helper.log,
+        op.helper.apiSocket ?? '',
+        String(op.helper.argv.length),
+        ...op.helper.argv,
+        String(op.helper.requests.length),
+        ...op.helper.requests,
+      ];
+    case 'share-net':
+      return [String(op.pid)];
     case 'pivot-root':
     case 'loopback-up':
     case 'no-new-privs':
@@ -87,6 +99,7 @@ export function opFields(op: Op): string[] {
     case 'detach':
     case 'session':
     case 'console':
+    case 'await-network':
       return [];
   }
 }

@@ -101,6 +101,12 @@ export function explainPlan(ops: readonly Op[]): string[] {
         return `nsenter --target ${op.pid} ${op.namespaces.map((ns) => `--${ns}`).join(' ')} --preserve-credentials`;
       case 'session':
         return 'setsid   # a session of its own: no terminal of the user\'s is its controlling terminal';
+      case 'network':
+        return `${sh(...op.helper.argv)} &   # started by the monitor, given this namespace; ${op.helper.requests.length} port request(s) to its API once ready`;
+      case 'share-net':
+        return `nsenter --target ${op.pid} --user --net --preserve-credentials   # then the other namespaces are new ones inside these`;
+      case 'await-network':
+        return '# wait until the network helper is ready and the ports are published';
       case 'console':
         return '# console: a new terminal from the container\'s /dev/ptmx becomes its controlling terminal (TIOCSCTTY) and stdin, stdout, stderr';
     }

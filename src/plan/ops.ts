@@ -45,6 +45,25 @@ export interface Rlimit {
   readonly hard: RlimitValue;
 }
 
+/**
+ * A user-mode network stack the monitor runs for the container (pasta, slirp4netns), given
+ * the container's namespaces and a ready fd (docs/protocol.md, `network`).
+ */
+export interface NetworkHelper {
+  /**
+   * When the monitor starts it: right after clone (pasta, which needs no id maps: its start
+   * then overlaps theirs), or once the id maps are written (slirp4netns sets its ids).
+   */
+  readonly start: 'clone' | 'id-maps';
+  /** argv[0] absolute: no PATH search. */
+  readonly argv: readonly string[];
+  /** Where its output goes; its last line explains a failure. */
+  readonly log: string;
+  /** Requests sent to its API socket once it is ready (slirp4netns's published ports). */
+  readonly apiSocket: string | null;
+  readonly requests: readonly string[];
+}
+
 export type Op =
   | { readonly op: 'namespaces'; readonly namespaces: readonly Namespace[] }
   | { readonly op: 'uid-map'; readonly map: IdMap }
@@ -110,7 +129,13 @@ export type Op =
   /** The container's cgroup (a directory nook made and wrote the limits in): joined from outside. */
   | { readonly op: 'cgroup'; readonly path: string }
   /** Open a terminal in the container's devpts and make it the process's stdio. */
-  | { readonly op: 'console' };
+  | { readonly op: 'console' }
+  /** The container's network helper, started by the monitor while the setup ops run. */
+  | { readonly op: 'network'; readonly helper: NetworkHelper }
+  /** Create the container in the user and network namespaces of process `pid` (another container's). */
+  | { readonly op: 'share-net'; readonly pid: number }
+  /** Wait until the network helper is ready (its ports published) before going on to exec. */
+  | { readonly op: 'await-network' };
 
 export type RestartPolicyName = 'no' | 'on-failure' | 'always';
 

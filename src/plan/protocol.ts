@@ -1,7 +1,7 @@
 /**
  * The op table of the plan protocol (docs/protocol.md). Its twin is the NOOK_OPS X-macro in
  * native/src/protocol.h; test/unit/protocol.test.ts fails when the two disagree.
- * Arity -1: variable (exec carries its own counts).
+ * Arity -1: variable (exec, exit-command and network carry their own counts).
  */
 export const PROTOCOL_VERSION = '1';
 
@@ -43,6 +43,9 @@ export const OP_ARITY = {
   join: 3,
   session: 0,
   cgroup: 1,
+  network: -1,
+  'share-net': 1,
+  'await-network': 0,
   console: 0,
   forward: 2,
   end: 0,

@@ -1,4 +1,4 @@
-import type { IdMap, MountFlag, OverlayRootfs, Propagation, Rlimit } from './ops.js';
+import type { IdMap, MountFlag, NetworkHelper, OverlayRootfs, Propagation, Rlimit } from './ops.js';
 
 /** Everything the plan compiler needs to know about one container, already decided. */
 export interface ContainerSpec {
@@ -6,7 +6,7 @@ export interface ContainerSpec {
   readonly rootfs: RootfsSource;
   readonly uidMap: IdMap;
   readonly gidMap: IdMap;
-  readonly network: NetworkMode;
+  readonly network: NetworkSetup;
   readonly hostname: string;
   readonly readOnly: boolean;
   /** Host files bind-mounted over the image's /etc/hosts, /etc/hostname, /etc/resolv.conf. */
@@ -45,7 +45,8 @@ export interface ExecSpec {
   /** The container's PID 1 as the host sees it, and its start time: its namespaces are joined. */
   readonly pid: number;
   readonly startTime: number;
-  readonly network: NetworkMode;
+  /** Whether the container shares the host's network namespace (then there is none to join). */
+  readonly hostNetwork: boolean;
   readonly workdir: string;
   readonly user: ProcessUser;
   readonly capabilities: bigint;
@@ -62,10 +63,19 @@ export type RootfsSource =
   | { readonly kind: 'directory'; readonly path: string }
   | { readonly kind: 'overlay'; readonly overlay: OverlayRootfs };
 
-export type NetworkMode = 'none' | 'host';
+/** The container's network as the runtime builds it. */
+export type NetworkSetup =
+  /** A network namespace of its own with only `lo`. */
+  | { readonly kind: 'none' }
+  | { readonly kind: 'host' }
+  /** A network namespace of its own, connected by a user-mode stack. */
+  | { readonly kind: 'helper'; readonly helper: NetworkHelper }
+  /** The user and network namespaces of another container's process. */
+  | { readonly kind: 'shared'; readonly pid: number };
 
 export interface EtcFiles {
-  readonly hosts: string;
+  /** null: the image's own /etc/hosts stays (--no-hosts). */
+  readonly hosts: string | null;
   readonly hostname: string;
   readonly resolvConf: string;
 }

@@ -96,6 +96,13 @@ export function reportToError(report: RuntimeReport, context: ReportContext): No
       return new RuntimeError(`cannot move the container into its cgroup ${detail}: ${errnoMessage(errno)}`, 'see "nook info" for the cgroups delegated to you');
     case 'seccomp':
       return new RuntimeError(`the kernel refused the seccomp filter: ${errnoMessage(errno)}`, 'run with --security-opt seccomp=unconfined to do without it');
+    case 'network':
+      return new RuntimeError(
+        `the container's network could not be set up: ${errno ? `${detail}: ${errnoMessage(errno)}` : detail}`,
+        'see the helper\'s whole output in network.log in the container\'s directory, or run with --network none',
+      );
+    case 'share-net':
+      return new RuntimeError(`cannot join the other container's network: ${detail}: ${errnoMessage(errno)}`, 'make sure that container is running (nook ps)');
     case 'plan':
       return new RuntimeError(`the nook runtime refused its plan: ${detail}`, 'nook and native/build/nook-runtime are out of step: run "npm install" again');
   }

@@ -1,6 +1,7 @@
 import type { RecordedSecurity } from '../plan/security-options.js';
 import type { RestartPolicyName } from '../plan/ops.js';
-import type { ContainerMount, NetworkMode, ProcessLimits, ProcessUser, RootfsSource } from '../plan/spec.js';
+import type { NetworkConfig } from '../net/config.js';
+import type { ContainerMount, ProcessLimits, ProcessUser, RootfsSource } from '../plan/spec.js';
 import { NO_CGROUP_LIMITS, type CgroupLimits } from '../sys/cgroup/limits.js';
 
 /** What a container is, decided once by create and read by every later command. */
@@ -32,7 +33,7 @@ export interface ContainerRecord {
   /** Every volume the container mounts, and those made for it alone (removed with rm -v). */
   readonly volumes: readonly string[];
   readonly anonymousVolumes: readonly string[];
-  readonly network: NetworkMode;
+  readonly network: NetworkConfig;
   readonly security: RecordedSecurity;
   readonly tty: boolean;
   readonly interactive: boolean;
@@ -133,6 +134,16 @@ export function parseContainerRecord(text: string, id: string): ContainerRecord 
   if (record.limits !== undefined && !object({ cgroup: present, process: object({ rlimits: Array.isArray }) })(record.limits)) {
     throw new CorruptRecordError('its "limits" is not valid');
   }
-  // Records written before limits existed have none.
-  return { ...(value as ContainerRecord), limits: (record.limits as ContainerLimits | undefined) ?? NO_LIMITS };
+  return {
+    ...(value as ContainerRecord),
+    // Records written before limits existed have none.
+    limits: (record.limits as ContainerLimits | undefined) ?? NO_LIMITS,
+    // Records written before networking kept the mode alone: none or host.
+    network: typeof record.network === 'string' ? legacyNetwork(record.network) : (record.network as NetworkConfig),
+  };
+}
+
+function legacyNetwork(mode: string): NetworkConfig {
+  if (mode !== 'none' && mode !== 'host') throw new CorruptRecordError('its "network" is not valid');
+  return { mode: { kind: mode }, ports: [], dns: { servers: [], search: [], options: [] }, addHosts: [], noHosts: false };
 }

@@ -202,7 +202,7 @@ describe('compilePlan', () => {
   });
 
   describe('network', () => {
-    const host = compilePlan(makeSpec({ network: 'host' }));
+    const host = compilePlan(makeSpec({ network: { kind: 'host' } }));
     const namespacesOf = (p: readonly Op[]) => allOf(p, 'namespaces')[0]!.namespaces;
 
     it("'none' gets its own net namespace, loopback up after pivot-root and a fresh read-only sysfs", () => {
@@ -345,7 +345,7 @@ describe('compilePlan with --init', () => {
 describe('compileExecPlan', () => {
   const spec = makeSpec();
   const exec = (tty: boolean, seccomp: readonly Uint8Array[] = []): Op[] =>
-    compileExecPlan({ pid: 42, startTime: 4711, network: 'none', workdir: '/', user: spec.user, capabilities: spec.capabilities, noNewPrivs: false, seccomp, tty, process: spec.process, argv: ['sh'], env: [] });
+    compileExecPlan({ pid: 42, startTime: 4711, hostNetwork: false, workdir: '/', user: spec.user, capabilities: spec.capabilities, noNewPrivs: false, seccomp, tty, process: spec.process, argv: ['sh'], env: [] });
 
   it('joins, then starts a session of its own; a terminal only with -t', () => {
     expect(exec(false).slice(0, 2)).toEqual([{ op: 'join', pid: 42, startTime: 4711, namespaces: expect.arrayContaining(['user', 'pid']) }, { op: 'session' }]);

@@ -14,7 +14,7 @@ function record(id: string, name: string): ContainerRecord {
   return {
     id, name, created: new Date().toISOString(), image: null, rootfsDir: '/r', rootfs: { kind: 'directory', path: '/r' }, entrypoint: null,
     argv: ['true'], env: [], workdir: '/', hostname: 'h', user: { uid: 0, gid: 0, groups: [], spec: '0' }, readOnly: false, init: false,
-    mounts: [], volumes: [], anonymousVolumes: [], network: 'none', security: DEFAULT_SECURITY, tty: false, interactive: false,
+    mounts: [], volumes: [], anonymousVolumes: [], network: { mode: { kind: 'none' }, ports: [], dns: { servers: [], search: [], options: [] }, addHosts: [], noHosts: false }, security: DEFAULT_SECURITY, tty: false, interactive: false,
     restart: { policy: 'no', maxRetries: 0 }, autoRemove: false, stopSignal: 'SIGTERM', stopTimeout: 10,
     limits: NO_LIMITS,
   };
@@ -39,6 +39,14 @@ describe('ContainerStore', () => {
     store.commit(record(ID(1), 'web'));
     expect(() => store.claimName('web', ID(2))).toThrow(NameInUseError);
     expect(store.list().map((r) => r.name)).toEqual(['web']);
+  });
+
+  it('reads a record written before networking, whose network was none or host alone', () => {
+    store.begin(ID(1));
+    store.commit(record(ID(1), 'old'));
+    const path = store.path(ID(1), 'config.json');
+    writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), network: 'host' }));
+    expect(store.read(ID(1))!.network).toEqual({ mode: { kind: 'host' }, ports: [], dns: { servers: [], search: [], options: [] }, addHosts: [], noHosts: false });
   });
 
   it('takes over a name whose create was killed, and sweeps what it left', () => {

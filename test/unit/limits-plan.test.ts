@@ -28,7 +28,7 @@ describe('per-process limits in the plan', () => {
   });
 
   it('gives exec the same rlimits, and no oom record (a join plan cannot have one)', () => {
-    const exec = compileExecPlan({ pid: 42, startTime: 4711, network: 'none', workdir: '/', user: { uid: 0, gid: 0, groups: [] }, capabilities: 0n, noNewPrivs: false, seccomp: [], tty: false, process, argv: ['sh'], env: [] });
+    const exec = compileExecPlan({ pid: 42, startTime: 4711, hostNetwork: false, workdir: '/', user: { uid: 0, gid: 0, groups: [] }, capabilities: 0n, noNewPrivs: false, seccomp: [], tty: false, process, argv: ['sh'], env: [] });
     expect(exec.map((op) => op.op)).toEqual(['join', 'session', 'chdir', 'umask', 'rlimit', 'rlimit', 'cap-bounding', 'user', 'cap-set', 'close-fds', 'exec']);
   });
 

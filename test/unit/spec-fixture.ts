@@ -24,7 +24,7 @@ export function makeSpec(overrides: Partial<ContainerSpec> = {}): ContainerSpec 
     rootfs: { kind: 'directory', path: ROOTFS },
     uidMap: FULL_MAP('/usr/bin/newuidmap', 1000),
     gidMap: FULL_MAP('/usr/bin/newgidmap', 1000),
-    network: 'none',
+    network: { kind: 'none' },
     hostname: 'box',
     readOnly: false,
     tty: false,

@@ -104,5 +104,9 @@ export async function executeContainerCommand(invocation: ContainerInvocation, i
       const { showStats } = await import('./stats.js');
       return showStats(opened, invocation.options, io);
     }
+    case 'port': {
+      const { showPorts } = await import('../network/port.js');
+      return showPorts(opened, invocation.container, invocation.port, io);
+    }
   }
 }

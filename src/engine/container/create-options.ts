@@ -1,5 +1,5 @@
 import { UsageError } from '../../errors.js';
-import type { NetworkMode } from '../../plan/spec.js';
+import type { NetworkOptions } from '../../net/config.js';
 import type { ContainerLimits, RestartPolicy } from '../../store/containers.js';
 import type { MountRequest } from './mount-request.js';
 import type { RunSource } from './root.js';
@@ -24,7 +24,8 @@ export interface CreateOptions {
   readonly init: boolean;
   /** -v, --mount, --tmpfs */
   readonly mounts: readonly MountRequest[];
-  readonly network: NetworkMode;
+  /** --network, -p, -P, --dns*, --add-host, --no-hosts */
+  readonly network: NetworkOptions;
   readonly security: SecurityOptions;
   readonly tty: boolean;
   readonly interactive: boolean;

@@ -49,13 +49,13 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   const idMaps = containerIdMaps();
   // As podman: a user named here still gets the container's --group-add groups.
   const user = opts.user === undefined ? record.user : resolveUser(rootFiles(record), opts.user, idMaps, record.user.groupAdd ?? []);
-  const security = await containerSecurity(record.security, record.network, { dir: runtimeDir(), write: true });
+  const security = await containerSecurity(record.security, record.network.mode.kind, { dir: runtimeDir(), write: true });
   const plan: Op[] = [
     { op: 'stdio', tty: opts.tty, stdin: opts.interactive, log: null },
     ...compileExecPlan({
       pid: status.pid,
       startTime: status.pidStartTime,
-      network: record.network,
+      hostNetwork: record.network.mode.kind === 'host',
       workdir: opts.workdir === undefined ? record.workdir : normalPath(opts.workdir),
       user,
       capabilities: security.capabilities,

@@ -1,4 +1,6 @@
 import { ContainerError, ImageError } from '../../errors.js';
+import { networkModeName } from '../../net/config.js';
+import { portBindings } from '../../net/ports.js';
 import type { ContainerRecord, ContainerStore } from '../../store/containers.js';
 import { CorruptContainerError, findContainer, type OpenedContainers } from './lookup.js';
 import type { ContainerIO } from './options.js';
@@ -89,6 +91,7 @@ export function inspectContainer(containers: ContainerStore, record: ContainerRe
     RestartCount: status.state === 'created' ? 0 : status.restarts,
     Driver: record.rootfs.kind === 'overlay' ? 'overlay' : record.rootfsDir === null ? 'vfs' : '',
     Mounts: mounts(record),
+    NetworkSettings: { Ports: portBindings(record.network.ports) },
     Config: {
       Hostname: record.hostname,
       User: record.user.spec,
@@ -106,7 +109,12 @@ export function inspectContainer(containers: ContainerStore, record: ContainerRe
       AutoRemove: record.autoRemove,
       RestartPolicy: { Name: record.restart.policy, MaximumRetryCount: record.restart.maxRetries },
       ReadonlyRootfs: record.readOnly,
-      NetworkMode: record.network,
+      NetworkMode: networkModeName(record.network.mode),
+      PortBindings: portBindings(record.network.ports),
+      Dns: record.network.dns.servers,
+      DnsSearch: record.network.dns.search,
+      DnsOptions: record.network.dns.options,
+      ExtraHosts: record.network.addHosts.map((h) => `${h.name}:${h.ip}`),
       Init: record.init,
       Privileged: record.security.privileged,
       CapAdd: record.security.capAdd,

@@ -67,4 +67,5 @@ export type ContainerInvocation =
   | { readonly command: 'top'; readonly container: string }
   /** The limits given (null: unchanged). */
   | { readonly command: 'update'; readonly container: string; readonly limits: CgroupLimits }
-  | { readonly command: 'stats'; readonly options: StatsOptions };
+  | { readonly command: 'stats'; readonly options: StatsOptions }
+  | { readonly command: 'port'; readonly container: string; readonly port: string | undefined };

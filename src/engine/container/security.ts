@@ -5,7 +5,8 @@ import { HostError, UsageError } from '../../errors.js';
 import { CAPABILITIES, capabilityMask, DEFAULT_CAPABILITIES, mergeCapabilities, type Capability } from '../../plan/capabilities.js';
 import { MASKED_PATHS, READONLY_PATHS } from '../../plan/hardening.js';
 import type { RecordedSecurity, SecurityOptions } from '../../plan/security-options.js';
-import type { NetworkMode, Sysctl } from '../../plan/spec.js';
+import type { NetworkKind } from '../../net/mode.js';
+import type { Sysctl } from '../../plan/spec.js';
 import { cachedFilterProgram, cacheEntryName } from '../../seccomp/cache.js';
 import { DEFAULT_FILTERS } from '../../seccomp/default-profile.js';
 import { parseProfile } from '../../seccomp/profile.js';
@@ -83,7 +84,7 @@ async function seccompFilters(opts: RecordedSecurity, caps: readonly Capability[
 }
 
 /** Decides capabilities, seccomp filters, kernel paths and sysctls for one container. */
-export async function containerSecurity(opts: RecordedSecurity, network: NetworkMode, cache: FilterCacheOptions): Promise<ContainerSecurity> {
+export async function containerSecurity(opts: RecordedSecurity, network: NetworkKind, cache: FilterCacheOptions): Promise<ContainerSecurity> {
   const caps = capabilities(opts);
   const sysctls = opts.sysctls.map((item) => parseSysctl(item, network));
   return {

@@ -11,7 +11,8 @@ import { ContainerError } from '../../errors.js';
 import type { ContainerIdMaps } from '../../sys/idmap.js';
 import { runtimeDir } from '../../sys/paths.js';
 import { containerStatus, LOG_FILE, STATE_FILE, STOP_FILE } from './state.js';
-import { etcFilePaths, renderEtcFiles, writeEtcFiles } from './etc-files.js';
+import { etcFilePaths, writeEtcFiles } from './etc-files.js';
+import { prepareNetwork, type PreparedNetwork } from '../network/prepare.js';
 import { containerSecurity, type ContainerSecurity } from './security.js';
 import { setUpLimits } from './limits.js';
 
@@ -35,13 +36,13 @@ export interface StartMode {
 }
 
 /** The container's plan input: its record, with what is decided afresh at each start. */
-export function containerSpec(record: ContainerRecord, idMaps: ContainerIdMaps, security: ContainerSecurity, etcFiles: EtcFiles): ContainerSpec {
+export function containerSpec(record: ContainerRecord, idMaps: ContainerIdMaps, security: ContainerSecurity, etcFiles: EtcFiles, network: PreparedNetwork): ContainerSpec {
   return {
     id: record.id,
     rootfs: record.rootfs,
     uidMap: idMaps.uid,
     gidMap: idMaps.gid,
-    network: record.network,
+    network: network.setup,
     hostname: record.hostname,
     readOnly: record.readOnly,
     etcFiles,
@@ -49,6 +50,8 @@ export function containerSpec(record: ContainerRecord, idMaps: ContainerIdMaps, 
     workdir: record.workdir,
     user: record.user,
     ...security,
+    // The network's own first: the user's --sysctl may change them.
+    sysctls: [...network.sysctls, ...security.sysctls],
     init: record.init,
     tty: record.tty,
     process: record.limits.process,
@@ -112,13 +115,14 @@ export async function startContainer(containers: ContainerStore, idMaps: Contain
 
 async function launch(containers: ContainerStore, idMaps: ContainerIdMaps, record: ContainerRecord, mode: StartMode, io: StartIO): Promise<number> {
   const scratch = runtimeDir();
-  const security = await containerSecurity(record.security, record.network, { dir: scratch, write: true });
-  const etcFiles = etcFilePaths(containers.path(record.id, 'userdata'));
-  writeEtcFiles(etcFiles, renderEtcFiles(record.hostname, record.network));
+  const security = await containerSecurity(record.security, record.network.mode.kind, { dir: scratch, write: true });
+  const network = await prepareNetwork(record, containers, idMaps, { runtimeDir: scratch, dryRun: false });
+  const etcFiles = etcFilePaths(containers.path(record.id, 'userdata'), network.hosts !== null);
+  writeEtcFiles(etcFiles, { hosts: network.hosts, hostname: `${record.hostname}\n`, resolvConf: network.resolvConf });
   rmSync(containers.path(record.id, STOP_FILE), { force: true });
   if (idMaps.warning !== null) io.warn(`WARN: ${idMaps.warning}`);
   const limits = setUpLimits(containers, record, io.warn);
-  const plan = [...limits.records, ...monitorRecords(containers, record, mode), ...compilePlan(containerSpec(record, idMaps, security, etcFiles))];
+  const plan = [...limits.records, ...monitorRecords(containers, record, mode), ...compilePlan(containerSpec(record, idMaps, security, etcFiles, network))];
   let result;
   try {
     result = await launchRuntime(encodePlan(plan), scratch, { passStdin: record.interactive, detached: mode.detach, via: limits.via });

@@ -12,6 +12,12 @@ import { idMapHelper, overlapsOf, ownedBy, readSubordinateEntries, SUBGID_FILE, 
 import { readUsernsSettings, usernsProblems } from '../../sys/userns.js';
 import { findOnPath } from '../../sys/which.js';
 import { chooseStorageDriver, type StorageDriver } from '../image/storage-driver.js';
+import { defaultNetwork } from '../network/default.js';
+
+function describeDefaultNetwork(): string {
+  const chosen = defaultNetwork();
+  return `${chosen.kind} (${chosen.reason})`;
+}
 
 export interface InfoOptions {
   readonly format: 'text' | 'json';
@@ -101,6 +107,7 @@ export async function showInfo(options: InfoOptions, io: { out: (line: string) =
       containerIds: describeContainerIds(maps),
       cgroups: cgroups(readCgroupHost()),
       networkTools: networkTools(),
+      defaultNetwork: describeDefaultNetwork(),
     },
     store: {
       graphRoot: store.root,
