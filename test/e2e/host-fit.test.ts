@@ -300,7 +300,8 @@ describe('id maps without a subordinate range', () => {
   });
 
   it('does the same, with the package to install, when newuidmap is not on PATH', async () => {
-    const result = await nook(['run', '--rm', '--rootfs', rootfs, '--', 'cat', '/proc/self/uid_map'], { env: { ...env, PATH: pathWith([]) } });
+    // No network: that PATH has no pasta either, whose warning is another test's.
+    const result = await nook(['run', '--rm', '--network', 'none', '--rootfs', rootfs, '--', 'cat', '/proc/self/uid_map'], { env: { ...env, PATH: pathWith([]) } });
     expect(result.status, show(result)).toBe(0);
     expect(result.stdout.trim().split(/\s+/).map(Number)).toEqual([0, uid, 1]);
     expect(lines(result)).toEqual([`WARN: newuidmap is not installed: ${SINGLE}. Fix: install the package uidmap (Debian, Ubuntu) or shadow-utils (Fedora, RHEL)`]);
