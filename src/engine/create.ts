@@ -6,7 +6,7 @@ import { flattenLayers } from '../image/flatten/run.js';
 import { DEFAULT_PATH } from '../plan/hardening.js';
 import type { NetworkMode } from '../plan/spec.js';
 import { resolveLayeredPath } from '../rootfs/layered.js';
-import { resolveInRoot } from '../rootfs/resolve.js';
+import { existsInRoot } from '../rootfs/resolve.js';
 import { resolveUser } from '../rootfs/users.js';
 import { ContainerStore, NameInUseError, type ContainerRecord, type RestartPolicy } from '../store/containers.js';
 import { storeRoot } from '../store/paths.js';
@@ -103,7 +103,7 @@ function checkOptions(opts: CreateOptions): void {
 function containerCommand(opts: CreateOptions, root: PreparedRoot): readonly string[] {
   if (opts.source.kind === 'rootfs') {
     if (opts.command.length > 0) return opts.command;
-    if (root.rootfs.kind === 'directory' && resolveInRoot(root.rootfs.path, '/bin/sh') !== null) return ['/bin/sh'];
+    if (root.rootfs.kind === 'directory' && existsInRoot(root.rootfs.path, '/bin/sh')) return ['/bin/sh'];
     throw new UsageError(
       `no command given, and rootfs "${opts.source.path}" has no /bin/sh to run by default`,
       `name the command: nook run --rootfs ${opts.source.path} -- CMD [ARG...]`,
