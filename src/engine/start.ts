@@ -113,6 +113,6 @@ async function launch(containers: ContainerStore, idMaps: ContainerIdMaps, recor
   rmSync(containers.path(record.id, STOP_FILE), { force: true });
   if (idMaps.warning !== null) io.warn(`WARN: ${idMaps.warning}`);
   const result = await launchRuntime(encodePlan(plan), scratch, { passStdin: record.interactive, detached: mode.detach });
-  if (result.report !== null) throw reportToError(result.report, { rootfs: record.rootfsDir ?? record.image?.name ?? record.id, ...profileContext(record, plan) });
+  if (result.report !== null) throw reportToError(result.report, { rootfs: record.rootfsDir ?? record.image?.name ?? record.id, startPlan: plan, ...profileContext(record, plan) });
   return result.status;
 }

@@ -367,6 +367,26 @@ describe('bad input', () => {
     await expectRefused(['run', '--rootfs', rootfs, '-u', '70000', 'true'], /outside the container's id map/);
   });
 
+  it('names a failed step by its line in --explain, whatever the monitor records before it', async () => {
+    // A file bound over a directory: the kernel refuses the bind, an op with no message of its own.
+    const file = join(tmp.path, 'a-file');
+    writeFileSync(file, 'x');
+    const args = ['--rootfs', rootfs, '-v', `${file}:/tmp`, '--', 'true'];
+    const listing = await nook(['run', '--explain', ...args], { env });
+    expect(listing.status, show(listing)).toBe(0);
+    const lines = listing.stdout.split('\n');
+    const bind = lines.findIndex((line) => line.startsWith(`touch ${rootfs}/tmp && mount --rbind ${file} ${rootfs}/tmp`)) + 1;
+    expect(bind).toBeGreaterThan(0);
+    // Foreground --rm puts one monitor record before the steps, -d --rm four.
+    for (const mode of [['--rm'], ['-d', '--rm']]) {
+      const result = await nook(['run', ...mode, ...args], { env });
+      expect(result.status, show(result)).toBe(125);
+      expect(result.stderr).toMatch(
+        new RegExp(`^Error: container setup failed at step ${bind} \\(bind /tmp\\): [a-z ]+ \\(E[A-Z]+\\) \\(hint: run the same command with --explain: step ${bind} is line ${bind} of what it prints\\)\n$`),
+      );
+    }
+  });
+
   it('prints the plan with --explain and runs nothing', async () => {
     const before = containerStateLeft();
     const result = await nook(['run', '--rootfs', rootfs, '--explain', 'sh', '-c', 'touch /explained'], { env });
