@@ -253,9 +253,14 @@ describe('--init', () => {
   });
 
   it('reaps orphans the command leaves behind', async () => {
-    // The inner shell exits at once; its sleep is orphaned, reparented to PID 1, and ends.
-    const script = 'sh -c "sleep 0.2 &"; sleep 1; for s in /proc/[0-9]*/stat; do cut -d" " -f3 "$s"; done | grep -c Z || true';
-    expect(await sh(script, ['--init'])).toBe('0\n');
+    // The inner shell exits at once; its sleep is orphaned, reparented to PID 1 (nook-init),
+    // and ends. Only a reaped process leaves /proc: an unreaped one stays a zombie for good,
+    // and the loop (and the test) never ends.
+    const script = 'sh -c "sleep 0.2 & echo \\$! > /tmp/orphan"; pid=$(cat /tmp/orphan); while [ -e /proc/$pid ]; do sleep 0.05; done; echo "reaped $pid"';
+    const out = await sh(script, ['--init']);
+    expect(out).toMatch(/^reaped [0-9]+\n$/);
+    // PID 1 is nook-init and the command sh is PID 2: the orphan was another process.
+    expect(Number(out.split(' ')[1])).toBeGreaterThan(2);
   });
 
   it('passes a signal on to a command that set no handler for it', async () => {
