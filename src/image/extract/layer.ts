@@ -18,7 +18,14 @@ import { UnsafeLayerPath } from './layer-path.js';
 /** The archive is malformed or unsafe. */
 export class LayerError extends Error {}
 
+/** A pax record can hold a NUL byte; no file name or link target can. */
+function checkNoNul(kind: string, text: string): void {
+  const nul = text.indexOf('\0');
+  if (nul >= 0) throw new LayerError(`${kind} contains a NUL byte (after ${JSON.stringify(text.slice(0, nul))})`);
+}
+
 function checkRelative(kind: string, path: string): void {
+  checkNoNul(kind, path);
   if (path.startsWith('/')) throw new LayerError(`${kind} "${path}" is an absolute path`);
   if (path.split('/').includes('..')) throw new LayerError(`${kind} "${path}" contains ".."`);
 }
@@ -81,7 +88,10 @@ export async function extractLayer(source: Readable, target: string, request: Ow
         checkRelative(`hard link target of "${path}"`, entry.linkpath ?? '');
         symlinks.check(`hard link target of "${path}"`, entry.linkpath ?? '');
       }
-      if (entry.type === 'SymbolicLink') symlinks.add(path);
+      if (entry.type === 'SymbolicLink') {
+        checkNoNul(`symlink target of "${path}"`, entry.linkpath ?? '');
+        symlinks.add(path);
+      }
       if (request.preserveOwners && ((entry.uid ?? 0) > request.maxId || (entry.gid ?? 0) > request.maxId)) {
         throw new LayerError(`"${path}" belongs to ${entry.uid}:${entry.gid}, beyond the ${request.maxId + 1} ids a container maps`);
       }

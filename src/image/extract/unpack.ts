@@ -10,7 +10,7 @@ const PARENT_MODE = 0o755;
 export class UnsupportedEntry extends Error {}
 
 /**
- * Writes the entries of a layer that the layer checks in main.ts have let through, into
+ * Writes the entries of a layer that the layer checks in layer.ts have let through, into
  * the layer's directory, with what node-tar's UnpackSync wrote (same modes, times and
  * owners) but fewer syscalls: the directory starts empty, so an entry is simply created,
  * and only when that fails does it look at what is in the way (a missing parent, an
@@ -59,7 +59,8 @@ export class LayerWriter {
     });
     entry.on('end', () => {
       if (entry.mtime) futimesSync(fd, entry.atime ?? new Date(), entry.mtime);
-      if (this.chowns(entry)) fchownSync(fd, entry.uid!, entry.gid!);
+      const owner = this.owner(entry);
+      if (owner) fchownSync(fd, owner.uid, owner.gid);
       // Exact, whatever the umask; and the kernel drops setuid/setgid at a chown (ping, su
       // and passwd in images rely on them).
       if (mode & 0o6000) fchmodSync(fd, mode);
@@ -78,7 +79,8 @@ export class LayerWriter {
       if ((lstatSync(path).mode & 0o7777) !== mode) chmodSync(path, mode);
     }
     if (entry.mtime) utimesSync(path, entry.atime ?? new Date(), entry.mtime);
-    if (this.chowns(entry)) chownSync(path, entry.uid!, entry.gid!);
+    const owner = this.owner(entry);
+    if (owner) chownSync(path, owner.uid, owner.gid);
   }
 
   /**
@@ -101,7 +103,13 @@ export class LayerWriter {
     return make();
   }
 
-  private chowns(entry: ReadEntry): boolean {
-    return this.preserveOwners && ((entry.uid ?? 0) !== 0 || (entry.gid ?? 0) !== 0);
+  /**
+   * The owner to give the entry, or null to leave it container root's. An id field node-tar
+   * could not read is 0, as the layer checks (layer.ts) took it.
+   */
+  private owner(entry: ReadEntry): { uid: number; gid: number } | null {
+    const uid = entry.uid ?? 0;
+    const gid = entry.gid ?? 0;
+    return this.preserveOwners && (uid !== 0 || gid !== 0) ? { uid, gid } : null;
   }
 }
