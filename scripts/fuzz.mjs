@@ -47,6 +47,8 @@ function planDecoder(seconds) {
       `-artifact_prefix=${findings}/plan-decoder-`,
       '-timeout=10',
       '-rss_limit_mb=2048',
+      // Room for plans several times the seeds' size (a seccomp filter alone is kilobytes).
+      '-max_len=16384',
       '-print_final_stats=1',
       work,
       corpus('plan-decoder'),

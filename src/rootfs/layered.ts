@@ -75,9 +75,14 @@ function kindOf(st: Stats): string {
   return 'not a regular file';
 }
 
-/** A walk over layer directories; owns every fd it opens until close(). */
+/**
+ * A walk over layer directories. It owns every fd it opens: those of the directories on
+ * its current path (for `..`) and of the entry it ends on stay open until close(); the
+ * others are closed as soon as they are passed, so a deep or link-heavy path cannot run
+ * nook out of descriptors.
+ */
 class LayeredWalk {
-  private readonly fds: number[] = [];
+  private readonly fds = new Set<number>();
   private readonly root: MergedDir;
 
   constructor(layers: readonly string[]) {
@@ -91,7 +96,14 @@ class LayeredWalk {
   }
 
   close(): void {
-    for (const fd of this.fds) closeSync(fd);
+    this.release([...this.fds]);
+  }
+
+  private release(fds: readonly number[]): void {
+    for (const fd of fds) {
+      this.fds.delete(fd);
+      closeSync(fd);
+    }
   }
 
   /**
@@ -109,7 +121,7 @@ class LayeredWalk {
       if (name === '.') continue;
       if (name === '..') {
         if (names.length > 0) {
-          dirs.pop();
+          this.release(dirs.pop()!);
           names.pop();
         }
         continue;
@@ -118,7 +130,7 @@ class LayeredWalk {
       if (entry.kind === 'link') {
         if (++links > MAX_LINKS) return null;
         if (entry.target.startsWith('/')) {
-          dirs.length = 1;
+          for (const dir of dirs.splice(1)) this.release(dir);
           names.length = 0;
         }
         pending.unshift(...entry.target.split('/').filter(Boolean));
@@ -147,6 +159,7 @@ class LayeredWalk {
         merged.push(fd);
         continue;
       }
+      if (merged.length > 0 || isWhiteout(st) || st.isSymbolicLink()) this.release([fd]);
       if (merged.length > 0 || isWhiteout(st)) break;
       // The name, not the fd: readlink of /proc/self/fd/N names the link, not its target.
       // Swapped since the lookup: EINVAL, or another target, resolved in the root like any.
@@ -165,7 +178,7 @@ class LayeredWalk {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
     }
-    this.fds.push(fd);
+    this.fds.add(fd);
     return fd;
   }
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -121,6 +121,17 @@ describe('readLayeredFile', () => {
     expect(err).toBeInstanceOf(RootfsError);
     expect(err.message).toBe("refusing to read /etc/passwd in the container's root filesystem: it is larger than 4 MiB");
     expect(readLayeredFile([upper], '/etc/group')).toHaveLength(MAX_ROOT_FILE);
+  });
+
+  it('closes what it passes: a path of 24000 names needs no more descriptors than its depth', () => {
+    for (const layer of [upper, lower]) mkdirSync(join(layer, 'a', 'etc'), { recursive: true });
+    writeFileSync(join(lower, 'a', 'etc', 'passwd'), 'deep\n');
+    symlinkSync('/a', join(upper, 'up'));
+    const open = (): number => readdirSync('/proc/self/fd').length;
+    const before = open();
+    // Each name opens a directory in both layers; kept open, they would pass any fd limit.
+    expect(readLayeredFile([upper, lower], `${'/a/..'.repeat(12_000)}${'/up/..'.repeat(30)}/up/etc/passwd`)).toBe('deep\n');
+    expect(open()).toBe(before);
   });
 
   it('a whiteout hides the file and its parents below it', () => {
