@@ -1002,3 +1002,37 @@ int nook_plan_decode(struct nook_plan *plan, struct nook_error *e)
 	}
 	return 0;
 }
+
+static void free_op(struct nook_op *op)
+{
+	switch (op->code) {
+	case NOOK_OP_OVERLAY_ROOTFS:
+		free(op->overlay.lower);
+		break;
+	case NOOK_OP_SECCOMP:
+		free(op->seccomp.insns);
+		break;
+	case NOOK_OP_USER:
+		free(op->user.groups);
+		break;
+	case NOOK_OP_EXEC:
+		free(op->exec.argv);
+		free(op->exec.envp);
+		break;
+	default:
+		break;
+	}
+}
+
+void nook_plan_free(struct nook_plan *plan)
+{
+	for (size_t i = 0; i < plan->n_ops; i++)
+		free_op(&plan->ops[i]);
+	free(plan->ops);
+	free(plan->uid_map.ids);
+	free(plan->gid_map.ids);
+	free(plan->exit_argv);
+	free(plan->exit_envp);
+	free(plan->buf);
+	memset(plan, 0, sizeof *plan);
+}

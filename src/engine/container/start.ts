@@ -132,7 +132,7 @@ async function launch(containers: ContainerStore, idMaps: ContainerIdMaps, recor
   }
   if (result.report !== null) {
     limits.release();
-    throw reportToError(result.report, { rootfs: record.rootfsDir ?? record.image?.name ?? record.id, ...profileContext(record, plan) });
+    throw reportToError(result.report, { rootfs: record.rootfsDir ?? record.image?.name ?? record.id, startPlan: plan, ...profileContext(record, plan) });
   }
   return result.status;
 }
