@@ -101,6 +101,7 @@ function preparePeers(workDir, rootfs, env, notes) {
   if (image.skipped) notes.push(`nook run IMAGE skipped: ${image.skipped}`);
   else cases.push(image.run);
   let podman = null;
+  let podmanRun = null;
   for (const [name, peer] of [
     ['bwrap', bwrapPeer(rootfs, env)],
     ['podman', podmanPeer(workDir, rootfs, env)],
@@ -115,8 +116,8 @@ function preparePeers(workDir, rootfs, env, notes) {
     notes.push(...(peer.notes ?? []));
     cases.push(peer.run);
     if (peer.containers) podman = peer.containers;
+    if (peer.runDefaultNetwork) podmanRun = peer.runDefaultNetwork;
   }
-  const podmanRun = cases.find((c) => c.id === 'podman') ?? null;
   return { nook, node, cases, versions, cleanups, nookImage: image.skipped ? null : image.image, podman, podmanRun };
 }
 

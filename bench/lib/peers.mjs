@@ -34,9 +34,11 @@ export function nookPeer(repoRoot, rootfs, env) {
   if (git.ok && git.out) version += ` (${git.out})`;
   return {
     version,
-    run: { id: 'nook', label: 'nook run --rm --rootfs DIR true', cmd: bin, args: ['run', '--rm', '--rootfs', rootfs, 'true'], env },
+    // --network none here and for podman: the start section measures the runtime; what a
+    // network costs on top is the network section's (pasta, slirp4netns, podman's default).
+    run: { id: 'nook', label: 'nook run --rm --network none --rootfs DIR true', cmd: bin, args: ['run', '--rm', '--network', 'none', '--rootfs', rootfs, 'true'], env },
     // Plans the same container and prints it, starting nothing: the CLI's own share of a start.
-    explain: { id: 'nook-explain', label: 'nook run --rm --rootfs DIR --explain true', cmd: bin, args: ['run', '--rm', '--rootfs', rootfs, '--explain', 'true'], env },
+    explain: { id: 'nook-explain', label: 'nook run --rm --network none --rootfs DIR --explain true', cmd: bin, args: ['run', '--rm', '--network', 'none', '--rootfs', rootfs, '--explain', 'true'], env },
   };
 }
 
@@ -53,7 +55,7 @@ export function nookImagePeer(repoRoot, workDir, rootfs, env) {
   const cleanup = () => capture(bin, ['unshare', 'rm', '-rf', join(env.XDG_DATA_HOME, 'nook')], env);
   const imported = capture(bin, ['import', tar, 'nook-bench-busybox'], env);
   if (!imported.ok) return { skipped: `nook cannot import the fixture (${imported.err})`, cleanup };
-  const run = { id: 'nook-image', label: 'nook run --rm IMAGE true', cmd: bin, args: ['run', '--rm', '--pull', 'never', 'nook-bench-busybox', 'true'], env };
+  const run = { id: 'nook-image', label: 'nook run --rm --network none IMAGE true', cmd: bin, args: ['run', '--rm', '--network', 'none', '--pull', 'never', 'nook-bench-busybox', 'true'], env };
   if (!timeOnce(run).ok) return { skipped: 'nook cannot run the imported fixture', cleanup };
   return { run, image: 'nook-bench-busybox', cleanup };
 }
@@ -116,7 +118,7 @@ export function podmanPeer(workDir, rootfs, env) {
   }
   if (!imported.ok) return { skipped: `podman cannot import the fixture (${imported.err})`, cleanup };
 
-  const runArgs = (runtime) => [...base, ...runtime, 'run', '--rm', PODMAN_IMAGE, 'true'];
+  const runArgs = (runtime, network = ['--network', 'none']) => [...base, ...runtime, 'run', '--rm', ...network, PODMAN_IMAGE, 'true'];
   let runtime = null;
   const first = timeOnce({ cmd: podman, args: runArgs([]), env });
   if (first.ok) runtime = [];
@@ -130,7 +132,9 @@ export function podmanPeer(workDir, rootfs, env) {
   const [ociRuntime = '?', driver = '?'] = info.out.split('|').map((part) => firstLine(part));
   return {
     version: `${firstLine(capture(podman, ['--version'], env).out)}; ${ociRuntime}; storage ${driver}`,
-    run: { id: 'podman', label: `podman ${runtime.length ? '--runtime runc ' : ''}run --rm IMAGE true`, cmd: podman, args: runArgs(runtime), env },
+    run: { id: 'podman', label: `podman ${runtime.length ? '--runtime runc ' : ''}run --rm --network none IMAGE true`, cmd: podman, args: runArgs(runtime), env },
+    // With its default network (slirp4netns here): what the network section compares nook's default with.
+    runDefaultNetwork: { id: 'podman', label: `podman ${runtime.length ? '--runtime runc ' : ''}run --rm IMAGE true`, cmd: podman, args: runArgs(runtime, []), env },
     // What the lifecycle sections need to start their own containers from the same image.
     containers: { bin: podman, base: [...base, ...runtime], image: PODMAN_IMAGE },
     notes,
