@@ -8,6 +8,7 @@ import type { NetworkMode } from '../plan/spec.js';
 import type { ExistsInvocation } from '../engine/system/exists.js';
 import type { ImageInvocation } from '../engine/image/options.js';
 import { addImageCommands, tlsVerifyOption } from './image-commands.js';
+import { addBuildCommands, type BuildInvocation } from './build-commands.js';
 import { parseMountFlags } from './mount-options.js';
 import { parseSecurityFlags } from './security-options.js';
 import { addVolumeCommands, type VolumeInvocation } from './volume-commands.js';
@@ -30,6 +31,7 @@ export type Invocation =
   | { readonly command: 'unshare'; readonly argv: readonly string[] }
   | { readonly command: 'info'; readonly options: import('../engine/system/info.js').InfoOptions }
   | ImageInvocation
+  | BuildInvocation
   | VolumeInvocation
   | ContainerInvocation
   | CpInvocation
@@ -238,6 +240,7 @@ export function createProgram(io: CliIO, onInvoke: (invocation: Invocation) => v
     });
 
   addImageCommands(program, onInvoke);
+  addBuildCommands(program, onInvoke);
   addVolumeCommands(program, onInvoke);
   addContainerCommands(program, onInvoke, null);
   addCpCommands(program, onInvoke);

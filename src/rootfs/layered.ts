@@ -101,3 +101,16 @@ export function resolveLayeredPath(layers: readonly string[], path: string): str
   }
   return `/${resolved.join('/')}`;
 }
+
+/**
+ * What the image has at `path` (layers topmost first), its symlinks on the way followed
+ * inside the image: 'dir', 'other' (a file, a device), or null when it is not there.
+ */
+export function layeredKind(layers: readonly string[], path: string): 'dir' | 'other' | null {
+  const resolved = resolveLayeredPath(layers, path);
+  if (resolved === null) return null;
+  const parts = resolved.split('/').filter(Boolean);
+  if (parts.length === 0) return 'dir';
+  const { entry } = topmost(layers, parts);
+  return entry === null ? null : entry === 'dir' ? 'dir' : 'other';
+}

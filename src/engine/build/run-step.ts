@@ -1,0 +1,202 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, statSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { commandOf, shellOf } from '../../build/config.js';
+import type { Instruction } from '../../build/parse.js';
+import { compilePlan } from '../../plan/compile.js';
+import { encodePlan } from '../../plan/encode.js';
+import { DEFAULT_SECURITY } from '../../plan/security-options.js';
+import type { ContainerMount, ContainerSpec, NetworkMode } from '../../plan/spec.js';
+import { layeredKind, resolveLayeredPath } from '../../rootfs/layered.js';
+import { imageFiles, resolveUser } from '../../rootfs/users.js';
+import { launchRuntime } from '../../runtime/launch.js';
+import { reportToError } from '../../runtime/report-error.js';
+import { runtimeDir } from '../../sys/paths.js';
+import { etcFilePaths, renderEtcFiles, writeEtcFiles } from '../container/etc-files.js';
+import { containerSecurity } from '../container/security.js';
+import { BuildError } from './errors.js';
+import { diffStep, layerStep, stepRoot } from './layer-step.js';
+import { resolveFrom } from './sources.js';
+import { randomId } from '../shared/random-id.js';
+import { cacheKey, layerDirs, stageDirectory, type Build, type Stage } from './stage.js';
+
+/** Paths the runtime creates in every container's root when the image lacks them. */
+const RUNTIME_MOUNT_POINTS = ['/etc/hosts', '/etc/hostname', '/etc/resolv.conf', '/proc', '/dev', '/sys'];
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** The command a RUN runs: exec form, shell form, or a heredoc script given to the shell. */
+export function runArgv(ins: Instruction, config: Stage['doc']['config']): string[] {
+  if (ins.heredocs.length === 0) return commandOf(ins, config);
+  if (ins.heredocs.length === 1 && /^<<-?(["']?)[A-Za-z_][A-Za-z0-9_]*\1$/.test(ins.args.trim())) return [...shellOf(config), ins.heredocs[0]!.content];
+  // `RUN python3 <<EOF`: the shell reads the heredocs after the command line, as written.
+  return [...shellOf(config), `${ins.args}\n${ins.heredocs.map((h) => `${h.content}${h.name}\n`).join('')}`];
+}
+
+function mountFields(value: string): Map<string, string> {
+  const fields = new Map<string, string>();
+  for (const part of value.split(',')) {
+    const eq = part.indexOf('=');
+    fields.set(eq < 0 ? part : part.slice(0, eq), eq < 0 ? 'true' : part.slice(eq + 1));
+  }
+  return fields;
+}
+
+interface RunMounts {
+  readonly mounts: ContainerMount[];
+  /** What the cache key knows about them (never a secret's content). */
+  readonly keyParts: unknown[];
+}
+
+/** RUN --mount=type=cache|bind|tmpfs|secret, as the container's volumes. */
+async function runMounts(build: Build, stage: Stage, ins: Instruction, workdir: string): Promise<RunMounts> {
+  const result: RunMounts = { mounts: [], keyParts: [] };
+  for (const flag of ins.flags.filter((f) => f.name === 'mount')) {
+    const fields = mountFields(flag.value ?? '');
+    const type = fields.get('type') ?? 'bind';
+    const targetRaw = fields.get('target') ?? fields.get('dst') ?? fields.get('destination');
+    const target = targetRaw === undefined ? undefined : posix.normalize(targetRaw.startsWith('/') ? targetRaw : posix.join(workdir, targetRaw));
+    switch (type) {
+      case 'cache': {
+        if (target === undefined) throw new BuildError('RUN --mount=type=cache needs target=DIR');
+        const id = fields.get('id') ?? target;
+        const dir = join(build.store.root, 'build-cache-mounts', createHash('sha256').update(id).digest('hex').slice(0, 32));
+        mkdirSync(dir, { recursive: true, mode: 0o755 });
+        result.mounts.push({ kind: 'bind', source: dir, destination: target, directory: true, readOnly: fields.get('ro') === 'true' || fields.get('readonly') === 'true', options: [], propagation: 'private' });
+        result.keyParts.push(['cache', id, target]);
+        break;
+      }
+      case 'tmpfs': {
+        if (target === undefined) throw new BuildError('RUN --mount=type=tmpfs needs target=DIR');
+        const size = fields.get('size') ?? fields.get('tmpfs-size');
+        result.mounts.push({ kind: 'tmpfs', destination: target, flags: ['nosuid', 'nodev'], data: size === undefined ? 'mode=1777' : `mode=1777,size=${size}` });
+        result.keyParts.push(['tmpfs', target]);
+        break;
+      }
+      case 'secret': {
+        const id = fields.get('id') ?? (target === undefined ? undefined : posix.basename(target));
+        if (id === undefined) throw new BuildError('RUN --mount=type=secret needs id=NAME');
+        const source = build.options.secrets.get(id);
+        if (source === undefined) {
+          if (fields.get('required') === 'true') throw new BuildError(`the secret "${id}" is required but was not given`, `pass it with --secret id=${id},src=FILE`);
+          break;
+        }
+        result.mounts.push({ kind: 'bind', source, destination: target ?? `/run/secrets/${id}`, directory: false, readOnly: true, options: ['nosuid', 'nodev', 'noexec'], propagation: 'private' });
+        result.keyParts.push(['secret', id, target ?? null]);
+        break;
+      }
+      case 'bind': {
+        if (target === undefined) throw new BuildError('RUN --mount=type=bind needs target=DIR');
+        const from = fields.get('from') ?? fields.get('source-from');
+        const sourcePath = fields.get('source') ?? fields.get('src') ?? '/';
+        const readOnly = !(fields.get('rw') === 'true' || fields.get('readwrite') === 'true');
+        let host: string;
+        let directory: boolean;
+        if (from === undefined) {
+          const inside = resolveLayeredPath([build.context.dir], sourcePath) ?? '/';
+          host = join(build.context.dir, inside);
+          try {
+            directory = statSync(host).isDirectory();
+          } catch {
+            throw new BuildError(`RUN --mount source "${sourcePath}" is not in the build context`);
+          }
+          result.keyParts.push(['bind', 'context', sourcePath, target]);
+        } else {
+          const source = await resolveFrom(build, stage, from);
+          const root = await stageDirectory(build, source);
+          const dirs = layerDirs(build, source);
+          const inside = resolveLayeredPath(dirs, sourcePath) ?? sourcePath;
+          const kind = dirs.length === 0 ? 'dir' : layeredKind(dirs, inside);
+          if (kind === null) throw new BuildError(`RUN --mount source "${sourcePath}" is not in ${from}`);
+          host = join(root, inside);
+          directory = kind === 'dir';
+          result.keyParts.push(['bind', source.key, sourcePath, target]);
+        }
+        result.mounts.push({ kind: 'bind', source: host, destination: target, directory, readOnly, options: [], propagation: 'private' });
+        break;
+      }
+      default:
+        throw new BuildError(`RUN --mount=type=${type} is not supported`, 'nook supports type=cache, bind, tmpfs and secret');
+    }
+  }
+  return result;
+}
+
+/** Mount points the runtime will create for this RUN that the image does not have: with their new parents, deepest first. */
+function createdMountPoints(lowerDirs: readonly string[], paths: readonly string[]): string[] {
+  const drop = new Set<string>();
+  for (const path of paths) {
+    const parts = posix.normalize(path).split('/').filter(Boolean);
+    for (let i = 1; i <= parts.length; i++) {
+      const sub = `/${parts.slice(0, i).join('/')}`;
+      if (lowerDirs.length === 0 || layeredKind(lowerDirs, sub) === null) drop.add(sub.slice(1));
+    }
+  }
+  return [...drop].sort((a, b) => b.split('/').length - a.split('/').length || b.localeCompare(a));
+}
+
+function networkOf(build: Build, ins: Instruction): NetworkMode {
+  const flag = ins.flags.find((f) => f.name === 'network')?.value;
+  if (flag === undefined || flag === null || flag === 'default') return build.options.network;
+  if (flag === 'none' || flag === 'host') return flag;
+  throw new BuildError(`RUN --network=${flag} is not supported`, 'use none or host');
+}
+
+/** The environment of a RUN: the stage's ENV, the args in scope that ENV does not set, a PATH. */
+function runEnv(stage: Stage, hostname: string): string[] {
+  const env = [...(stage.doc.config.Env ?? [])];
+  const set = new Set(env.map((e) => e.slice(0, Math.max(0, e.indexOf('=')))));
+  for (const [k, v] of stage.args) if (v !== undefined && !set.has(k)) env.push(`${k}=${v}`);
+  if (!set.has('PATH')) env.unshift(DEFAULT_PATH);
+  if (!set.has('HOSTNAME')) env.push(`HOSTNAME=${hostname}`);
+  if (!set.has('HOME')) env.push('HOME=/root');
+  return env;
+}
+
+/** RUN: the command in a container over the stage's layers; its upper dir becomes the layer. */
+export async function runStep(build: Build, stage: Stage, ins: Instruction, stepText: string): Promise<void> {
+  const config = stage.doc.config;
+  const argv = runArgv(ins, config);
+  const workdir = config.WorkingDir || '/';
+  const network = networkOf(build, ins);
+  const mounts = await runMounts(build, stage, ins, workdir);
+  const args = [...stage.args].filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
+  const createdBy = `${args.length > 0 ? `|${args.length} ${args.join(' ')} ` : ''}${argv.join(' ')}`;
+  const key = cacheKey([stage.key, 'RUN', argv, mounts.keyParts, network]);
+  await layerStep(build, stage, key, createdBy, async () => {
+    const step = await stepRoot(build, stage);
+    const lowerDirs = layerDirs(build, stage);
+    const user = resolveUser(imageFiles(lowerDirs), config.User || undefined, build.maps);
+    const hostname = randomId().slice(0, 12);
+    const userdata = join(step.dir, 'userdata');
+    mkdirSync(userdata, { mode: 0o700 });
+    const etcFiles = etcFilePaths(userdata);
+    writeEtcFiles(etcFiles, renderEtcFiles(hostname, network));
+    const security = await containerSecurity(DEFAULT_SECURITY, network, { dir: runtimeDir(), write: true });
+    const spec: ContainerSpec = {
+      id: hostname,
+      rootfs: { kind: 'overlay', overlay: step.overlay },
+      uidMap: build.maps.uid,
+      gidMap: build.maps.gid,
+      network,
+      hostname,
+      readOnly: false,
+      etcFiles,
+      mounts: mounts.mounts,
+      workdir,
+      user: { uid: user.uid, gid: user.gid, groups: user.groups },
+      ...security,
+      init: false,
+      tty: false,
+      argv,
+      env: runEnv(stage, hostname),
+    };
+    const plan = compilePlan(spec);
+    const result = await launchRuntime(encodePlan(plan), runtimeDir(), build.options.quiet ? { capture: true } : { passStdin: false });
+    if (result.report !== null) throw reportToError(result.report, { rootfs: `stage ${stage.name ?? stage.index}` });
+    if (result.status !== 0) {
+      throw new BuildError(`building at STEP "${stepText}": while running runtime: exit status ${result.status}`, undefined, 1);
+    }
+    const drop = createdMountPoints(lowerDirs, [...RUNTIME_MOUNT_POINTS, ...mounts.mounts.map((m) => m.destination)]);
+    return diffStep(build, step, { writes: [], drop, views: [] });
+  });
+}
