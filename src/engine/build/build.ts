@@ -16,7 +16,7 @@ import type { ImageRecord, LayerRecord } from '../../store/images.js';
 import { openStore } from '../../store/store.js';
 import { containerIdMaps } from '../../sys/idmap.js';
 import { BuildContext } from './context.js';
-import { BuildError } from './errors.js';
+import { BuildError, RunStepFailed } from './errors.js';
 import { buildTime } from './layer-step.js';
 import type { BuildIO, BuildOptions } from './options.js';
 import { runStep } from './run-step.js';
@@ -326,6 +326,10 @@ export async function buildCommand(options: BuildOptions, io: BuildIO): Promise<
     io.out(id);
     return 0;
   } catch (err) {
+    if (err instanceof RunStepFailed) {
+      io.err(`Error: ${err.message}`);
+      return err.status;
+    }
     if (err instanceof NookError) throw err;
     throw new BuildError((err as Error).message ?? String(err));
   } finally {

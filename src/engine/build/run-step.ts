@@ -14,7 +14,7 @@ import { reportToError } from '../../runtime/report-error.js';
 import { runtimeDir } from '../../sys/paths.js';
 import { etcFilePaths, renderEtcFiles, writeEtcFiles } from '../container/etc-files.js';
 import { containerSecurity } from '../container/security.js';
-import { BuildError } from './errors.js';
+import { BuildError, RunStepFailed } from './errors.js';
 import { diffStep, layerStep, stepRoot } from './layer-step.js';
 import { resolveFrom } from './sources.js';
 import { randomId } from '../shared/random-id.js';
@@ -194,7 +194,7 @@ export async function runStep(build: Build, stage: Stage, ins: Instruction, step
     const result = await launchRuntime(encodePlan(plan), runtimeDir(), build.options.quiet ? { capture: true } : { passStdin: false });
     if (result.report !== null) throw reportToError(result.report, { rootfs: `stage ${stage.name ?? stage.index}` });
     if (result.status !== 0) {
-      throw new BuildError(`building at STEP "${stepText}": while running runtime: exit status ${result.status}`, undefined, 1);
+      throw new RunStepFailed(stepText, result.status);
     }
     const drop = createdMountPoints(lowerDirs, [...RUNTIME_MOUNT_POINTS, ...mounts.mounts.map((m) => m.destination)]);
     return diffStep(build, step, { writes: [], drop, views: [] });

@@ -165,6 +165,7 @@ export async function copyStep(build: Build, stage: Stage, ins: Instruction): Pr
     destination,
     destinationIsDirectory: directoryWritten,
     owner: owner === null ? null : { uid: owner.uid, gid: owner.gid },
+    archiveOwners: !chown,
     chmod,
     ignore: build.context.ignoreLines,
   };

@@ -115,7 +115,8 @@ async function copy(tree: RootedTree, op: Extract<WriteOp, { kind: 'copy' }>): P
         mkdirp(tree, op.destination, op.owner ?? root);
         const fd = from.open(source.path, O_RDONLY);
         const input = createReadStream('', { fd }).pipe(decompressor());
-        skippedTotal += (await readTar(input, new TreeSink(tree, op.destination, owner))).skipped;
+        const archiveOwner = op.archiveOwners ? ({ kind: 'keep' } as const) : owner;
+        skippedTotal += (await readTar(input, new TreeSink(tree, op.destination, archiveOwner))).skipped;
         continue;
       }
       let dir: string;

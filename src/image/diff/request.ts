@@ -33,6 +33,8 @@ export type WriteOp =
       readonly destinationIsDirectory: boolean;
       /** null: keep the source's owners (COPY --from, ADD of an archive); else these. */
       readonly owner: Owner | null;
+      /** ADD of an archive keeps the archive's owners, unless --chown was given. */
+      readonly archiveOwners: boolean;
       readonly chmod: number | null;
       readonly ignore: readonly string[];
     }

@@ -1,0 +1,339 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isolatedEnv, nook, show, type NookResult } from '../helpers/nook.js';
+import { privatePodman, type Podman } from '../helpers/podman.js';
+import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
+
+let tmp: { path: string; cleanup: () => void };
+let env: NodeJS.ProcessEnv;
+let podman: Podman;
+let baseTar: string;
+
+const BASE = 'localhost/busybox';
+
+beforeAll(async () => {
+  tmp = tempDir('build');
+  env = isolatedEnv(join(tmp.path, 'home'));
+  podman = privatePodman(join(tmp.path, 'podman'));
+  const rootfs = makeBusyboxRootfs(join(tmp.path, 'rootfs'));
+  // Something for a later layer to delete (a whiteout) and a directory to replace (opaque).
+  writeFileSync(join(rootfs, 'etc', 'basefile'), 'base\n');
+  mkdirSync(join(rootfs, 'olddir', 'inner'), { recursive: true });
+  writeFileSync(join(rootfs, 'olddir', 'a'), 'a\n');
+  writeFileSync(join(rootfs, 'olddir', 'inner', 'b'), 'b\n');
+  baseTar = join(tmp.path, 'base.tar');
+  execFileSync('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '-C', rootfs, '-cf', baseTar, '.']);
+  await ok(['import', baseTar, 'busybox']);
+});
+
+afterAll(async () => {
+  await podman?.cleanup();
+  await nook(['unshare', 'rm', '-rf', tmp.path], { env });
+  tmp.cleanup();
+});
+
+async function ok(args: readonly string[]): Promise<NookResult> {
+  const result = await nook(args, { env });
+  expect(result.status, show(result)).toBe(0);
+  return result;
+}
+
+/** A build context dir with these files (path → content; a mode with `:0755` suffix on the key). */
+function context(name: string, files: Record<string, string>): string {
+  const dir = join(tmp.path, name);
+  mkdirSync(dir, { recursive: true });
+  for (const [key, content] of Object.entries(files)) {
+    const [path, mode] = key.split(':');
+    mkdirSync(join(dir, path!, '..'), { recursive: true });
+    writeFileSync(join(dir, path!), content);
+    if (mode) chmodSync(join(dir, path!), parseInt(mode, 8));
+  }
+  return dir;
+}
+
+/** The image id: the last line of stdout, as podman prints it. */
+function imageId(result: NookResult): string {
+  const id = result.stdout.trim().split('\n').pop()!;
+  expect(id).toMatch(/^[a-f0-9]{64}$/);
+  return id;
+}
+
+async function build(dir: string, ...args: string[]): Promise<NookResult> {
+  return ok(['build', ...args, dir]);
+}
+
+async function run(image: string, ...command: string[]): Promise<string> {
+  return (await ok(['run', '--rm', image, ...command])).stdout;
+}
+
+interface Inspected {
+  Config: Record<string, unknown>;
+  History: { created_by?: string; empty_layer?: boolean }[];
+  RootFS: { Layers: string[] };
+}
+
+async function inspect(image: string): Promise<Inspected> {
+  return (JSON.parse((await ok(['image', 'inspect', image])).stdout) as Inspected[])[0]!;
+}
+
+/** Every path of an image's tree with type, mode, owner and (files) size and checksum; run by podman so both images meet the same runtime. */
+const TREE_SCRIPT =
+  'cd / && find . -xdev \\( -path ./proc -o -path ./sys -o -path ./dev -o -path ./run -o -path ./etc/hosts -o -path ./etc/hostname -o -path ./etc/resolv.conf \\) -prune -o -print | sort | while read -r p; do if [ -L "$p" ]; then echo "$p link $(readlink "$p") $(stat -c %u:%g "$p")"; elif [ -d "$p" ]; then echo "$p dir $(stat -c %a:%u:%g "$p")"; else echo "$p file $(stat -c %a:%u:%g:%s "$p") $(md5sum < "$p" | cut -c1-32)"; fi; done';
+
+describe('nook build', () => {
+  it('builds a multi-stage Containerfile whose result runs in nook and, saved, in podman', async () => {
+    const dir = context('multistage', {
+      'Containerfile': [
+        `FROM ${BASE} AS build`,
+        'ARG GREETING=hello',
+        'RUN mkdir /out && echo "$GREETING from the build stage" > /out/message && printf "#!/bin/sh\\ncat /app/message\\n" > /out/show && chmod 755 /out/show',
+        `FROM ${BASE}`,
+        'COPY --from=build /out/ /app/',
+        'ENTRYPOINT ["/app/show"]',
+      ].join('\n'),
+    });
+    const result = await build(dir, '-t', 'multi', '--build-arg', 'GREETING=hi');
+    expect(result.stdout).toContain('[1/2] STEP 1/6: FROM localhost/busybox AS build');
+    expect(result.stdout).toContain('[2/2] STEP 5/6: COPY --from=build /out/ /app/');
+    const id = imageId(result);
+    expect(await run('multi')).toBe('hi from the build stage\n');
+
+    const archive = join(tmp.path, 'multi.tar');
+    await ok(['save', '-o', archive, 'multi']);
+    await podman.run(['load', '-i', archive]);
+    const { stdout } = await podman.run(['run', '--rm', '--runtime', 'runc', '--network', 'none', 'localhost/multi:latest']);
+    expect(stdout).toBe('hi from the build stage\n');
+    const { stdout: podmanId } = await podman.run(['image', 'inspect', '--format', '{{.Id}}', 'localhost/multi:latest']);
+    expect(podmanId.trim()).toBe(id);
+  });
+
+  it('writes a whiteout for a deleted base file and an opaque directory for a replaced one, in nook and in podman', async () => {
+    const dir = context('whiteout', {
+      'Containerfile': [`FROM ${BASE}`, 'RUN rm /etc/basefile && rm -rf /olddir && mkdir /olddir && echo new > /olddir/c'].join('\n'),
+    });
+    imageId(await build(dir, '-t', 'whiteout'));
+    const listing = 'ls /etc/basefile 2>&1; ls -A /olddir';
+    const expected = 'ls: /etc/basefile: No such file or directory\nc\n';
+    expect(await run('whiteout', 'sh', '-c', listing)).toBe(expected);
+    const archive = join(tmp.path, 'whiteout.tar');
+    await ok(['save', '-o', archive, 'whiteout']);
+    await podman.run(['load', '-i', archive]);
+    const { stdout } = await podman.run(['run', '--rm', '--runtime', 'runc', '--network', 'none', 'localhost/whiteout:latest', 'sh', '-c', listing]);
+    expect(stdout).toBe(expected);
+  });
+
+  it('gives the same file tree as podman build for the same Containerfile', async () => {
+    const dir = context('same-tree', {
+      'Containerfile': [
+        `FROM ${BASE}`,
+        'COPY files/ /srv/files/',
+        'COPY --chown=1000:2000 --chmod=0640 owned.txt /srv/owned.txt',
+        'ADD archive.tar /unpacked/',
+        'RUN rm /etc/basefile && rm -rf /olddir/inner && echo run > /srv/run.txt && ln -s run.txt /srv/link && chmod 700 /srv/files',
+        'WORKDIR /work/dir',
+        'COPY rel.txt .',
+        'RUN touch made-in-workdir',
+      ].join('\n'),
+      'files/a.txt': 'a\n',
+      'files/exec.sh:0755': '#!/bin/sh\n',
+      'files/deep/b.txt': 'b\n',
+      'owned.txt': 'owned\n',
+      'rel.txt': 'relative\n',
+      'ignored.log': 'never copied\n',
+      '.dockerignore': '*.log\n',
+    });
+    const src = join(tmp.path, 'archive-src');
+    mkdirSync(join(src, 'in'), { recursive: true });
+    writeFileSync(join(src, 'in', 'x'), 'x\n');
+    execFileSync('tar', ['--owner=7', '--group=8', '--numeric-owner', '-C', src, '-cf', join(dir, 'archive.tar'), 'in']);
+
+    imageId(await build(dir, '-t', 'tree'));
+    const archive = join(tmp.path, 'tree.tar');
+    await ok(['save', '-o', archive, 'tree']);
+    await podman.run(['load', '-i', archive]);
+    await podman.run(['import', baseTar, 'busybox']);
+    await podman.run(['build', '--runtime', 'runc', '-t', 'podman-tree', dir]);
+    const list = async (image: string) => (await podman.run(['run', '--rm', '--runtime', 'runc', '--network', 'none', image, 'sh', '-c', TREE_SCRIPT])).stdout;
+    const [ours, theirs] = await Promise.all([list('localhost/tree:latest'), list('localhost/podman-tree:latest')]);
+    expect(ours).toContain('./srv/owned.txt file 640:1000:2000:6');
+    expect(ours).toContain('./unpacked/in/x file 644:7:8:2');
+    expect(ours).not.toContain('basefile');
+    expect(ours).toBe(theirs);
+  });
+
+  it('records the metadata instructions in the config, expanding variables by Docker\'s rules', async () => {
+    const dir = context('metadata', {
+      'Containerfile': [
+        'ARG BASE=localhost/busybox',
+        'FROM $BASE',
+        'ARG V=1.2',
+        // Docker: variables on one ENV line expand to their values from before it.
+        'ENV NAME=app DIR=/opt/${NAME:-x} EMPTY=',
+        'ENV DEFAULTED=${EMPTY:-fallback} PLUS=${NAME:+set} UNSETPLUS=${NOPE:+x} LITERAL=\\$NAME QUOTED="a b"',
+        'LABEL version=$V "with space"="yes"',
+        'EXPOSE 8080 53/udp',
+        'VOLUME ["/data"]',
+        'USER 1000:1000',
+        'WORKDIR $DIR',
+        'WORKDIR sub',
+        'STOPSIGNAL SIGINT',
+        'HEALTHCHECK --interval=30s --retries=3 CMD ["true"]',
+        'ONBUILD RUN echo triggered > /tmp/onbuild',
+        'SHELL ["/bin/sh", "-ec"]',
+        'CMD echo $NAME',
+      ].join('\n'),
+    });
+    imageId(await build(dir, '-t', 'meta', '--label', 'extra=1'));
+    const { Config, History } = await inspect('meta');
+    expect(Config.Env).toEqual(
+      expect.arrayContaining(['NAME=app', 'DIR=/opt/x', 'EMPTY=', 'DEFAULTED=fallback', 'PLUS=set', 'UNSETPLUS=', 'LITERAL=$NAME', 'QUOTED=a b']),
+    );
+    expect(Config.Labels).toEqual({ version: '1.2', 'with space': 'yes', extra: '1' });
+    expect(Config.ExposedPorts).toEqual({ '8080/tcp': {}, '53/udp': {} });
+    expect(Config.Volumes).toEqual({ '/data': {} });
+    expect(Config.User).toBe('1000:1000');
+    expect(Config.WorkingDir).toBe('/opt/x/sub');
+    expect(Config.StopSignal).toBe('SIGINT');
+    expect(Config.Healthcheck).toEqual({ Test: ['CMD', 'true'], Interval: 30e9, Retries: 3 });
+    expect(Config.OnBuild).toEqual(['RUN echo triggered > /tmp/onbuild']);
+    expect(Config.Shell).toEqual(['/bin/sh', '-ec']);
+    expect(Config.Cmd).toEqual(['/bin/sh', '-ec', 'echo $NAME']);
+    expect(History.at(-1)).toMatchObject({ created_by: '/bin/sh -c #(nop) CMD ["/bin/sh","-ec","echo $NAME"]', empty_layer: true });
+    expect(await run('meta')).toBe('app\n');
+    // WORKDIR made its directory, owned by the USER.
+    expect(await run('meta', 'stat', '-c', '%u:%g', '/opt/x/sub')).toBe('1000:1000\n');
+
+    // The ONBUILD trigger runs when the image is a base, and is not inherited further.
+    const child = context('onbuild-child', { 'Containerfile': 'FROM localhost/meta\nRUN cat /tmp/onbuild\n' });
+    const result = await build(child, '-t', 'child');
+    expect(result.stdout.split('\n')).toContain('triggered');
+    expect((await inspect('child')).Config.OnBuild ?? null).toBeNull();
+  });
+
+  it('runs heredocs, exec form and SHELL, and copies heredoc files', async () => {
+    const dir = context('heredoc', {
+      'Containerfile': [
+        `FROM ${BASE}`,
+        'ENV WHO=world',
+        'RUN <<EOF',
+        'echo "hello $WHO" > /greeting',
+        'echo second line >> /greeting',
+        'EOF',
+        'RUN ["/bin/sh", "-c", "echo exec form > /exec"]',
+        'COPY <<-"END" /heredoc.txt',
+        '\tkeep $WHO',
+        '\tEND',
+        'COPY <<EOF /expanded.txt',
+        'hi $WHO',
+        'EOF',
+      ].join('\n'),
+    });
+    imageId(await build(dir, '-t', 'heredoc'));
+    expect(await run('heredoc', 'cat', '/greeting', '/exec', '/heredoc.txt', '/expanded.txt')).toBe('hello world\nsecond line\nexec form\nkeep $WHO\nhi world\n');
+  });
+
+  it('follows .dockerignore with exceptions, and copies a symlink pointing out of the context as a link', async () => {
+    const dir = context('ignore', {
+      'Containerfile': `FROM ${BASE}\nCOPY . /ctx/\n`,
+      'keep.txt': 'k\n',
+      'drop.tmp': 'd\n',
+      'logs/a.log': 'a\n',
+      'logs/important.log': 'i\n',
+      'sub/drop.tmp': 'nested is kept: *.tmp only matches at the top\n',
+      '.dockerignore': '*.tmp\nlogs\n!logs/important.log\n',
+    });
+    symlinkSync('/etc/passwd', join(dir, 'outside'));
+    imageId(await build(dir, '-t', 'ignore'));
+    const listing = await run('ignore', 'sh', '-c', 'cd /ctx && find . | sort && readlink outside');
+    expect(listing).toBe(['.', './.dockerignore', './Containerfile', './keep.txt', './logs', './logs/important.log', './outside', './sub', './sub/drop.tmp', '/etc/passwd', ''].join('\n'));
+  });
+
+  it('reuses every step when nothing changed, and rebuilds from a changed COPY source on', async () => {
+    const dir = context('cache', {
+      'Containerfile': [`FROM ${BASE}`, 'COPY one.txt /one.txt', 'RUN echo RAN-FIRST', 'COPY two.txt /two.txt', 'RUN echo RAN-SECOND && cat /two.txt'].join('\n'),
+      'one.txt': '1\n',
+      'two.txt': '2\n',
+    });
+    const first = await build(dir, '-t', 'cached');
+    // A RUN's own output is a line of its own; the STEP line names the command too.
+    const ran = (result: NookResult) => result.stdout.split('\n').filter((line) => line.startsWith('RAN-'));
+    expect(ran(first)).toEqual(['RAN-FIRST', 'RAN-SECOND']);
+    const second = await build(dir, '-t', 'cached');
+    expect(ran(second)).toEqual([]);
+    expect(second.stdout.match(/--> Using cache/g)?.length).toBe(4);
+    expect(imageId(second)).toBe(imageId(first));
+
+    writeFileSync(join(dir, 'two.txt'), 'changed\n');
+    const third = await build(dir, '-t', 'cached');
+    expect(ran(third)).toEqual(['RAN-SECOND']);
+    expect(third.stdout).toContain('RAN-SECOND\nchanged\n');
+    expect(third.stdout.match(/--> Using cache/g)?.length).toBe(2);
+
+    const uncached = await build(dir, '--no-cache', '-t', 'cached');
+    expect(ran(uncached)).toEqual(['RAN-FIRST', 'RAN-SECOND']);
+  });
+
+  it('keeps a RUN --mount=type=cache dir between builds, out of the image', async () => {
+    const dir = context('cache-mount', {
+      'Containerfile': [`FROM ${BASE}`, 'RUN --mount=type=cache,target=/var/cache/app sh -c \'echo run >> /var/cache/app/runs; echo "runs: $(wc -l < /var/cache/app/runs)"\''].join('\n'),
+    });
+    expect((await build(dir, '--no-cache', '-t', 'cachemount')).stdout).toContain('runs: 1\n');
+    expect((await build(dir, '--no-cache', '-t', 'cachemount')).stdout).toContain('runs: 2\n');
+    expect(await run('cachemount', 'sh', '-c', 'ls -A /var/cache/app 2>&1 || true')).toBe('ls: /var/cache/app: No such file or directory\n');
+  });
+
+  it('gives RUN --mount=type=secret the secret without storing it in any layer or the history', async () => {
+    const secret = join(tmp.path, 'secret.txt');
+    writeFileSync(secret, 'TOPSECRET-4711', { mode: 0o600 });
+    const dir = context('secret', {
+      'Containerfile': [`FROM ${BASE}`, 'RUN --mount=type=secret,id=token test "$(tr A-Z a-z < /run/secrets/token)" = topsecret-4711 && echo secret-seen > /seen'].join('\n'),
+    });
+    const result = await build(dir, '-t', 'secret', '--secret', `id=token,src=${secret}`);
+    expect(result.stdout).not.toContain('TOPSECRET');
+    expect(await run('secret', 'sh', '-c', 'cat /seen; ls /run/secrets 2>&1 || true')).toBe('secret-seen\nls: /run/secrets: No such file or directory\n');
+    const archive = join(tmp.path, 'secret-image.tar');
+    await ok(['save', '-o', archive, 'secret']);
+    const unpacked = join(tmp.path, 'secret-image');
+    mkdirSync(unpacked);
+    execFileSync('tar', ['-C', unpacked, '-xf', archive]);
+    for (const name of readdirSync(unpacked, { recursive: true }) as string[]) {
+      const path = join(unpacked, name);
+      try {
+        expect(readFileSync(path).includes('TOPSECRET')).toBe(false);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EISDIR') throw err;
+      }
+    }
+  });
+
+  it('fails a RUN with its exit status and the step, leaving no image and no container', async () => {
+    const dir = context('failing', { 'Containerfile': `FROM ${BASE}\nRUN echo before\nRUN exit 7\n` });
+    const before = (await ok(['images', '--format', 'json'])).stdout;
+    const result = await nook(['build', '-t', 'failing', dir], { env });
+    expect(result.status, show(result)).toBe(7);
+    expect(result.stderr).toContain('Error: building at STEP "RUN exit 7": while running runtime: exit status 7');
+    expect((await ok(['images', '--format', 'json'])).stdout).toBe(before);
+    expect((await ok(['ps', '-a', '-q'])).stdout).toBe('');
+  });
+
+  it('names the file, line and instruction of a syntax error', async () => {
+    const dir = context('syntax', { 'Containerfile': `FROM ${BASE}\nRUN true\nFROBNICATE x\n` });
+    const result = await nook(['build', dir], { env });
+    expect(result.status, show(result)).toBe(125);
+    expect(result.stderr).toContain('Error: Containerfile:3: unknown instruction: FROBNICATE');
+  });
+
+  it('builds a --target stage, from stdin with -f -, and writes --iidfile', async () => {
+    const dir = context('target', { 'marker.txt': 'm\n' });
+    const iid = join(tmp.path, 'iid');
+    const result = await nook(['build', '-f', '-', '--target', 'first', '--iidfile', iid, '-q', dir], {
+      env,
+      input: `FROM ${BASE} AS first\nCOPY marker.txt /\nFROM first\nRUN exit 9\n`,
+    });
+    expect(result.status, show(result)).toBe(0);
+    expect(result.stdout).toMatch(/^[a-f0-9]{64}\n$/);
+    expect(readFileSync(iid, 'utf8')).toBe(`sha256:${result.stdout.trim()}`);
+  });
+});
