@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isolatedEnv, nook, show, type NookResult } from '../helpers/nook.js';
@@ -323,6 +325,77 @@ describe('nook build', () => {
     const result = await nook(['build', dir], { env });
     expect(result.status, show(result)).toBe(125);
     expect(result.stderr).toContain('Error: Containerfile:3: unknown instruction: FROBNICATE');
+  });
+
+  it('scopes ARGs per stage: global values in FROM, --build-arg over defaults, the predefined platform args', async () => {
+    const dir = context('args', {
+      'Containerfile': [
+        'ARG IMAGE=localhost/nothing',
+        'ARG SHARED=global',
+        'FROM $IMAGE AS first',
+        'ARG SHARED',
+        'ARG LOCAL=default',
+        'ARG OVERRIDDEN=default',
+        'ARG TARGETARCH',
+        'ARG UNSET',
+        'ENV LOCAL=env-wins',
+        'RUN echo "shared=$SHARED local=$LOCAL overridden=$OVERRIDDEN arch=$TARGETARCH unset=${UNSET:-none} image=${IMAGE:-not-in-stage}" > /args',
+        'FROM $IMAGE AS second',
+        'RUN echo "shared=${SHARED:-not-declared}" > /args',
+      ].join('\n'),
+    });
+    const args = ['--build-arg', `IMAGE=${BASE}`, '--build-arg', 'OVERRIDDEN=given'];
+    imageId(await build(dir, '-t', 'args-first', '--target', 'first', ...args));
+    const arch = ({ x64: 'amd64', arm64: 'arm64' } as Record<string, string>)[process.arch] ?? process.arch;
+    expect(await run('args-first', 'cat', '/args')).toBe(`shared=global local=env-wins overridden=given arch=${arch} unset=none image=not-in-stage\n`);
+    // Build args reach RUN's environment, not the image's.
+    expect((await inspect('args-first')).Config.Env).toEqual(['LOCAL=env-wins']);
+    imageId(await build(dir, '-t', 'args-second', ...args));
+    expect(await run('args-second', 'cat', '/args')).toBe('shared=not-declared\n');
+  });
+
+  it('adds a file from a URL (downloaded by nook, mode 0600) and copies with --chown by name', async () => {
+    const server = createServer((req, res) => {
+      res.writeHead(req.url === '/file.txt' ? 200 : 404, { 'last-modified': 'Mon, 01 Jan 2024 00:00:00 GMT' });
+      res.end(req.url === '/file.txt' ? 'from the web\n' : '');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const dir = context('url', {
+        'Containerfile': [`FROM ${BASE}`, `ADD http://127.0.0.1:${port}/file.txt /web/`, 'COPY --chown=app:extra local.txt /web/local.txt'].join('\n'),
+        'local.txt': 'local\n',
+      });
+      imageId(await build(dir, '-t', 'url'));
+      expect(await run('url', 'sh', '-c', 'cat /web/file.txt; stat -c "%a %u:%g" /web/file.txt /web/local.txt')).toBe('from the web\n600 0:0\n644 1000:2000\n');
+      const missing = context('url-missing', { 'Containerfile': `FROM ${BASE}\nADD http://127.0.0.1:${port}/nope /x\n` });
+      const result = await nook(['build', missing], { env });
+      expect(result.status, show(result)).toBe(125);
+      expect(result.stderr).toContain(`ADD http://127.0.0.1:${port}/nope: the server answered 404`);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('runs RUN steps with the hardening of nook run, and mounts a stage, the context and a tmpfs', async () => {
+    const status = 'grep -E "^(CapEff|CapBnd|Seccomp|NoNewPrivs):" /proc/self/status';
+    const dir = context('run-mounts', {
+      'Containerfile': [
+        `FROM ${BASE} AS tools`,
+        'RUN mkdir /tools && echo tool > /tools/t && echo more > /tools/u',
+        `FROM ${BASE}`,
+        `RUN ${status} > /hardening`,
+        'RUN --mount=type=bind,from=tools,source=/tools,target=/mnt/tools --mount=type=bind,target=/ctx --mount=type=tmpfs,target=/scratch ' +
+          'cat /mnt/tools/t /ctx/input.txt > /mounted && echo x > /scratch/x && grep -c " /scratch tmpfs" /proc/mounts >> /mounted && (touch /ctx/new 2>/dev/null || echo ctx-read-only >> /mounted)',
+      ].join('\n'),
+      'input.txt': 'input\n',
+    });
+    imageId(await build(dir, '-t', 'runmounts'));
+    expect(await run('runmounts', 'cat', '/hardening')).toBe(await run(BASE, 'sh', '-c', status));
+    expect(await run('runmounts', 'cat', '/mounted')).toBe('tool\ninput\n1\nctx-read-only\n');
+    expect(await run('runmounts', 'sh', '-c', 'ls -d /mnt /ctx /scratch 2>&1 || true')).toBe(
+      'ls: /mnt: No such file or directory\nls: /ctx: No such file or directory\nls: /scratch: No such file or directory\n',
+    );
   });
 
   it('builds a --target stage, from stdin with -f -, and writes --iidfile', async () => {

@@ -41,6 +41,11 @@ function mountFields(value: string): Map<string, string> {
   return fields;
 }
 
+/** A path inside a tree as a host path, normalised as the runtime wants it (no trailing `/`). */
+function hostPath(root: string, inside: string): string {
+  return join(root, inside).replace(/(.)\/+$/, '$1');
+}
+
 interface RunMounts {
   readonly mounts: ContainerMount[];
   /** What the cache key knows about them (never a secret's content). */
@@ -93,7 +98,7 @@ async function runMounts(build: Build, stage: Stage, ins: Instruction, workdir: 
         let directory: boolean;
         if (from === undefined) {
           const inside = resolveLayeredPath([build.context.dir], sourcePath) ?? '/';
-          host = join(build.context.dir, inside);
+          host = hostPath(build.context.dir, inside);
           try {
             directory = statSync(host).isDirectory();
           } catch {
@@ -107,7 +112,7 @@ async function runMounts(build: Build, stage: Stage, ins: Instruction, workdir: 
           const inside = resolveLayeredPath(dirs, sourcePath) ?? sourcePath;
           const kind = dirs.length === 0 ? 'dir' : layeredKind(dirs, inside);
           if (kind === null) throw new BuildError(`RUN --mount source "${sourcePath}" is not in ${from}`);
-          host = join(root, inside);
+          host = hostPath(root, inside);
           directory = kind === 'dir';
           result.keyParts.push(['bind', source.key, sourcePath, target]);
         }
