@@ -4,7 +4,7 @@
 // stdout and in bench/results/latest.{md,json}. Progress goes to stderr. Options: --runs N
 // (start and exec rounds, default 25), --warmup N (default 3), --scale-rounds N (default 5),
 // --pull-rounds N (default 5), --pull-warmup N (default 1), --stop-rounds N (default 10),
-// --only start,scale,pull,exec,stop,detached (default: all). See docs/benchmarks.md for how
+// --build-rounds N (default 3), --only start,scale,pull,exec,stop,detached,build (default: all). See docs/benchmarks.md for how
 // to read it.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -15,6 +15,7 @@ import { loadAverage, machineInfo } from './lib/machine.mjs';
 import { bwrapPeer, helperVersions, nodePeer, nookImagePeer, nookPeer, podmanPeer } from './lib/peers.mjs';
 import { nookContainers, podmanContainers } from './lib/containers.mjs';
 import { notMeasured, toJson, toMarkdown } from './lib/report.mjs';
+import { measureBuild } from './build.mjs';
 import { measureDetached } from './detached.mjs';
 import { measureExec } from './exec.mjs';
 import { measurePull } from './pull.mjs';
@@ -25,7 +26,7 @@ import { measureStop } from './stop.mjs';
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(benchDir, '..');
 const SCALE_LEVELS = [1, 8, 32];
-const SECTIONS = ['start', 'scale', 'pull', 'exec', 'stop', 'detached'];
+const SECTIONS = ['start', 'scale', 'pull', 'exec', 'stop', 'detached', 'build'];
 // The sections that need the fixture's peers (podman's imported image, nook's imported image).
 const PEER_SECTIONS = ['start', 'scale', 'exec', 'stop', 'detached'];
 
@@ -42,6 +43,7 @@ function settingsFromArgs() {
       'pull-rounds': { type: 'string', default: '5' },
       'pull-warmup': { type: 'string', default: '1' },
       'stop-rounds': { type: 'string', default: '10' },
+      'build-rounds': { type: 'string', default: '3' },
       only: { type: 'string', default: SECTIONS.join(',') },
     },
   });
@@ -64,6 +66,7 @@ function settingsFromArgs() {
     pullWarmup: count('pull-warmup', 0),
     stopRounds: count('stop-rounds', 1),
     stopWarmup: 1,
+    buildRounds: count('build-rounds', 1),
   };
 }
 
@@ -137,6 +140,7 @@ async function main() {
     let exec = null;
     let stop = null;
     let detached = null;
+    let build = null;
     if (PEER_SECTIONS.some(wants)) {
       log('preparing peers…');
       const peers = preparePeers(workDir, rootfs, env, notes);
@@ -191,6 +195,16 @@ async function main() {
       else notes.push(...pull.notes);
     }
 
+    if (wants('build')) {
+      log('build: cold and warm builds…');
+      try {
+        build = measureBuild({ repoRoot, workDir, rootfs, env, rounds: settings.buildRounds }, log);
+      } catch (err) {
+        build = { skipped: `the build section failed: ${err.message}` };
+      }
+      notes.push(...(build.skipped ? [`build skipped: ${build.skipped}`] : build.notes));
+    }
+
     const results = {
       machine: machineInfo(),
       load: { start: startLoad, end: loadAverage() },
@@ -202,6 +216,7 @@ async function main() {
       exec,
       stop,
       detached,
+      build,
       notes,
     };
     results.notMeasured = notMeasured(results);

@@ -10,6 +10,7 @@ export const NOT_MEASURED = [
   { figure: 'Exec latency', status: NOT_YET, section: 'exec' },
   { figure: 'Stop latency', status: NOT_YET, section: 'stop' },
   { figure: 'Detached containers: memory (RSS of nook processes) and disk per container', status: NOT_YET, section: 'detached' },
+  { figure: 'Build: cold and warm `nook build` vs `podman build`', status: NOT_YET, section: 'build' },
 ];
 
 /** NOT_MEASURED without what this run did measure (a section that ran and was not skipped). */
@@ -205,6 +206,30 @@ function detachedSection(detached) {
   return lines.join('\n');
 }
 
+function buildSection(build) {
+  const intro = (kind) =>
+    `Wall time of one \`build\` of the Containerfile above, in ms, ${kind}: ${plural(build.settings.rounds, 'round')}, each building once with every tool (order reversed every other round).`;
+  const lines = [
+    '## Build',
+    '',
+    '```Dockerfile',
+    build.containerfile,
+    '```',
+    '',
+    intro('cold (a fresh store per round holding only the base image, no build cache)'),
+    '',
+    table(['command', 'median', 'min', 'max', 'failures'], build.cold.map((c) => [`\`${c.label}\``, ms(c.median), ms(c.min), ms(c.max), `${c.failures}/${c.n + c.failures}`])),
+    '',
+    intro('warm (the same build again, nothing changed)'),
+    '',
+    table(['command', 'median', 'min', 'max', 'failures'], build.warm.map((c) => [`\`${c.label}\``, ms(c.median), ms(c.min), ms(c.max), `${c.failures}/${c.n + c.failures}`])),
+    '',
+    comparisonTable(build.comparisons),
+  ];
+  for (const c of [...build.cold, ...build.warm]) for (const e of c.errors) lines.push('', `- \`${c.label}\` failed: ${e}`);
+  return lines.join('\n');
+}
+
 export function toMarkdown(r) {
   const parts = ['# nook benchmarks', '', machineSection(r)];
   if (r.start) parts.push('', startSection(r.start, r.settings));
@@ -213,6 +238,7 @@ export function toMarkdown(r) {
   if (r.exec && !r.exec.skipped) parts.push('', execSection(r.exec, r.settings));
   if (r.stop && !r.stop.skipped) parts.push('', stopSection(r.stop, r.settings));
   if (r.detached && !r.detached.skipped) parts.push('', detachedSection(r.detached));
+  if (r.build && !r.build.skipped) parts.push('', buildSection(r.build));
   parts.push('', '## Not measured yet', '', table(['figure', 'status'], r.notMeasured.map((x) => [x.figure, x.status])));
   if (r.notes.length) parts.push('', '## Notes', '', ...r.notes.map((n) => `- ${n}`));
   return parts.join('\n') + '\n';
