@@ -26,6 +26,8 @@ function keyValues(values: readonly string[], flag: string, fromEnv: boolean): M
   return map;
 }
 
+const POLICIES = ['true', 'false', 'always', 'missing', 'never'];
+
 function parsePull(value: string | boolean | undefined): PullPolicy {
   if (value === undefined) return 'missing';
   if (value === true || value === 'true' || value === 'always') return 'always';
@@ -58,8 +60,14 @@ function parseTimestamp(value: string | undefined): number | null {
   return Number(given);
 }
 
-function buildOptions(context: string, o: Record<string, unknown>): BuildOptions {
+function buildOptions(given: string | undefined, o: Record<string, unknown>): BuildOptions {
   const files = o.file as string[];
+  // A bare `--pull` takes the word after it as its value: `--pull DIR` means pull always, build DIR.
+  let context = given ?? '.';
+  if (typeof o.pull === 'string' && !POLICIES.includes(o.pull) && given === undefined) {
+    context = o.pull;
+    o.pull = true;
+  }
   if (files.length > 1) throw new UsageError('nook build reads one Containerfile', 'give -f once');
   return {
     context,
@@ -83,7 +91,7 @@ function buildOptions(context: string, o: Record<string, unknown>): BuildOptions
 function defineBuild(cmd: Command, onInvoke: (invocation: BuildInvocation) => void): void {
   cmd
     .description('build an image from a Containerfile or Dockerfile')
-    .argument('[context]', 'the build context directory', '.')
+    .argument('[context]', 'the build context directory (default: .)')
     .option('-t, --tag <name>', 'name the image (repeatable)', collect, [])
     .option('-f, --file <file>', 'the Containerfile (default: Containerfile, else Dockerfile, in the context; - for stdin)', collect, [])
     .option('--build-arg <key=value>', 'set a build argument (repeatable)', collect, [])
@@ -98,7 +106,7 @@ function defineBuild(cmd: Command, onInvoke: (invocation: BuildInvocation) => vo
     .option('--iidfile <file>', 'write the image id to this file')
     .option('--timestamp <seconds>', 'created time of the image and its files, for reproducible builds (default: SOURCE_DATE_EPOCH)')
     .option('--secret <id=X,src=FILE>', 'a secret RUN --mount=type=secret can read (repeatable)', collect, [])
-    .action((context: string, o: Record<string, unknown>) => onInvoke({ command: 'build', options: buildOptions(context, o) }));
+    .action((context: string | undefined, o: Record<string, unknown>) => onInvoke({ command: 'build', options: buildOptions(context, o) }));
 }
 
 /** Adds `build` and `image build`. */

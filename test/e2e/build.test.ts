@@ -398,6 +398,30 @@ describe('nook build', () => {
     );
   });
 
+  it('builds the same image id twice with --timestamp, running every step again', async () => {
+    const dir = context('reproducible', {
+      'Containerfile': [`FROM ${BASE}`, 'COPY data.txt /data.txt', 'RUN mkdir -p /var/made && date > /dev/null && echo fixed > /var/made/file', 'LABEL built=yes'].join('\n'),
+      'data.txt': 'data\n',
+    });
+    const first = imageId(await build(dir, '--no-cache', '--timestamp', '1700000000', '-t', 'repro'));
+    const second = imageId(await build(dir, '--no-cache', '--timestamp', '1700000000', '-t', 'repro'));
+    expect(second).toBe(first);
+    const { Config, History } = await inspect('repro');
+    expect(Config.Labels).toEqual({ built: 'yes' });
+    expect(History.at(-1)).toMatchObject({ created: '2023-11-14T22:13:20.000Z' });
+    expect(await run('repro', 'stat', '-c', '%Y', '/data.txt', '/var/made/file')).toBe('1700000000\n1700000000\n');
+  });
+
+  it('keys a RUN with a context bind mount on what the context holds', async () => {
+    const dir = context('bind-key', { 'Containerfile': `FROM ${BASE}\nRUN --mount=type=bind,target=/ctx cat /ctx/input.txt\n`, 'input.txt': 'first\n' });
+    expect((await build(dir, '-t', 'bindkey')).stdout).toContain('\nfirst\n');
+    expect((await build(dir, '-t', 'bindkey')).stdout).toContain('--> Using cache');
+    writeFileSync(join(dir, 'input.txt'), 'second\n');
+    const changed = await build(dir, '-t', 'bindkey');
+    expect(changed.stdout).toContain('\nsecond\n');
+    expect(changed.stdout).not.toContain('--> Using cache');
+  });
+
   it('builds a --target stage, from stdin with -f -, and writes --iidfile', async () => {
     const dir = context('target', { 'marker.txt': 'm\n' });
     const iid = join(tmp.path, 'iid');

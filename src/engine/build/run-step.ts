@@ -14,6 +14,7 @@ import { reportToError } from '../../runtime/report-error.js';
 import { runtimeDir } from '../../sys/paths.js';
 import { etcFilePaths, renderEtcFiles, writeEtcFiles } from '../container/etc-files.js';
 import { containerSecurity } from '../container/security.js';
+import { newHash } from './context.js';
 import { BuildError, RunStepFailed } from './errors.js';
 import { diffStep, layerStep, stepRoot } from './layer-step.js';
 import { resolveFrom } from './sources.js';
@@ -52,8 +53,12 @@ interface RunMounts {
   readonly keyParts: unknown[];
 }
 
-/** RUN --mount=type=cache|bind|tmpfs|secret, as the container's volumes. */
-async function runMounts(build: Build, stage: Stage, ins: Instruction, workdir: string): Promise<RunMounts> {
+/**
+ * RUN --mount=type=cache|bind|tmpfs|secret, as the container's volumes. With `materialize`
+ * false only the cache key's parts are exact: nothing is made (a cache dir, a stage's
+ * copy) for a step the cache may answer.
+ */
+async function runMounts(build: Build, stage: Stage, ins: Instruction, workdir: string, materialize: boolean): Promise<RunMounts> {
   const result: RunMounts = { mounts: [], keyParts: [] };
   for (const flag of ins.flags.filter((f) => f.name === 'mount')) {
     const fields = mountFields(flag.value ?? '');
@@ -65,7 +70,7 @@ async function runMounts(build: Build, stage: Stage, ins: Instruction, workdir: 
         if (target === undefined) throw new BuildError('RUN --mount=type=cache needs target=DIR');
         const id = fields.get('id') ?? target;
         const dir = join(build.store.root, 'build-cache-mounts', createHash('sha256').update(id).digest('hex').slice(0, 32));
-        mkdirSync(dir, { recursive: true, mode: 0o755 });
+        if (materialize) mkdirSync(dir, { recursive: true, mode: 0o755 });
         result.mounts.push({ kind: 'bind', source: dir, destination: target, directory: true, readOnly: fields.get('ro') === 'true' || fields.get('readonly') === 'true', options: [], propagation: 'private' });
         result.keyParts.push(['cache', id, target]);
         break;
@@ -104,17 +109,20 @@ async function runMounts(build: Build, stage: Stage, ins: Instruction, workdir: 
           } catch {
             throw new BuildError(`RUN --mount source "${sourcePath}" is not in the build context`);
           }
-          result.keyParts.push(['bind', 'context', sourcePath, target]);
+          // What the step reads decides whether it may be reused: the content, not the path.
+          const content = newHash();
+          build.context.hashSource(inside.slice(1) || '.', content);
+          result.keyParts.push(['bind', 'context', sourcePath, content.digest('hex'), target, readOnly]);
         } else {
           const source = await resolveFrom(build, stage, from);
-          const root = await stageDirectory(build, source);
+          const root = materialize ? await stageDirectory(build, source) : '/';
           const dirs = layerDirs(build, source);
           const inside = resolveLayeredPath(dirs, sourcePath) ?? sourcePath;
           const kind = dirs.length === 0 ? 'dir' : layeredKind(dirs, inside);
           if (kind === null) throw new BuildError(`RUN --mount source "${sourcePath}" is not in ${from}`);
           host = hostPath(root, inside);
           directory = kind === 'dir';
-          result.keyParts.push(['bind', source.key, sourcePath, target]);
+          result.keyParts.push(['bind', source.key, sourcePath, target, readOnly]);
         }
         result.mounts.push({ kind: 'bind', source: host, destination: target, directory, readOnly, options: [], propagation: 'private' });
         break;
@@ -163,11 +171,12 @@ export async function runStep(build: Build, stage: Stage, ins: Instruction, step
   const argv = runArgv(ins, config);
   const workdir = config.WorkingDir || '/';
   const network = networkOf(build, ins);
-  const mounts = await runMounts(build, stage, ins, workdir);
+  const planned = await runMounts(build, stage, ins, workdir, false);
   const args = [...stage.args].filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
   const createdBy = `${args.length > 0 ? `|${args.length} ${args.join(' ')} ` : ''}${argv.join(' ')}`;
-  const key = cacheKey([stage.key, 'RUN', argv, mounts.keyParts, network]);
+  const key = cacheKey([stage.key, 'RUN', argv, planned.keyParts, network]);
   await layerStep(build, stage, key, createdBy, async () => {
+    const mounts = await runMounts(build, stage, ins, workdir, true);
     const step = await stepRoot(build, stage);
     const lowerDirs = layerDirs(build, stage);
     const user = resolveUser(imageFiles(lowerDirs), config.User || undefined, build.maps);

@@ -1,4 +1,4 @@
-import { closeSync, createReadStream, fchownSync, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
+import { closeSync, createReadStream, fchownSync, fstatSync, lstatSync, lutimesSync, openSync, readdirSync, readlinkSync, readSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
 import { posix, join } from 'node:path';
 import type { Entry, FileBody, Sink } from '../../copy/entry.js';
 import { mkdirat, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY, openat2, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS, SysError } from '../../copy/syscalls.js';
@@ -192,6 +192,7 @@ function diff(request: DiffRequest): number {
         const first = st.nlink > 1 ? links.get(key) : undefined;
         if (first !== undefined) {
           sink.add({ ...common, path: entryPath, type: 'hardlink', linkTarget: first });
+          if (time !== null) lutimesSync(path, time, time);
           continue;
         }
         if (st.nlink > 1) links.set(key, entryPath);
@@ -202,6 +203,8 @@ function diff(request: DiffRequest): number {
         entries--;
         skippedTotal++;
       }
+      // The upper dir becomes the extracted layer: its times must be the tar's.
+      if (time !== null) lutimesSync(path, time, time);
     }
   };
   visit(request.upper, '');
