@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isolatedEnv, nook, show, type NookResult } from '../helpers/nook.js';
 import { privatePodman, type Podman } from '../helpers/podman.js';
+import { startRegistry } from '../helpers/registry.js';
 import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
 
 let tmp: { path: string; cleanup: () => void };
@@ -286,6 +287,18 @@ describe('nook build', () => {
     expect(await run('cachemount', 'sh', '-c', 'ls -A /var/cache/app 2>&1 || true')).toBe('ls: /var/cache/app: No such file or directory\n');
   });
 
+  it('never follows a symlink the step put in place of a mount point\'s parent when it tidies up', async () => {
+    const host = join(tmp.path, 'host-victim');
+    mkdirSync(join(host, 'b'), { recursive: true });
+    writeFileSync(join(host, 'empty'), '');
+    const dir = context('tidy', {
+      'Containerfile': [`FROM ${BASE}`, `RUN --mount=type=cache,target=/a/b --mount=type=tmpfs,target=/c/empty sh -c 'mv /a /a.old && ln -s ${host} /a && mv /c /c.old && ln -s ${host} /c'`].join('\n'),
+    });
+    imageId(await build(dir, '-t', 'tidy'));
+    expect(readdirSync(host).sort()).toEqual(['b', 'empty']);
+    expect(await run('tidy', 'readlink', '/a')).toBe(`${host}\n`);
+  });
+
   it('gives RUN --mount=type=secret the secret without storing it in any layer or the history', async () => {
     const secret = join(tmp.path, 'secret.txt');
     writeFileSync(secret, 'TOPSECRET-4711', { mode: 0o600 });
@@ -387,12 +400,15 @@ describe('nook build', () => {
         `RUN ${status} > /hardening`,
         'RUN --mount=type=bind,from=tools,source=/tools,target=/mnt/tools --mount=type=bind,target=/ctx --mount=type=tmpfs,target=/scratch ' +
           'cat /mnt/tools/t /ctx/input.txt > /mounted && echo x > /scratch/x && grep -c " /scratch tmpfs" /proc/mounts >> /mounted && (touch /ctx/new 2>/dev/null || echo ctx-read-only >> /mounted)',
+        // A read-write mount of a stage writes to a copy: the stage stays as it was.
+        'RUN --mount=type=bind,from=tools,source=/tools,target=/t,rw sh -c "echo changed > /t/t"',
+        'COPY --from=tools /tools/t /check',
       ].join('\n'),
       'input.txt': 'input\n',
     });
     imageId(await build(dir, '-t', 'runmounts'));
     expect(await run('runmounts', 'cat', '/hardening')).toBe(await run(BASE, 'sh', '-c', status));
-    expect(await run('runmounts', 'cat', '/mounted')).toBe('tool\ninput\n1\nctx-read-only\n');
+    expect(await run('runmounts', 'cat', '/mounted', '/check')).toBe('tool\ninput\n1\nctx-read-only\ntool\n');
     expect(await run('runmounts', 'sh', '-c', 'ls -d /mnt /ctx /scratch 2>&1 || true')).toBe(
       'ls: /mnt: No such file or directory\nls: /ctx: No such file or directory\nls: /scratch: No such file or directory\n',
     );
@@ -420,6 +436,25 @@ describe('nook build', () => {
     const changed = await build(dir, '-t', 'bindkey');
     expect(changed.stdout).toContain('\nsecond\n');
     expect(changed.stdout).not.toContain('--> Using cache');
+  });
+
+  it('pushes a built image to a registry, and pulls it back into a fresh store to the same id', async () => {
+    const registry = await startRegistry(join(tmp.path, 'registry'));
+    try {
+      const dir = context('push', { 'Containerfile': `FROM ${BASE}\nCOPY msg.txt /msg.txt\nRUN echo built >> /msg.txt\nCMD ["cat", "/msg.txt"]\n`, 'msg.txt': 'pushed\n' });
+      const id = imageId(await build(dir, '-t', 'topush'));
+      const dest = `${registry.host}/built/app:v1`;
+      await ok(['push', '--tls-verify=false', 'topush', dest]);
+      const other = isolatedEnv(join(tmp.path, 'other-home'));
+      const pulled = await nook(['pull', '--tls-verify=false', '-q', dest], { env: other });
+      expect(pulled.status, show(pulled)).toBe(0);
+      expect(pulled.stdout.trim()).toBe(id);
+      const ran = await nook(['run', '--rm', dest], { env: other });
+      expect(ran.stdout).toBe('pushed\nbuilt\n');
+      await nook(['unshare', 'rm', '-rf', join(tmp.path, 'other-home')], { env: other });
+    } finally {
+      await registry.stop();
+    }
   });
 
   it('builds a --target stage, from stdin with -f -, and writes --iidfile', async () => {

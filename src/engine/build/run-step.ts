@@ -102,6 +102,8 @@ async function runMounts(build: Build, stage: Stage, ins: Instruction, workdir: 
         let host: string;
         let directory: boolean;
         if (from === undefined) {
+          // The context is the user's own directory: a step never writes into it.
+          if (!readOnly) throw new BuildError('RUN --mount=type=bind,rw of the build context is not supported', 'mount it read-only, or COPY what the step must change');
           const inside = resolveLayeredPath([build.context.dir], sourcePath) ?? '/';
           host = hostPath(build.context.dir, inside);
           try {
@@ -115,7 +117,8 @@ async function runMounts(build: Build, stage: Stage, ins: Instruction, workdir: 
           result.keyParts.push(['bind', 'context', sourcePath, content.digest('hex'), target, readOnly]);
         } else {
           const source = await resolveFrom(build, stage, from);
-          const root = materialize ? await stageDirectory(build, source) : '/';
+          // A read-write mount gets a copy: writes must never reach the stored layers.
+          const root = materialize ? await stageDirectory(build, source, !readOnly) : '/';
           const dirs = layerDirs(build, source);
           const inside = resolveLayeredPath(dirs, sourcePath) ?? sourcePath;
           const kind = dirs.length === 0 ? 'dir' : layeredKind(dirs, inside);

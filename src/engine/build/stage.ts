@@ -113,13 +113,14 @@ export async function stageTree(build: Build, stage: Stage): Promise<{ root: str
 }
 
 /**
- * A stage's tree for RUN --mount from=: a directory the runtime can bind. Several layers
- * are flattened into a copy (the runtime's plan holds one overlay, the step's root).
+ * A stage's tree for RUN --mount from=: a directory the runtime can bind. One layer read
+ * only is bound as it is; several layers, or a mount the step may write to, get a copy
+ * (flattened: the runtime's plan holds one overlay, the step's root).
  */
-export async function stageDirectory(build: Build, stage: Stage): Promise<string> {
+export async function stageDirectory(build: Build, stage: Stage, writable: boolean): Promise<string> {
   const dirs = layerDirs(build, stage);
-  if (dirs.length === 0) return emptyLower(build);
-  if (dirs.length === 1) return dirs[0]!;
+  if (dirs.length === 0 && !writable) return emptyLower(build);
+  if (dirs.length === 1 && !writable) return dirs[0]!;
   const target = join(await scratchDir(build, 'mount'), 'tree');
   await mkdir(target, { mode: 0o755 });
   await flattenLayers(build.maps, { layers: [...dirs].reverse(), target });

@@ -142,16 +142,38 @@ async function copy(tree: RootedTree, op: Extract<WriteOp, { kind: 'copy' }>): P
   }
 }
 
+/**
+ * `rel` under `upper` when every directory on the way is a real one: the step may have
+ * replaced a parent with a symlink (to a host path, even), which must not be followed.
+ */
+function insideUpper(upper: string, rel: string): string | null {
+  let path = upper;
+  const parts = rel.split('/').filter(Boolean);
+  for (const [i, part] of parts.entries()) {
+    path = join(path, part);
+    if (i === parts.length - 1) return path;
+    try {
+      if (!lstatSync(path).isDirectory()) return null;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
 /** Removes the runtime's mount points the step left behind, when nothing was put in them. */
 function dropMountPoints(upper: string, paths: readonly string[]): void {
   for (const rel of paths) {
-    const path = join(upper, rel);
+    const path = insideUpper(upper, rel);
+    if (path === null) continue;
     let st: Stats;
     try {
       st = lstatSync(path);
     } catch {
       continue;
     }
+    // An opaque directory hides the image's: removing it, even empty, would bring that back.
+    if (st.isDirectory() && isOpaque(path)) continue;
     try {
       if (st.isDirectory()) rmdirSync(path);
       else if (st.isFile() && st.size === 0) unlinkSync(path);
