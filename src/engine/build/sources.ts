@@ -79,7 +79,9 @@ async function download(build: Build, url: string): Promise<{ root: string; path
   if (!response.ok) throw new BuildError(`ADD ${url}: the server answered ${response.status}`);
   const bytes = Buffer.from(await response.arrayBuffer());
   const dir = await scratchDir(build, 'url');
-  const name = posix.basename(new globalThis.URL(url).pathname) || 'index.html';
+  const last = posix.basename(new globalThis.URL(url).pathname);
+  // The file's name comes from the server's URL: never one that walks out of the dir.
+  const name = last === '' || last === '.' || last === '..' ? 'download' : last;
   const path = join(dir, name);
   writeFileSync(path, bytes, { mode: 0o600 });
   const modified = response.headers.get('last-modified');
