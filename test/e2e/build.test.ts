@@ -468,4 +468,19 @@ describe('nook build', () => {
     expect(result.stdout).toMatch(/^[a-f0-9]{64}\n$/);
     expect(readFileSync(iid, 'utf8')).toBe(`sha256:${result.stdout.trim()}`);
   });
+
+  it('drops the build cache and the layers only it used at system prune', async () => {
+    const dir = context('prune', { 'Containerfile': `FROM ${BASE} AS scratchwork\nRUN echo only-in-the-build-stage > /tmp/x\nFROM ${BASE}\nCOPY --from=scratchwork /tmp/x /x\nRUN echo PRUNE-MARKER\n` });
+    await build(dir, '-t', 'pruned');
+    const layersDir = join(env.XDG_DATA_HOME!, 'nook', 'layers');
+    const before = readdirSync(layersDir).length;
+    const pruned = await ok(['system', 'prune', '-f']);
+    expect(pruned.stdout).toMatch(/Deleted Build Cache\n\d+ layers?\n/);
+    // The build stage's layer went; the final image's stayed and it still runs.
+    expect(readdirSync(layersDir).length).toBeLessThan(before);
+    expect(await run('pruned', 'true')).toBe('');
+    const again = await build(dir, '-t', 'pruned');
+    expect(again.stdout).not.toContain('--> Using cache');
+    expect(again.stdout.split('\n')).toContain('PRUNE-MARKER');
+  });
 });
