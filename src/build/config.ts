@@ -46,16 +46,6 @@ export interface StageConfig {
   author: string | undefined;
 }
 
-export function envMap(config: RunConfigDoc): Map<string, string> {
-  const map = new Map<string, string>();
-  for (const entry of config.Env ?? []) {
-    const eq = entry.indexOf('=');
-    if (eq > 0) map.set(entry.slice(0, eq), entry.slice(eq + 1));
-    else map.set(entry, '');
-  }
-  return map;
-}
-
 export function setEnv(config: RunConfigDoc, key: string, value: string): void {
   const env = (config.Env ?? []).filter((e) => e.slice(0, e.indexOf('=') < 0 ? e.length : e.indexOf('=')) !== key);
   env.push(`${key}=${value}`);
@@ -71,25 +61,24 @@ export function commandOf(ins: Instruction, config: RunConfigDoc): string[] {
   return ins.json ? [...ins.json] : [...shellOf(config), ins.args];
 }
 
-const DURATION = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)$/;
 const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 
 /** A Go duration (30s, 1m30s, 500ms) in nanoseconds, as image configs keep it. */
 export function parseDuration(text: string, flag: string): number {
+  if (text === '0') return 0;
   let rest = text;
   let total = 0;
-  if (rest === '0') return 0;
+  if (rest === '') throw new InstructionError(`--${flag} needs a duration such as 30s or 1m30s`);
   while (rest !== '') {
     const match = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/.exec(rest);
     if (!match) throw new InstructionError(`--${flag}=${text} is not a duration such as 30s or 1m30s`);
     total += Number(match[1]) * UNIT_NS[match[2]!]!;
     rest = rest.slice(match[0].length);
   }
-  if (!DURATION.test(text) && total === 0) throw new InstructionError(`--${flag}=${text} is not a duration`);
   return Math.round(total);
 }
 
-function healthcheck(ins: Instruction, config: RunConfigDoc): HealthcheckDoc {
+function healthcheck(ins: Instruction): HealthcheckDoc {
   const words = ins.args.trim();
   if (/^none$/i.test(words)) {
     if (ins.flags.length > 0) throw new InstructionError('HEALTHCHECK NONE takes no options');
@@ -128,7 +117,6 @@ function healthcheck(ins: Instruction, config: RunConfigDoc): HealthcheckDoc {
         throw new InstructionError(`HEALTHCHECK has no option --${flag.name}`);
     }
   }
-  void config;
   return doc;
 }
 
@@ -196,7 +184,7 @@ export function applyMetadata(ins: Instruction, stage: StageConfig, vars: Variab
       config.StopSignal = expandWord(ins.args, vars, escape);
       return nop(`STOPSIGNAL ${config.StopSignal}`);
     case 'HEALTHCHECK':
-      config.Healthcheck = healthcheck(ins, config);
+      config.Healthcheck = healthcheck(ins);
       return nop(`HEALTHCHECK ${ins.args}`);
     case 'ONBUILD': {
       const inner = /^\s*(\S+)/.exec(ins.args)?.[1]?.toUpperCase();

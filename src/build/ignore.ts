@@ -11,8 +11,6 @@ import { posix } from 'node:path';
 interface Pattern {
   readonly exception: boolean;
   readonly regex: RegExp;
-  /** The pattern's directory depth: a path shallower than this cannot match it whole. */
-  readonly text: string;
 }
 
 function toRegex(pattern: string): RegExp {
@@ -72,21 +70,12 @@ export class IgnoreMatcher {
       if (line === '' || line.startsWith('#')) return [];
       const exception = line.startsWith('!');
       const text = clean(exception ? line.slice(1).trim() : line);
-      return [{ exception, regex: toRegex(text), text }];
+      return [{ exception, regex: toRegex(text) }];
     });
   }
 
   static parse(text: string): IgnoreMatcher {
     return new IgnoreMatcher(text.split(/\r?\n/));
-  }
-
-  get empty(): boolean {
-    return this.patterns.length === 0;
-  }
-
-  /** Whether any exception could bring back something under `dir` (so the walk must go in). */
-  hasExceptions(): boolean {
-    return this.patterns.some((p) => p.exception);
   }
 
   /** Whether `path` (relative to the context, `/`-separated) is left out of the build. */
