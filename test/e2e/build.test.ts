@@ -457,6 +457,20 @@ describe('nook build', () => {
     }
   });
 
+  it('prefers Containerfile to Dockerfile and .containerignore to .dockerignore, as podman', async () => {
+    const dir = context('precedence', {
+      'Containerfile': `FROM ${BASE}\nCOPY . /ctx/\nLABEL from=containerfile\n`,
+      'Dockerfile': `FROM ${BASE}\nLABEL from=dockerfile\n`,
+      '.containerignore': 'a.txt\n',
+      '.dockerignore': 'b.txt\n',
+      'a.txt': 'a\n',
+      'b.txt': 'b\n',
+    });
+    imageId(await build(dir, '-t', 'precedence'));
+    expect((await inspect('precedence')).Config.Labels).toEqual({ from: 'containerfile' });
+    expect(await run('precedence', 'ls', '/ctx')).toBe('Containerfile\nDockerfile\nb.txt\n');
+  });
+
   it('builds a --target stage, from stdin with -f -, and writes --iidfile', async () => {
     const dir = context('target', { 'marker.txt': 'm\n' });
     const iid = join(tmp.path, 'iid');
