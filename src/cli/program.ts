@@ -195,7 +195,7 @@ function addCreate(program: Command, onInvoke: (invocation: Invocation) => void)
 }
 
 /** Commands started often enough that building the rest of the parser shows in their start-up. */
-const QUICK_COMMANDS = new Set(['run', 'create', 'exec']);
+const QUICK_COMMANDS = new Set(['run', 'create', 'exec', 'build']);
 
 /** The command `argv` names, when it is one of QUICK_COMMANDS and no global option precedes it. */
 function quickCommand(argv: readonly string[] | undefined): string | undefined {
@@ -206,7 +206,7 @@ function quickCommand(argv: readonly string[] | undefined): string | undefined {
 /**
  * Builds the command-line parser. Parsing only records the invocation (`onInvoke`), so the
  * parser is tested without running anything. Given the argv it will parse, it leaves out
- * the commands argv cannot reach when that saves start-up time (run, create, exec).
+ * the commands argv cannot reach when that saves start-up time (run, create, exec, build).
  */
 export function createProgram(io: CliIO, onInvoke: (invocation: Invocation) => void, argv?: readonly string[]): Command {
   const quick = quickCommand(argv);
@@ -221,6 +221,8 @@ export function createProgram(io: CliIO, onInvoke: (invocation: Invocation) => v
   if (quick === undefined || quick === 'run') addRun(program, onInvoke);
   if (quick === undefined || quick === 'create') addCreate(program, onInvoke);
   if (quick === 'exec') addContainerCommands(program, onInvoke, 'exec');
+  // An unchanged rebuild takes little more than the CLI's start: it pays for no other command.
+  if (quick === 'build') addBuildCommands(program, onInvoke);
   if (quick !== undefined) return program;
 
   program

@@ -63,6 +63,13 @@ describe('build command line', () => {
     expect(parse('build', '--pull=never')).toMatchObject({ options: { pull: 'never' } });
   });
 
+  it('reads the same invocation with the quick parser', () => {
+    const args = ['build', '-t', 'x', '--build-arg', 'A=1', '--no-cache', '-f', 'F', 'ctx'];
+    let quick: Invocation | undefined;
+    createProgram({ out: () => undefined, err: () => undefined }, (i) => (quick = i), args).parse(args, { from: 'user' });
+    expect(quick).toEqual(parse(...args));
+  });
+
   it('refuses what it cannot do', () => {
     expect(() => parse('build', '--network', 'bridge')).toThrow(UsageError);
     expect(() => parse('build', '--secret', 'id=x')).toThrow(UsageError);

@@ -200,6 +200,9 @@ async function commitBuild(build: Build, stage: Stage, names: readonly string[])
   if (!build.options.noCache) {
     const hit = await build.cache.get(key);
     if (hit?.kind === 'image') {
+      // Already named as asked (the usual unchanged rebuild): nothing to write, no lock to take.
+      const current = (await store.images.readIndex()).images[hit.id];
+      if (current !== undefined && names.every((n) => current.names.includes(n))) return hit.id;
       const tagged = await store.images.update(async (index) => {
         if (!(hit.id in index.images)) return false;
         for (const entry of Object.values(index.images)) entry.names = entry.names.filter((n) => !names.includes(n));
@@ -294,7 +297,7 @@ export async function buildCommand(options: BuildOptions, io: BuildIO): Promise<
     maps,
     cache: new BuildCache(store.root),
     context,
-    scratch: await store.layers.scratch(),
+    scratch: null,
     escape: parsed.escape,
     stages: [],
     globalArgs: globals,
@@ -333,6 +336,6 @@ export async function buildCommand(options: BuildOptions, io: BuildIO): Promise<
     if (err instanceof NookError) throw err;
     throw new BuildError((err as Error).message ?? String(err));
   } finally {
-    await removeOwnedTrees(maps, [build.scratch]).catch(() => undefined);
+    if (build.scratch !== null) await removeOwnedTrees(maps, [build.scratch]).catch(() => undefined);
   }
 }

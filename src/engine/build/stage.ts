@@ -54,8 +54,11 @@ export interface Build {
   readonly maps: ContainerIdMaps;
   readonly cache: BuildCache;
   readonly context: BuildContext;
-  /** On the store's filesystem (upper dirs become layers by rename); removed at the end. */
-  readonly scratch: string;
+  /**
+   * On the store's filesystem (upper dirs become layers by rename), made when a step first
+   * needs it (an unchanged rebuild never does); removed at the end.
+   */
+  scratch: string | null;
   readonly escape: string;
   /** Stages built so far, by index. */
   readonly stages: Stage[];
@@ -85,16 +88,21 @@ export function stageVariables(stage: Stage): Map<string, string> {
   return vars;
 }
 
+async function scratchRoot(build: Build): Promise<string> {
+  build.scratch ??= await build.store.layers.scratch();
+  return build.scratch;
+}
+
 /** A fresh directory in the build's scratch space. */
 export async function scratchDir(build: Build, name: string): Promise<string> {
-  const dir = join(build.scratch, `${name}-${++build.counter}`);
+  const dir = join(await scratchRoot(build), `${name}-${++build.counter}`);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   return dir;
 }
 
 /** An empty directory: the lower layer of a stage FROM scratch (overlayfs needs one). */
 export async function emptyLower(build: Build): Promise<string> {
-  const dir = join(build.scratch, 'empty');
+  const dir = join(await scratchRoot(build), 'empty');
   await mkdir(dir, { recursive: true, mode: 0o755 });
   return dir;
 }
