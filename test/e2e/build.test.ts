@@ -83,7 +83,7 @@ async function inspect(image: string): Promise<Inspected> {
 
 /** Every path of an image's tree with type, mode, owner and (files) size and checksum; run by podman so both images meet the same runtime. */
 const TREE_SCRIPT =
-  'cd / && find . -xdev \\( -path ./proc -o -path ./sys -o -path ./dev -o -path ./run -o -path ./etc/hosts -o -path ./etc/hostname -o -path ./etc/resolv.conf \\) -prune -o -print | sort | while read -r p; do if [ -L "$p" ]; then echo "$p link $(readlink "$p") $(stat -c %u:%g "$p")"; elif [ -d "$p" ]; then echo "$p dir $(stat -c %a:%u:%g "$p")"; else echo "$p file $(stat -c %a:%u:%g:%s "$p") $(md5sum < "$p" | cut -c1-32)"; fi; done';
+  'cd / && find . -xdev \\( -path ./proc -o -path ./sys -o -path ./dev -o -path ./run -o -path ./etc/hosts -o -path ./etc/hostname -o -path ./etc/resolv.conf \\) -prune -o -print | sort | while read -r p; do if [ -L "$p" ]; then echo "$p link $(readlink "$p") $(stat -c %u:%g "$p")"; elif [ -d "$p" ]; then echo "$p dir $(stat -c %a:%u:%g "$p")"; else echo "$p file $(stat -c %a:%u:%g:%s:%h "$p") $(md5sum < "$p" | cut -c1-32)"; fi; done';
 
 describe('nook build', () => {
   it('builds a multi-stage Containerfile whose result runs in nook and, saved, in podman', async () => {
@@ -134,7 +134,7 @@ describe('nook build', () => {
         'COPY files/ /srv/files/',
         'COPY --chown=1000:2000 --chmod=0640 owned.txt /srv/owned.txt',
         'ADD archive.tar /unpacked/',
-        'RUN rm /etc/basefile && rm -rf /olddir/inner && echo run > /srv/run.txt && ln -s run.txt /srv/link && chmod 700 /srv/files',
+        'RUN rm /etc/basefile && rm -rf /olddir/inner && echo run > /srv/run.txt && ln -s run.txt /srv/link && ln /srv/run.txt /srv/hard && chmod 700 /srv/files',
         'WORKDIR /work/dir',
         'COPY rel.txt .',
         'RUN touch made-in-workdir',
@@ -160,8 +160,9 @@ describe('nook build', () => {
     await podman.run(['build', '--runtime', 'runc', '-t', 'podman-tree', dir]);
     const list = async (image: string) => (await podman.run(['run', '--rm', '--runtime', 'runc', '--network', 'none', image, 'sh', '-c', TREE_SCRIPT])).stdout;
     const [ours, theirs] = await Promise.all([list('localhost/tree:latest'), list('localhost/podman-tree:latest')]);
-    expect(ours).toContain('./srv/owned.txt file 640:1000:2000:6');
-    expect(ours).toContain('./unpacked/in/x file 644:7:8:2');
+    expect(ours).toContain('./srv/owned.txt file 640:1000:2000:6:1');
+    expect(ours).toContain('./unpacked/in/x file 644:7:8:2:1');
+    expect(ours).toContain('./srv/hard file 644:0:0:4:2');
     expect(ours).not.toContain('basefile');
     expect(ours).toBe(theirs);
   });
@@ -455,6 +456,16 @@ describe('nook build', () => {
     } finally {
       await registry.stop();
     }
+  });
+
+  it('builds FROM scratch with COPY --from an image, and runs RUN as the USER', async () => {
+    const dir = context('scratch', {
+      'Containerfile': ['FROM scratch', `COPY --from=${BASE} / /`, 'USER app', 'RUN id -un > /tmp/who', 'CMD ["cat", "/tmp/who"]'].join('\n'),
+    });
+    imageId(await build(dir, '-t', 'fromscratch'));
+    expect(await run('fromscratch')).toBe('app\n');
+    expect(await run('fromscratch', 'stat', '-c', '%u:%g', '/tmp/who')).toBe('1000:1000\n');
+    expect((await inspect('fromscratch')).RootFS.Layers).toHaveLength(2);
   });
 
   it('prefers Containerfile to Dockerfile and .containerignore to .dockerignore, as podman', async () => {
