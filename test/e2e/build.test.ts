@@ -339,6 +339,15 @@ describe('nook build', () => {
     const result = await nook(['build', dir], { env });
     expect(result.status, show(result)).toBe(125);
     expect(result.stderr).toContain('Error: Containerfile:3: unknown instruction: FROBNICATE');
+
+    const missing = context('missing-source', { 'Containerfile': `FROM ${BASE}\nCOPY nope.txt /\n` });
+    const copy = await nook(['build', missing], { env });
+    expect(copy.status, show(copy)).toBe(125);
+    expect(copy.stderr).toContain('Error: Containerfile:2: COPY: COPY/ADD source "nope.txt": no such file or directory in the build context');
+    const user = context('unknown-user', { 'Containerfile': `FROM ${BASE}\nUSER nobody-here\nRUN true\n` });
+    const run = await nook(['build', user], { env });
+    expect(run.status, show(run)).toBe(125);
+    expect(run.stderr).toMatch(/^Error: Containerfile:3: RUN: .*nobody-here/m);
   });
 
   it('scopes ARGs per stage: global values in FROM, --build-arg over defaults, the predefined platform args', async () => {

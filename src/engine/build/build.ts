@@ -98,10 +98,15 @@ function neededStages(stages: readonly StageText[], target: number): Set<number>
   return needed;
 }
 
+/** An error as the build reports it: with the file, line and instruction it happened at. */
 function syntaxError(err: unknown, file: string, ins: Instruction | null): never {
   if (err instanceof ContainerfileError) throw new BuildError(err.message, 'fix the Containerfile at that line');
-  if ((err instanceof ExpansionError || err instanceof InstructionError) && ins !== null) {
-    throw new BuildError(`${file}:${ins.line}: ${ins.keyword}: ${(err as Error).message}`, 'fix the Containerfile at that line');
+  if (ins === null) throw err;
+  const where = `${file}:${ins.line}: ${ins.keyword}`;
+  if (err instanceof ExpansionError || err instanceof InstructionError) throw new BuildError(`${where}: ${err.message}`, 'fix the Containerfile at that line');
+  // A step's own failure (a missing source, an unknown user …) keeps its hint and exit code.
+  if (err instanceof NookError && !err.message.startsWith(`${file}:`)) {
+    throw new NookError(err.code, `${where}: ${err.message}`, { ...(err.hint === undefined ? {} : { hint: err.hint }), exitCode: err.exitCode, cause: err });
   }
   throw err;
 }
