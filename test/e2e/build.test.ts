@@ -477,6 +477,29 @@ describe('nook build', () => {
     expect((await inspect('fromscratch')).RootFS.Layers).toHaveLength(2);
   });
 
+  it('expands COPY wildcards in the context and in a stage', async () => {
+    const dir = context('wildcards', {
+      'Containerfile': [
+        `FROM ${BASE} AS build`,
+        'RUN mkdir /out && touch /out/a.bin /out/b.bin /out/c.txt',
+        `FROM ${BASE}`,
+        'COPY x?.txt [yz].md /t/',
+        'COPY --from=build /out/*.bin /bins/',
+      ].join('\n'),
+      'x1.txt': '1\n',
+      'x2.txt': '2\n',
+      'x10.txt': 'not matched by ?\n',
+      'y.md': 'y\n',
+      'w.md': 'w\n',
+    });
+    imageId(await build(dir, '-t', 'wildcards'));
+    expect(await run('wildcards', 'ls', '/t', '/bins')).toBe('/bins:\na.bin\nb.bin\n\n/t:\nx1.txt\nx2.txt\ny.md\n');
+    const single = context('wildcard-file', { 'Containerfile': `FROM ${BASE} AS build\nRUN mkdir /out && touch /out/a.bin /out/b.bin\nFROM ${BASE}\nCOPY --from=build /out/*.bin /one\n` });
+    const result = await nook(['build', single], { env });
+    expect(result.status, show(result)).toBe(125);
+    expect(result.stderr).toContain('Containerfile:4: COPY: several sources match, so the destination "/one" must be a directory ending in "/"');
+  });
+
   it('prefers Containerfile to Dockerfile and .containerignore to .dockerignore, as podman', async () => {
     const dir = context('precedence', {
       'Containerfile': `FROM ${BASE}\nCOPY . /ctx/\nLABEL from=containerfile\n`,

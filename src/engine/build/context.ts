@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync } from 'node:fs';
 import { join, posix, resolve } from 'node:path';
+import { componentRegex, hasWildcard } from '../../build/glob.js';
 import { IgnoreMatcher } from '../../build/ignore.js';
 import { resolveLayeredPath } from '../../rootfs/layered.js';
 import { BuildError } from './errors.js';
@@ -51,7 +52,7 @@ export class BuildContext {
    */
   expand(source: string): string[] {
     const clean = posix.normalize(`/${source}`).slice(1) || '.';
-    if (!/[*?[]/.test(clean)) {
+    if (!hasWildcard(clean)) {
       if (clean !== '.' && this.excludes(clean)) throw missing(source);
       if (this.kind(clean) === null) throw missing(source);
       return [clean];
@@ -60,7 +61,7 @@ export class BuildContext {
     let matches = [''];
     for (const part of parts) {
       const next: string[] = [];
-      const literal = !/[*?[]/.test(part);
+      const literal = !hasWildcard(part);
       for (const base of matches) {
         if (literal) {
           next.push(base === '' ? part : `${base}/${part}`);
@@ -138,26 +139,6 @@ function hashFile(path: string, hash: Hash): void {
 
 function missing(source: string): BuildError {
   return new BuildError(`COPY/ADD source "${source}": no such file or directory in the build context`, 'sources are looked up in the context directory, after .containerignore/.dockerignore');
-}
-
-function componentRegex(part: string): RegExp {
-  let out = '^';
-  for (let i = 0; i < part.length; i++) {
-    const ch = part[i]!;
-    if (ch === '*') out += '.*';
-    else if (ch === '?') out += '.';
-    else if (ch === '[') {
-      const end = part.indexOf(']', i + 2);
-      if (end < 0) out += '\\[';
-      else {
-        let cls = part.slice(i + 1, end);
-        if (cls.startsWith('!')) cls = `^${cls.slice(1)}`;
-        out += `[${cls}]`;
-        i = end;
-      }
-    } else out += /[.+^${}()|\\]/.test(ch) ? `\\${ch}` : ch;
-  }
-  return new RegExp(`${out}$`);
 }
 
 export function newHash(): Hash {

@@ -1,6 +1,7 @@
 import { closeSync, openSync, readSync, writeFileSync, utimesSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { expandWord, expandWords } from '../../build/expand.js';
+import { hasWildcard } from '../../build/glob.js';
 import type { Instruction } from '../../build/parse.js';
 import { imageLayers } from '../../image/commit.js';
 import type { CopySource, LayerView, Owner, WriteOp } from '../../image/diff/request.js';
@@ -133,7 +134,8 @@ export async function copyStep(build: Build, stage: Stage, ins: Instruction): Pr
       const tree = await stageTree(build, fromStage);
       if (tree.view && !views.some((v) => v.target === tree.view!.target)) views.push(tree.view);
       const path = posix.normalize(`/${word}`);
-      if (layerDirs(build, fromStage).length > 0 && layeredKind(layerDirs(build, fromStage), path) === null) {
+      // A wildcard is matched by the worker, in the stage's mounted tree.
+      if (!hasWildcard(path) && layerDirs(build, fromStage).length > 0 && layeredKind(layerDirs(build, fromStage), path) === null) {
         throw new BuildError(`${ins.keyword} --from=${from}: "${word}" does not exist there`);
       }
       hash.update(`from\0${fromStage.key}\0${path}\0`);
@@ -153,6 +155,7 @@ export async function copyStep(build: Build, stage: Stage, ins: Instruction): Pr
     }
   }
   if (sources.length > 1 && !directoryWritten) {
+    // (a stage's wildcard may match several too: the worker checks that.)
     throw new BuildError(`${ins.keyword} with more than one source needs a directory destination ending in "/": "${destRaw}"`);
   }
   const chown = flags.get('chown');

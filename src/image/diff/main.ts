@@ -7,10 +7,11 @@ import { TarSink } from '../../copy/tar-out.js';
 import { RootedTree } from '../../copy/tree.js';
 import { walk } from '../../copy/walk.js';
 import { TreeSink } from '../../copy/write-tree.js';
+import { componentRegex, hasWildcard } from '../../build/glob.js';
 import { IgnoreMatcher } from '../../build/ignore.js';
 import { decompressor } from '../decompress.js';
 import { isOpaque } from '../extract/whiteouts.js';
-import { DIFF_FAILED, type DiffRequest, type DiffResult, type Owner, type WriteOp } from './request.js';
+import { DIFF_FAILED, type CopySource, type DiffRequest, type DiffResult, type Owner, type WriteOp } from './request.js';
 
 /**
  * The build-step worker: root of a user namespace with the container id maps, in a mount
@@ -99,6 +100,55 @@ class FilterSink implements Sink {
   }
 }
 
+/** What a wildcard source of a stage matches there (sorted), resolved inside the stage's tree. */
+function expandInTree(tree: RootedTree, pattern: string): string[] {
+  let matches = ['/'];
+  for (const part of posix.normalize(pattern).split('/').filter(Boolean)) {
+    const next: string[] = [];
+    for (const base of matches) {
+      if (!hasWildcard(part)) {
+        next.push(posix.join(base, part));
+        continue;
+      }
+      let fd: number;
+      try {
+        fd = tree.open(base, O_RDONLY | O_DIRECTORY);
+      } catch {
+        continue;
+      }
+      let names: string[];
+      try {
+        names = readdirSync(`/proc/self/fd/${fd}`).sort();
+      } finally {
+        closeSync(fd);
+      }
+      const regex = componentRegex(part);
+      for (const name of names) if (regex.test(name)) next.push(posix.join(base, name));
+    }
+    matches = next;
+  }
+  return matches.filter((m) => kindAt(tree, m, true) !== 'missing');
+}
+
+/** The sources of a copy, a stage's wildcards expanded; several need a directory destination. */
+function concreteSources(op: Extract<WriteOp, { kind: 'copy' }>): CopySource[] {
+  const sources = op.sources.flatMap((source) => {
+    if (source.contextPath !== null || !hasWildcard(source.path)) return [source];
+    const tree = RootedTree.open(source.root);
+    try {
+      const found = expandInTree(tree, source.path);
+      if (found.length === 0) throw new StepError(`"${source.path}": no file matches`);
+      return found.map((path) => ({ ...source, path }));
+    } finally {
+      tree.close();
+    }
+  });
+  if (sources.length > 1 && !op.destinationIsDirectory) {
+    throw new StepError(`several sources match, so the destination "${op.destination}" must be a directory ending in "/"`);
+  }
+  return sources;
+}
+
 /** Counts what a walk left out, so the step can say so. */
 let skippedTotal = 0;
 
@@ -106,7 +156,7 @@ async function copy(tree: RootedTree, op: Extract<WriteOp, { kind: 'copy' }>): P
   const root: Owner = { uid: 0, gid: 0 };
   const matcher = op.ignore.length > 0 ? new IgnoreMatcher(op.ignore) : null;
   const owner = op.owner === null ? ({ kind: 'keep' } as const) : ({ kind: 'fixed', ...op.owner } as const);
-  for (const source of op.sources) {
+  for (const source of concreteSources(op)) {
     const from = RootedTree.open(source.root);
     try {
       const kind = kindAt(from, source.path, true);
