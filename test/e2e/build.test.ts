@@ -286,6 +286,9 @@ describe('nook build', () => {
     expect((await build(dir, '--no-cache', '-t', 'cachemount')).stdout).toContain('runs: 1\n');
     expect((await build(dir, '--no-cache', '-t', 'cachemount')).stdout).toContain('runs: 2\n');
     expect(await run('cachemount', 'sh', '-c', 'ls -A /var/cache/app 2>&1 || true')).toBe('ls: /var/cache/app: No such file or directory\n');
+    // uid, gid and mode apply when the cache dir is made.
+    const owned = context('cache-owned', { 'Containerfile': `FROM ${BASE}\nRUN --mount=type=cache,target=/c,id=owned,uid=1000,gid=2000,mode=0750 stat -c "%u:%g %a" /c\n` });
+    expect((await build(owned, '-t', 'cacheowned')).stdout.split('\n')).toContain('1000:2000 750');
   });
 
   it('never follows a symlink the step put in place of a mount point\'s parent when it tidies up', async () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { commandOf, shellOf } from '../../build/config.js';
 import type { Instruction } from '../../build/parse.js';
@@ -10,6 +10,8 @@ import type { ContainerMount, ContainerSpec, NetworkMode } from '../../plan/spec
 import { layeredKind, resolveLayeredPath } from '../../rootfs/layered.js';
 import { imageFiles, resolveUser } from '../../rootfs/users.js';
 import { launchRuntime } from '../../runtime/launch.js';
+import { runInUserns } from '../../runtime/userns.js';
+import { removeOwnedTrees } from '../../image/extract/run.js';
 import { reportToError } from '../../runtime/report-error.js';
 import { runtimeDir } from '../../sys/paths.js';
 import { etcFilePaths, renderEtcFiles, writeEtcFiles } from '../container/etc-files.js';
@@ -47,6 +49,41 @@ function hostPath(root: string, inside: string): string {
   return join(root, inside).replace(/(.)\/+$/, '$1');
 }
 
+function octal(value: string | undefined, what: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^[0-7]{1,4}$/.test(value)) throw new BuildError(`RUN --mount ${what}=${value} is not an octal mode`);
+  return parseInt(value, 8);
+}
+
+function id(value: string | undefined, what: string): number {
+  if (value === undefined) return 0;
+  if (!/^\d+$/.test(value)) throw new BuildError(`RUN --mount ${what}=${value} is not a number`);
+  return Number(value);
+}
+
+/** A cache mount's directory, made on first use with its mode, uid and gid (as BuildKit: later uses keep it as it is). */
+async function makeCacheDir(build: Build, dir: string, fields: Map<string, string>): Promise<void> {
+  if (existsSync(dir)) return;
+  const mode = octal(fields.get('mode'), 'mode', 0o755);
+  const owner = { uid: id(fields.get('uid'), 'uid'), gid: id(fields.get('gid'), 'gid') };
+  const temp = `${dir}.tmp-${process.pid}`;
+  mkdirSync(join(dir, '..'), { recursive: true, mode: 0o700 });
+  mkdirSync(temp, { mode: 0o700 });
+  chmodSync(temp, mode);
+  // The directory is the user's (container root's); another container id needs container root to give it away.
+  if (owner.uid !== 0 || owner.gid !== 0) {
+    const chown = await runInUserns(build.maps, ['chown', `${owner.uid}:${owner.gid}`, temp], ['PATH=/usr/bin:/bin'], { capture: true });
+    if (chown.status !== 0) throw new BuildError(`cannot give the cache mount to ${owner.uid}:${owner.gid}: ${chown.stderr.trim()}`);
+  }
+  try {
+    renameSync(temp, dir);
+  } catch (err) {
+    // Another build made it meanwhile: theirs is used.
+    if (!existsSync(dir)) throw err;
+    await removeOwnedTrees(build.maps, [temp]);
+  }
+}
+
 interface RunMounts {
   readonly mounts: ContainerMount[];
   /** What the cache key knows about them (never a secret's content). */
@@ -70,7 +107,7 @@ async function runMounts(build: Build, stage: Stage, ins: Instruction, workdir: 
         if (target === undefined) throw new BuildError('RUN --mount=type=cache needs target=DIR');
         const id = fields.get('id') ?? target;
         const dir = join(build.store.root, 'build-cache-mounts', createHash('sha256').update(id).digest('hex').slice(0, 32));
-        if (materialize) mkdirSync(dir, { recursive: true, mode: 0o755 });
+        if (materialize) await makeCacheDir(build, dir, fields);
         result.mounts.push({ kind: 'bind', source: dir, destination: target, directory: true, readOnly: fields.get('ro') === 'true' || fields.get('readonly') === 'true', options: [], propagation: 'private' });
         result.keyParts.push(['cache', id, target]);
         break;
