@@ -3,6 +3,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunConfigDoc, StageConfig } from '../../build/config.js';
 import { flattenLayers } from '../../image/flatten/run.js';
+import { chooseStorageDriver } from '../image/storage-driver.js';
+import { BuildError } from './errors.js';
 import type { LayerView } from '../../image/diff/request.js';
 import type { BuildCache } from '../../store/build-cache.js';
 import type { Digest } from '../../store/digest.js';
@@ -88,8 +90,13 @@ export function stageVariables(stage: Stage): Map<string, string> {
   return vars;
 }
 
+/** The scratch dir, made (after checking the build can work here) when a step first runs. */
 async function scratchRoot(build: Build): Promise<string> {
-  build.scratch ??= await build.store.layers.scratch();
+  if (build.scratch !== null) return build.scratch;
+  // Steps run on overlayfs, and their upper dirs become layers: the vfs driver cannot do that.
+  const { driver, reason } = await chooseStorageDriver(build.store, build.maps, undefined);
+  if (driver !== 'overlay') throw new BuildError(`nook build needs overlayfs in a user namespace, and ${reason}`, 'build on a kernel and filesystem where "nook info" shows the overlay driver');
+  build.scratch = await build.store.layers.scratch();
   return build.scratch;
 }
 
