@@ -114,3 +114,13 @@ export function layeredKind(layers: readonly string[], path: string): 'dir' | 'o
   const { entry } = topmost(layers, parts);
   return entry === null ? null : entry === 'dir' ? 'dir' : 'other';
 }
+
+/**
+ * An image's layer dirs (topmost first) as overlayfs takes them: a layer the image has
+ * twice (two steps that changed the same nothing) only once, at its topmost place. The
+ * kernel refuses a lower dir given twice; the lower copy changes nothing, since whatever it
+ * holds the upper one holds too, and wins.
+ */
+export function distinctLowerDirs(layers: readonly string[]): string[] {
+  return [...new Set(layers)];
+}

@@ -256,9 +256,11 @@ describe('nook build', () => {
 
   it('reuses every step when nothing changed, and rebuilds from a changed COPY source on', async () => {
     const dir = context('cache', {
-      'Containerfile': [`FROM ${BASE}`, 'COPY one.txt /one.txt', 'RUN echo RAN-FIRST', 'COPY two.txt /two.txt', 'RUN echo RAN-SECOND && cat /two.txt'].join('\n'),
+      'Containerfile': [`FROM ${BASE}`, 'COPY one.txt /one.txt', 'RUN echo RAN-FIRST', 'COPY two.txt /two.txt', 'RUN echo RAN-SECOND && cat /two.txt', 'COPY . /all/'].join('\n'),
       'one.txt': '1\n',
       'two.txt': '2\n',
+      'ignored.tmp': 'left out\n',
+      '.dockerignore': '*.tmp\n',
     });
     const first = await build(dir, '-t', 'cached');
     // A RUN's own output is a line of its own; the STEP line names the command too.
@@ -266,14 +268,18 @@ describe('nook build', () => {
     expect(ran(first)).toEqual(['RAN-FIRST', 'RAN-SECOND']);
     const second = await build(dir, '-t', 'cached');
     expect(ran(second)).toEqual([]);
-    expect(second.stdout.match(/--> Using cache/g)?.length).toBe(4);
+    expect(second.stdout.match(/--> Using cache/g)?.length).toBe(5);
     expect(imageId(second)).toBe(imageId(first));
+    // A file the ignore rules leave out is no source: changing it changes nothing.
+    writeFileSync(join(dir, 'ignored.tmp'), 'changed, still left out\n');
+    expect(imageId(await build(dir, '-t', 'cached'))).toBe(imageId(first));
 
     writeFileSync(join(dir, 'two.txt'), 'changed\n');
     const third = await build(dir, '-t', 'cached');
     expect(ran(third)).toEqual(['RAN-SECOND']);
     expect(third.stdout).toContain('RAN-SECOND\nchanged\n');
     expect(third.stdout.match(/--> Using cache/g)?.length).toBe(2);
+    expect(await run('cached', 'ls', '/all')).toBe('Containerfile\none.txt\ntwo.txt\n');
 
     const uncached = await build(dir, '--no-cache', '-t', 'cached');
     expect(ran(uncached)).toEqual(['RAN-FIRST', 'RAN-SECOND']);

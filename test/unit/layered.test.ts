@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { resolveLayeredPath } from '../../src/rootfs/layered.js';
+import { distinctLowerDirs, resolveLayeredPath } from '../../src/rootfs/layered.js';
 
 describe('resolveLayeredPath', () => {
   let base: string;
@@ -33,5 +33,11 @@ describe('resolveLayeredPath', () => {
   it('gives up on loops and on a file in the way', () => {
     expect(resolveLayeredPath([upper, lower], '/loop/x')).toBeNull();
     expect(resolveLayeredPath([upper, lower], '/file/x')).toBeNull();
+  });
+});
+
+describe('distinctLowerDirs', () => {
+  it('keeps a layer the image has twice once, at its topmost place', () => {
+    expect(distinctLowerDirs(['/l/c', '/l/x', '/l/b', '/l/x', '/l/a'])).toEqual(['/l/c', '/l/x', '/l/b', '/l/a']);
   });
 });

@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunConfigDoc, StageConfig } from '../../build/config.js';
 import { flattenLayers } from '../../image/flatten/run.js';
+import { distinctLowerDirs } from '../../rootfs/layered.js';
 import { chooseStorageDriver } from '../image/storage-driver.js';
 import { BuildError } from './errors.js';
 import type { LayerView } from '../../image/diff/request.js';
@@ -74,9 +75,9 @@ export function cacheKey(parts: readonly unknown[]): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }
 
-/** The stage's layer dirs, topmost first (overlayfs order). */
+/** The stage's layer dirs, topmost first (overlayfs order), each once. */
 export function layerDirs(build: Build, stage: Stage): string[] {
-  return [...stage.diffIds].reverse().map((d) => build.store.layers.diffPath(d));
+  return distinctLowerDirs([...stage.diffIds].reverse().map((d) => build.store.layers.diffPath(d)));
 }
 
 /** Variables for expansion: the stage's args, then its environment (ENV wins over ARG). */
