@@ -226,6 +226,10 @@ describe('nook build', () => {
         'echo second line >> /greeting',
         'EOF',
         'RUN ["/bin/sh", "-c", "echo exec form > /exec"]',
+        'RUN <<SCRIPT',
+        '#!/bin/sh -e',
+        'echo "run by $0" > /script',
+        'SCRIPT',
         'COPY <<-"END" /heredoc.txt',
         '\tkeep $WHO',
         '\tEND',
@@ -235,7 +239,10 @@ describe('nook build', () => {
       ].join('\n'),
     });
     imageId(await build(dir, '-t', 'heredoc'));
-    expect(await run('heredoc', 'cat', '/greeting', '/exec', '/heredoc.txt', '/expanded.txt')).toBe('hello world\nsecond line\nexec form\nkeep $WHO\nhi world\n');
+    expect(await run('heredoc', 'cat', '/greeting', '/exec', '/heredoc.txt', '/expanded.txt', '/script')).toBe(
+      'hello world\nsecond line\nexec form\nkeep $WHO\nhi world\nrun by /dev/pipes/SCRIPT\n',
+    );
+    expect(await run('heredoc', 'sh', '-c', 'ls /dev/pipes 2>&1 || true')).toBe('ls: /dev/pipes: No such file or directory\n');
   });
 
   it('follows .dockerignore with exceptions, and copies a symlink pointing out of the context as a link', async () => {

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { commandOf, shellOf } from '../../build/config.js';
-import type { Instruction } from '../../build/parse.js';
+import type { Heredoc, Instruction } from '../../build/parse.js';
 import { compilePlan } from '../../plan/compile.js';
 import { encodePlan } from '../../plan/encode.js';
 import { DEFAULT_SECURITY } from '../../plan/security-options.js';
@@ -27,10 +27,27 @@ import { cacheKey, layerDirs, stageDirectory, type Build, type Stage } from './s
 const RUNTIME_MOUNT_POINTS = ['/etc/hosts', '/etc/hostname', '/etc/resolv.conf', '/proc', '/dev', '/sys'];
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
+/** Where a RUN heredoc with a `#!` line is put for the step to run it, as BuildKit does. */
+const SCRIPT_DIR = '/dev/pipes';
+
+/** `RUN <<EOF` alone: the heredoc is the whole command. */
+function soleHeredoc(ins: Instruction): Heredoc | null {
+  return ins.heredocs.length === 1 && /^<<-?(["']?)[A-Za-z_][A-Za-z0-9_]*\1$/.test(ins.args.trim()) ? ins.heredocs[0]! : null;
+}
+
+/** A sole heredoc starting with `#!`: a script the kernel runs with its own interpreter. */
+function heredocScript(ins: Instruction): Heredoc | null {
+  const doc = soleHeredoc(ins);
+  return doc !== null && doc.content.startsWith('#!') ? doc : null;
+}
+
 /** The command a RUN runs: exec form, shell form, or a heredoc script given to the shell. */
 export function runArgv(ins: Instruction, config: Stage['doc']['config']): string[] {
   if (ins.heredocs.length === 0) return commandOf(ins, config);
-  if (ins.heredocs.length === 1 && /^<<-?(["']?)[A-Za-z_][A-Za-z0-9_]*\1$/.test(ins.args.trim())) return [...shellOf(config), ins.heredocs[0]!.content];
+  const script = heredocScript(ins);
+  if (script !== null) return [`${SCRIPT_DIR}/${script.name}`];
+  const sole = soleHeredoc(ins);
+  if (sole !== null) return [...shellOf(config), sole.content];
   // `RUN python3 <<EOF`: the shell reads the heredocs after the command line, as written.
   return [...shellOf(config), `${ins.args}\n${ins.heredocs.map((h) => `${h.content}${h.name}\n`).join('')}`];
 }
@@ -214,13 +231,20 @@ export async function runStep(build: Build, stage: Stage, ins: Instruction, step
   const planned = await runMounts(build, stage, ins, workdir, false);
   const args = [...stage.args].filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
   const createdBy = `${args.length > 0 ? `|${args.length} ${args.join(' ')} ` : ''}${argv.join(' ')}`;
-  const key = cacheKey([stage.key, 'RUN', argv, planned.keyParts, network]);
+  const script = heredocScript(ins);
+  const key = cacheKey([stage.key, 'RUN', argv, script?.content ?? null, planned.keyParts, network]);
   await layerStep(build, stage, key, createdBy, async () => {
     const mounts = await runMounts(build, stage, ins, workdir, true);
     const step = await stepRoot(build, stage);
     const lowerDirs = layerDirs(build, stage);
     const user = resolveUser(imageFiles(lowerDirs), config.User || undefined, build.maps);
     const hostname = randomId().slice(0, 12);
+    if (script !== null) {
+      // Bound into /dev (a tmpfs of the container's own): it never lands in the layer.
+      const source = join(step.dir, `script-${script.name}`);
+      writeFileSync(source, script.content, { mode: 0o755 });
+      mounts.mounts.push({ kind: 'bind', source, destination: argv[0]!, directory: false, readOnly: true, options: ['nosuid', 'nodev'], propagation: 'private' });
+    }
     const userdata = join(step.dir, 'userdata');
     mkdirSync(userdata, { mode: 0o700 });
     const etcFiles = etcFilePaths(userdata);
