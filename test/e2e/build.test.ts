@@ -341,13 +341,18 @@ describe('nook build', () => {
   });
 
   it('fails a RUN with its exit status and the step, leaving no image and no container', async () => {
-    const dir = context('failing', { 'Containerfile': `FROM ${BASE}\nRUN echo before\nRUN exit 7\n` });
+    const dir = context('failing', { 'Containerfile': `FROM ${BASE}\nRUN echo before\nRUN echo why-it-failed >&2; exit 7\n` });
     const before = (await ok(['images', '--format', 'json'])).stdout;
     const result = await nook(['build', '-t', 'failing', dir], { env });
     expect(result.status, show(result)).toBe(7);
-    expect(result.stderr).toContain('Error: building at STEP "RUN exit 7": while running runtime: exit status 7');
+    expect(result.stderr).toContain('Error: building at STEP "RUN echo why-it-failed >&2; exit 7": while running runtime: exit status 7');
     expect((await ok(['images', '--format', 'json'])).stdout).toBe(before);
     expect((await ok(['ps', '-a', '-q'])).stdout).toBe('');
+    // -q shows a failed step's output, which it held back.
+    const quiet = await nook(['build', '-q', dir], { env });
+    expect(quiet.status, show(quiet)).toBe(7);
+    expect(quiet.stdout).toBe('');
+    expect(quiet.stderr).toContain('why-it-failed\nError: building at STEP');
   });
 
   it('names the file, line and instruction of a syntax error', async () => {

@@ -272,6 +272,8 @@ export async function runStep(build: Build, stage: Stage, ins: Instruction, step
     const result = await launchRuntime(encodePlan(plan), runtimeDir(), build.options.quiet ? { capture: true } : { passStdin: false });
     if (result.report !== null) throw reportToError(result.report, { rootfs: `stage ${stage.name ?? stage.index}` });
     if (result.status !== 0) {
+      // -q kept the step's output back: a failed step's is what says why.
+      if (build.options.quiet) for (const line of `${result.stdout}${result.stderr}`.split('\n').filter(Boolean)) build.io.err(line);
       throw new RunStepFailed(stepText, result.status);
     }
     const drop = createdMountPoints(lowerDirs, [...RUNTIME_MOUNT_POINTS, ...mounts.mounts.map((m) => m.destination)]);
