@@ -416,6 +416,10 @@ describe('nook build', () => {
       const result = await nook(['build', missing], { env });
       expect(result.status, show(result)).toBe(125);
       expect(result.stderr).toContain(`ADD http://127.0.0.1:${port}/nope: the server answered 404`);
+      const wrong = context('url-checksum', { 'Containerfile': `FROM ${BASE}\nADD --checksum=sha256:${'0'.repeat(64)} http://127.0.0.1:${port}/file.txt /x\n` });
+      const refused = await nook(['build', wrong], { env });
+      expect(refused.status, show(refused)).toBe(125);
+      expect(refused.stderr).toContain(`not the sha256:${'0'.repeat(64)} --checksum expects`);
     } finally {
       server.close();
     }

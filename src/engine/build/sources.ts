@@ -102,7 +102,7 @@ export async function copyStep(build: Build, stage: Stage, ins: Instruction): Pr
   const add = ins.keyword === 'ADD';
   const flags = new Map<string, string | null>();
   for (const flag of ins.flags) {
-    const allowed = add ? ['chown', 'chmod', 'link', 'checksum', 'keep-git-dir'] : ['from', 'chown', 'chmod', 'link'];
+    const allowed = add ? ['chown', 'chmod', 'link', 'checksum'] : ['from', 'chown', 'chmod', 'link'];
     if (!allowed.includes(flag.name)) throw new BuildError(`${ins.keyword} has no option --${flag.name}`);
     flags.set(flag.name, flag.value === null ? null : expandWord(flag.value, vars, build.escape));
   }
@@ -142,6 +142,10 @@ export async function copyStep(build: Build, stage: Stage, ins: Instruction): Pr
       sources.push({ root: tree.root, path, contextPath: null, unpack: false });
     } else if (add && URL.test(word)) {
       const file = await download(build, word);
+      const checksum = flags.get('checksum');
+      if (checksum && checksum !== `sha256:${file.digest}`) {
+        throw new BuildError(`ADD ${word}: the download's digest is sha256:${file.digest}, not the ${checksum} --checksum expects`);
+      }
       hash.update(`url\0${word}\0${file.digest}\0`);
       sources.push({ root: file.root, path: file.path, contextPath: null, unpack: false });
     } else {
