@@ -385,6 +385,8 @@ describe('nook build', () => {
         'ENV LOCAL=env-wins',
         'RUN echo "shared=$SHARED local=$LOCAL overridden=$OVERRIDDEN arch=$TARGETARCH unset=${UNSET:-none} image=${IMAGE:-not-in-stage}" > /args',
         'FROM $IMAGE AS second',
+        'ARG FROMSTAGE=first',
+        'COPY --from=${FROMSTAGE} /args /first-args',
         'RUN echo "shared=${SHARED:-not-declared}" > /args',
       ].join('\n'),
     });
@@ -396,6 +398,7 @@ describe('nook build', () => {
     expect((await inspect('args-first')).Config.Env).toEqual(['LOCAL=env-wins']);
     imageId(await build(dir, '-t', 'args-second', ...args));
     expect(await run('args-second', 'cat', '/args')).toBe('shared=not-declared\n');
+    expect(await run('args-second', 'cat', '/first-args')).toBe(`shared=global local=env-wins overridden=given arch=${arch} unset=none image=not-in-stage\n`);
   });
 
   it('adds a file from a URL (downloaded by nook, mode 0600) and copies with --chown by name', async () => {

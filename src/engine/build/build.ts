@@ -90,6 +90,8 @@ function neededStages(stages: readonly StageText[], target: number): Set<number>
       }
     }
     for (const ref of refs) {
+      // A reference through a variable is only known once the stage runs: every stage before it may be the one.
+      if (ref.includes('$')) for (let j = 0; j < i; j++) visit(j);
       const j = indexOf(ref, i);
       if (j >= 0) visit(j);
     }
