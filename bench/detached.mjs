@@ -1,7 +1,8 @@
 // Detached containers: what N containers left running cost in memory and disk, per
 // container. For nook that is its monitor (`nook-monitor`, the only process nook keeps per
 // container) plus any nook process below it or any nook CLI still alive (there should be
-// none); for podman it is conmon, its monitor, and, shown apart, slirp4netns, the network
+// none), and, shown apart, its network helper (pasta by default, or slirp4netns) under the
+// monitor; for podman it is conmon, its monitor, and, shown apart, slirp4netns, the network
 // process podman 4 starts per rootless container. The containers' own commands (`sleep`)
 // are not counted: they are the same for every tool.
 import { existsSync } from 'node:fs';
@@ -34,7 +35,16 @@ function flagValue(args, flag) {
 function variants({ nook, podman, rootfs, image }) {
   const env = nook.env;
   const nookDirs = { store: join(env.XDG_DATA_HOME, 'nook'), runtime: join(env.XDG_RUNTIME_DIR, 'nook') };
-  const out = [{ id: 'nook-rootfs', label: 'nook run -d --rootfs DIR sleep', tool: nook, start: () => nook.start(['--rootfs', rootfs], SLEEPER), ...nookDirs }];
+  const out = [
+    { id: 'nook-rootfs', label: 'nook run -d --rootfs DIR sleep', tool: nook, start: () => nook.start(['--rootfs', rootfs], SLEEPER), ...nookDirs },
+    {
+      id: 'nook-slirp4netns',
+      label: 'nook run -d --network slirp4netns --rootfs DIR sleep',
+      tool: nook,
+      start: () => nook.start(['--rootfs', rootfs], SLEEPER, ['--network', 'slirp4netns']),
+      ...nookDirs,
+    },
+  ];
   if (image) out.push({ id: 'nook-image', label: 'nook run -d IMAGE sleep', tool: nook, start: () => nook.start(['--pull', 'never', image], SLEEPER), ...nookDirs });
   if (podman) {
     out.push({
@@ -49,13 +59,18 @@ function variants({ nook, podman, rootfs, image }) {
   return out;
 }
 
-/** The tool's own processes for one container, and (podman) its slirp4netns. */
+/** The user-mode network stacks: pasta re-executes itself as passt or passt.avx2. */
+const NETWORK_HELPER = /^(passt|pasta|slirp4netns)/;
+
+/** The tool's own processes for one container, and its network helper. */
 function processesOf(variant, pids, table) {
   if (!pids?.monitor) return { own: [], network: [] };
   if (variant.tool.tool === 'nook') {
     // The monitor and any nook-* process under it (nook-init with --init); not the command.
-    const below = descendants(table, pids.monitor).filter((pid) => table.get(pid)?.comm.startsWith('nook'));
-    return { own: [pids.monitor, ...below], network: [] };
+    const below = descendants(table, pids.monitor);
+    const own = below.filter((pid) => table.get(pid)?.comm.startsWith('nook'));
+    const network = below.filter((pid) => NETWORK_HELPER.test(table.get(pid)?.comm ?? ''));
+    return { own: [pids.monitor, ...own], network };
   }
   return { own: [pids.monitor], network: pids.netns ? findByCmdline(table, 'slirp4netns', pids.netns) : [] };
 }
@@ -101,6 +116,7 @@ function measureLevel(variant, n, env, log) {
       lingeringClis: lingering.length,
       lingeringRssBytes: lingeringMemory.rssKb * 1024,
       network: network.length ? perContainer(sumMemory(network)) : null,
+      networkHelper: [...new Set(network.filter(Boolean).map((m) => m.comm))].join(', '),
       storeBytes: before.store !== null && after.store !== null ? (after.store - before.store) / count : null,
       runtimeBytes: before.runtime !== null && after.runtime !== null ? (after.runtime - before.runtime) / count : null,
     };

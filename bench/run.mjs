@@ -4,8 +4,10 @@
 // stdout and in bench/results/latest.{md,json}. Progress goes to stderr. Options: --runs N
 // (start and exec rounds, default 25), --warmup N (default 3), --scale-rounds N (default 5),
 // --pull-rounds N (default 5), --pull-warmup N (default 1), --stop-rounds N (default 10),
-// --build-rounds N (default 3), --only start,scale,pull,exec,stop,detached,build (default: all). See docs/benchmarks.md for how
-// to read it.
+// --transfer-mb N (network download size, default 200), --transfer-rounds N (default 3),
+// --latency-requests N (default 200), --build-rounds N (default 3), --only
+// start,scale,pull,exec,stop,detached,sandbox,network,build (default: all). See
+// docs/benchmarks.md for how to read it.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,12 +15,15 @@ import { parseArgs } from 'node:util';
 import { childEnv, makeRootfs, makeWorkDir, removeWorkDir } from './lib/fixture.mjs';
 import { loadAverage, machineInfo } from './lib/machine.mjs';
 import { bwrapPeer, helperVersions, nodePeer, nookImagePeer, nookPeer, podmanPeer } from './lib/peers.mjs';
+import { capture } from './lib/spawn.mjs';
 import { nookContainers, podmanContainers } from './lib/containers.mjs';
 import { notMeasured, toJson, toMarkdown } from './lib/report.mjs';
 import { measureBuild } from './build.mjs';
 import { measureDetached } from './detached.mjs';
+import { measureNetwork } from './network.mjs';
 import { measureExec } from './exec.mjs';
 import { measurePull } from './pull.mjs';
+import { measureSandbox } from './sandbox.mjs';
 import { measureScale } from './scale.mjs';
 import { measureStart } from './start.mjs';
 import { measureStop } from './stop.mjs';
@@ -26,9 +31,9 @@ import { measureStop } from './stop.mjs';
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(benchDir, '..');
 const SCALE_LEVELS = [1, 8, 32];
-const SECTIONS = ['start', 'scale', 'pull', 'exec', 'stop', 'detached', 'build'];
+const SECTIONS = ['start', 'scale', 'pull', 'exec', 'stop', 'detached', 'sandbox', 'network', 'build'];
 // The sections that need the fixture's peers (podman's imported image, nook's imported image).
-const PEER_SECTIONS = ['start', 'scale', 'exec', 'stop', 'detached'];
+const PEER_SECTIONS = ['start', 'scale', 'exec', 'stop', 'detached', 'network'];
 
 function log(message) {
   process.stderr.write(`${message}\n`);
@@ -43,6 +48,9 @@ function settingsFromArgs() {
       'pull-rounds': { type: 'string', default: '5' },
       'pull-warmup': { type: 'string', default: '1' },
       'stop-rounds': { type: 'string', default: '10' },
+      'transfer-mb': { type: 'string', default: '200' },
+      'transfer-rounds': { type: 'string', default: '3' },
+      'latency-requests': { type: 'string', default: '200' },
       'build-rounds': { type: 'string', default: '3' },
       only: { type: 'string', default: SECTIONS.join(',') },
     },
@@ -65,6 +73,9 @@ function settingsFromArgs() {
     pullRounds: count('pull-rounds', 1),
     pullWarmup: count('pull-warmup', 0),
     stopRounds: count('stop-rounds', 1),
+    transferMb: count('transfer-mb', 1),
+    transferRounds: count('transfer-rounds', 1),
+    latencyRequests: count('latency-requests', 1),
     stopWarmup: 1,
     buildRounds: count('build-rounds', 1),
   };
@@ -109,7 +120,8 @@ function preparePeers(workDir, rootfs, env, notes) {
     cases.push(peer.run);
     if (peer.containers) podman = peer.containers;
   }
-  return { nook, node, cases, versions, cleanups, nookImage: image.skipped ? null : image.image, podman };
+  const podmanRun = cases.find((c) => c.id === 'podman') ?? null;
+  return { nook, node, cases, versions, cleanups, nookImage: image.skipped ? null : image.image, podman, podmanRun };
 }
 
 async function main() {
@@ -140,6 +152,8 @@ async function main() {
     let exec = null;
     let stop = null;
     let detached = null;
+    let sandbox = null;
+    let network = null;
     let build = null;
     if (PEER_SECTIONS.some(wants)) {
       log('preparing peers…');
@@ -181,6 +195,18 @@ async function main() {
         log('detached containers: memory and disk…');
         detached = guarded('detached', () => measureDetached(lifecycle, log));
       }
+      if (wants('network')) {
+        network = await measureNetwork({ nook, podman, podmanRun: peers.podmanRun, rootfs, workDir, env }, settings, log).catch((err) => ({
+          skipped: `the network section failed: ${err.message}`,
+        }));
+        notes.push(...(network.skipped ? [`network skipped: ${network.skipped}`] : network.notes));
+      }
+    }
+    if (wants('sandbox')) {
+      // Needs no image and no rootfs: the host's own tools, as a user runs it.
+      sandbox = measureSandbox({ repoRoot, workDir, env, node: nodePeer(env).run }, settings, log);
+      versions.bwrap ??= capture('bwrap', ['--version'], env).out || 'skipped';
+      notes.push(...(sandbox.skipped ? [`sandbox skipped: ${sandbox.skipped}`] : sandbox.notes));
     }
     if (wants('pull')) {
       log('pull: starting the registry…');
@@ -216,6 +242,8 @@ async function main() {
       exec,
       stop,
       detached,
+      sandbox,
+      network,
       build,
       notes,
     };

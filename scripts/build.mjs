@@ -27,12 +27,12 @@ async function buildCli() {
   // Every byte of nook.cjs is read and its code cache deserialised at every start, so
   // packages only some commands reach stay in node_modules and are required when reached:
   // koffi (a native addon; compiling a seccomp filter), tar and fzstd (archives, ~150 KB),
-  // proper-lockfile (the store lock, ~50 KB with its dependencies).
+  // proper-lockfile (the store lock, ~50 KB with its dependencies), smol-toml (sandbox profiles).
   await esbuild.build({
     ...common,
     entryPoints: [join(root, 'src', 'cli', 'main.ts')],
     outfile: join(root, 'dist', 'nook.cjs'),
-    external: ['koffi', 'tar', 'fzstd', 'proper-lockfile'],
+    external: ['koffi', 'tar', 'fzstd', 'proper-lockfile', 'smol-toml'],
   });
   // The layer extractor and the vfs driver's copier run in their own processes, inside a
   // user namespace.

@@ -5,11 +5,12 @@ const NOT_YET = 'not measured: the section was not run or was skipped (see the n
 
 /** What the issue asks for that nook cannot do yet: listed, so the gap stays visible. */
 export const NOT_MEASURED = [
-  { figure: 'Start latency: `nook sandbox -- true`', status: 'not measured yet: nook has no sandbox mode yet' },
+  { figure: 'Sandbox latency: `nook sandbox -- true` vs node and bwrap', status: NOT_YET, section: 'sandbox' },
   { figure: 'Pull (tmpfs and disk) vs `podman pull` and download | gunzip | tar -x', status: 'not measured: the pull section was not run or was skipped (see the notes)', section: 'pull' },
   { figure: 'Exec latency', status: NOT_YET, section: 'exec' },
   { figure: 'Stop latency', status: NOT_YET, section: 'stop' },
   { figure: 'Detached containers: memory (RSS of nook processes) and disk per container', status: NOT_YET, section: 'detached' },
+  { figure: 'Network: start with the default network, throughput and latency through a published port', status: NOT_YET, section: 'network' },
   { figure: 'Build: cold and warm `nook build` vs `podman build`', status: NOT_YET, section: 'build' },
 ];
 
@@ -119,6 +120,16 @@ function stopSection(stop, settings) {
   );
 }
 
+function sandboxSection(sandbox, settings) {
+  return roundsSection(
+    'Sandbox latency',
+    `Wall time of one \`nook sandbox -- true\` (the host's own tools, in a project directory of the bench's), in ms, next to bwrap given the same ` +
+      `plan (nook's \`--explain --format json\`, translated op by op: the same binds, tmpfs, masks, namespaces and seccomp filter): ` +
+      `${plural(settings.runs, 'round')} after ${plural(settings.warmup, 'warm-up round')}, each round running every command once (order rotated, and reversed every other round).`,
+    sandbox,
+  );
+}
+
 function scaleSection(scale, settings) {
   return [
     `## Scale`,
@@ -189,7 +200,7 @@ function detachedSection(detached) {
     const what = l.id === 'podman' ? 'conmon' : `nook-monitor${l.lingeringClis ? ` + ${l.lingeringClis} nook CLIs` : ''}`;
     rows.push([`\`${l.label}\``, String(l.n), `${l.started}/${l.n}`, `${what} (${l.memory.processes.toFixed(1)})`, mbOrDash(l.memory.rssBytes), mbOrDash(l.memory.pssBytes), mbOrDash(l.memory.anonBytes), kbOrDash(l.storeBytes), kbOrDash(l.runtimeBytes), target]);
     if (l.network) {
-      rows.push([`\`${l.label}\``, String(l.n), `${l.started}/${l.n}`, `+ slirp4netns (${l.network.processes.toFixed(1)})`, mbOrDash(l.network.rssBytes), mbOrDash(l.network.pssBytes), mbOrDash(l.network.anonBytes), '', '', '']);
+      rows.push([`\`${l.label}\``, String(l.n), `${l.started}/${l.n}`, `+ network helper ${l.networkHelper ?? ''} (${l.network.processes.toFixed(1)})`, mbOrDash(l.network.rssBytes), mbOrDash(l.network.pssBytes), mbOrDash(l.network.anonBytes), '', '', '']);
     }
   }
   const lines = [
@@ -203,6 +214,44 @@ function detachedSection(detached) {
     table(['containers', 'N', 'started', 'processes (per container)', 'RSS per container', 'Pss per container', 'RssAnon per container', 'store per container', 'runtime dir per container', 'target'], rows),
   ];
   for (const l of detached.levels) for (const e of l.errors) lines.push('', `- \`${l.label}\` N=${l.n} failed to start: ${e}`);
+  return lines.join('\n');
+}
+
+function mbps(value) {
+  return value === null || value === undefined ? '–' : `${value.toFixed(0)} MB/s`;
+}
+
+function networkSection(network, settings) {
+  const t = network.transfer;
+  const lines = [
+    roundsSection(
+      'Network: start latency',
+      `Wall time of one \`run --rm … true\`, in ms, by network: ${plural(settings.runs, 'round')} after ${plural(settings.warmup, 'warm-up round')}, ` +
+        `each round running every command once (order rotated). podman runs with its own default network.`,
+      network.start,
+    ),
+    '',
+    '## Network: through a published port',
+    '',
+    `busybox httpd serving a ${t.megabytes} MB file of random bytes (from a read-only bind of the same host directory) on a port published on ` +
+      `127.0.0.1; the client is the bench (Node's http, a fresh connection per request). Download: median of ${plural(t.rounds, 'round')} ` +
+      `after one warm-up, every server once per round. Latency: ${t.requests} sequential GETs of a 6-byte page, each on a new connection.`,
+    '',
+    table(
+      ['server', 'download', 'downloads', 'GET median', 'GET p95', `${t.requests} GETs`, 'failures'],
+      t.rows.map((r) => [
+        r.label,
+        mbps(r.downloadMBps),
+        r.downloads.map((v) => v.toFixed(0)).join(', '),
+        r.latencyMedianMs === null ? '–' : `${r.latencyMedianMs.toFixed(2)} ms`,
+        r.latencyP95Ms === null ? '–' : `${r.latencyP95Ms.toFixed(2)} ms`,
+        r.latencyTotalMs === null ? '–' : `${(r.latencyTotalMs / 1000).toFixed(2)} s`,
+        r.error ? `could not serve: ${r.error}` : String(r.failures),
+      ]),
+    ),
+    '',
+    `Target: ${t.target.text}: ${verdict(t.target.met) || 'not measured'}`,
+  ];
   return lines.join('\n');
 }
 
@@ -238,6 +287,8 @@ export function toMarkdown(r) {
   if (r.exec && !r.exec.skipped) parts.push('', execSection(r.exec, r.settings));
   if (r.stop && !r.stop.skipped) parts.push('', stopSection(r.stop, r.settings));
   if (r.detached && !r.detached.skipped) parts.push('', detachedSection(r.detached));
+  if (r.sandbox && !r.sandbox.skipped) parts.push('', sandboxSection(r.sandbox, r.settings));
+  if (r.network && !r.network.skipped) parts.push('', networkSection(r.network, r.settings));
   if (r.build && !r.build.skipped) parts.push('', buildSection(r.build));
   parts.push('', '## Not measured yet', '', table(['figure', 'status'], r.notMeasured.map((x) => [x.figure, x.status])));
   if (r.notes.length) parts.push('', '## Notes', '', ...r.notes.map((n) => `- ${n}`));

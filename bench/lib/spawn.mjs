@@ -2,6 +2,7 @@
 // exit, taken with process.hrtime.bigint(), so it includes what a user waits for: fork,
 // exec, the tool's own start-up and teardown.
 import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 
 function elapsedMs(start) {
   return Number(process.hrtime.bigint() - start) / 1e6;
@@ -20,11 +21,18 @@ function lastLine(text) {
 /**
  * Runs `cmd` once, synchronously (nothing else of ours runs meanwhile), and returns
  * { ms, ok, error }; killed after `timeoutMs` (default 60 s). Only stderr is kept: the
- * commands measured print nothing otherwise.
+ * commands measured print nothing otherwise. `cwd`: where it runs; `fdFiles`: files opened
+ * afresh for each run and given to it as fds 3, 4, … (bwrap's --seccomp reads its fd to the end).
  */
-export function timeOnce({ cmd, args, env, timeoutMs = 60_000 }) {
+export function timeOnce({ cmd, args, env, cwd, fdFiles = [], timeoutMs = 60_000 }) {
+  const fds = fdFiles.map((file) => openSync(file, 'r'));
   const start = process.hrtime.bigint();
-  const result = spawnSync(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: timeoutMs });
+  let result;
+  try {
+    result = spawnSync(cmd, args, { env, cwd, stdio: ['ignore', 'ignore', 'pipe', ...fds], encoding: 'utf8', timeout: timeoutMs });
+  } finally {
+    for (const fd of fds) closeSync(fd);
+  }
   const ms = elapsedMs(start);
   if (result.error) return { ms, ok: false, error: result.error.message };
   if (result.status !== 0) {
@@ -51,8 +59,8 @@ export function timeAsync({ cmd, args, env }) {
 }
 
 /** Runs a command for its output (versions, setup); returns trimmed stdout or null on failure. */
-export function capture(cmd, args, env, input) {
-  const result = spawnSync(cmd, args, { env, input, encoding: 'utf8', stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], timeout: 120_000 });
+export function capture(cmd, args, env, input, cwd) {
+  const result = spawnSync(cmd, args, { env, input, cwd, encoding: 'utf8', stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], timeout: 120_000 });
   if (result.error || result.status !== 0) return { ok: false, out: (result.stdout ?? '').trim(), err: lastLine(result.stderr ?? result.error?.message ?? '') };
   return { ok: true, out: result.stdout.trim(), err: lastLine(result.stderr ?? '') };
 }

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,14 +16,19 @@ static int write_proc_file(pid_t pid, const char *file, const char *text, struct
 	size_t len = strlen(text);
 	_cleanup_close_ int fd = -1;
 	char path[64];
+	ssize_t n;
 
 	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
-		return nook_fail(e, errno, "%s", path);
-	/* The kernel takes a map in one write, and only one. */
-	if (write(fd, text, len) != (ssize_t)len)
-		return nook_fail(e, errno, "%s: %.*s", path, (int)len - 1, text);
+		return nook_fail(e, errno, "opening %s", path);
+	/* The kernel takes a map in one write, and only one: a short write cannot be
+	 * finished. */
+	n = write(fd, text, len);
+	if (n < 0)
+		return nook_fail(e, errno, "writing %s: %.*s", path, (int)strcspn(text, "\n"), text);
+	if ((size_t)n != len)
+		return nook_fail(e, EIO, "writing %s: short write (%zd of %zu bytes)", path, n, len);
 	return 0;
 }
 
@@ -57,6 +63,42 @@ static void read_first_line(int fd, char *line, size_t size)
 	line[strcspn(line, "\n")] = '\0';
 }
 
+/* Runs @path with its stdout and stderr on @out. The monitor holds back the signals it
+ * relays: the helper starts as any program would, nothing blocked and every signal at its
+ * default. Returns 0 or an errno. */
+static int spawn_helper(pid_t *pid, const char *path, char **argv, char **envp, int out)
+{
+	posix_spawn_file_actions_t actions;
+	posix_spawnattr_t attr;
+	sigset_t none, all;
+	int r;
+
+	sigemptyset(&none);
+	sigfillset(&all);
+	r = posix_spawn_file_actions_init(&actions);
+	if (r != 0)
+		return r;
+	r = posix_spawnattr_init(&attr);
+	if (r != 0) {
+		posix_spawn_file_actions_destroy(&actions);
+		return r;
+	}
+	r = posix_spawn_file_actions_adddup2(&actions, out, STDOUT_FILENO);
+	if (r == 0)
+		r = posix_spawn_file_actions_adddup2(&actions, out, STDERR_FILENO);
+	if (r == 0)
+		r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	if (r == 0)
+		r = posix_spawnattr_setsigmask(&attr, &none);
+	if (r == 0)
+		r = posix_spawnattr_setsigdefault(&attr, &all);
+	if (r == 0)
+		r = posix_spawn(pid, path, &actions, &attr, argv, envp);
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&actions);
+	return r;
+}
+
 /* A newuidmap/newgidmap run in flight: its pid and the read end of its output. */
 struct helper_run {
 	const struct nook_idmap *map;
@@ -68,7 +110,6 @@ static int start_helper(pid_t target, const struct nook_idmap *map, struct helpe
 			struct nook_error *e)
 {
 	_cleanup_free_ char **argv = calloc(map->n_ids + 3, sizeof *argv);
-	posix_spawn_file_actions_t actions;
 	char *envp[] = { NULL };
 	char pid_text[16];
 	int out[2], r;
@@ -86,14 +127,7 @@ static int start_helper(pid_t target, const struct nook_idmap *map, struct helpe
 	 * terminal. */
 	if (pipe2(out, O_CLOEXEC) < 0)
 		return nook_fail(e, errno, "pipe");
-	r = posix_spawn_file_actions_init(&actions);
-	if (r == 0)
-		r = posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-	if (r == 0)
-		r = posix_spawn_file_actions_adddup2(&actions, out[1], STDERR_FILENO);
-	if (r == 0)
-		r = posix_spawn(&run->pid, map->helper, &actions, NULL, argv, envp);
-	posix_spawn_file_actions_destroy(&actions);
+	r = spawn_helper(&run->pid, map->helper, argv, envp, out[1]);
 	close(out[1]);
 	if (r != 0) {
 		close(out[0]);

@@ -2,9 +2,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "cgroup.h"
+#include "monitor.h"
 
 static int wait_for_maps(int syncfd, struct nook_error *e)
 {
@@ -25,15 +30,30 @@ static int wait_for_maps(int syncfd, struct nook_error *e)
 	return 0;
 }
 
+/* Whether id 0 of the namespace maps to a host id. ids holds inside, outside, count
+ * triples as plan.c checked them. */
+static bool maps_root(const struct nook_idmap *map)
+{
+	for (size_t i = 0; i + 2 < map->n_ids; i += 3)
+		if (strcmp(map->ids[i], "0") == 0)
+			return true;
+	return false;
+}
+
 static int start(const struct nook_plan *plan, int syncfd, struct nook_ctx *ctx,
 		 struct nook_error *e)
 {
 	if (wait_for_maps(syncfd, e) < 0)
 		return -1;
-	if (setresgid(0, 0, 0) < 0)
+	/* A map without root (a sandbox maps the user onto itself) leaves the process its own
+	 * id: the clone gave it every capability of the new namespace already, and no id
+	 * change takes them away. */
+	if (maps_root(&plan->gid_map) && setresgid(0, 0, 0) < 0)
 		return nook_fail(e, errno, "setresgid(0)");
-	if (setresuid(0, 0, 0) < 0)
+	if (maps_root(&plan->uid_map) && setresuid(0, 0, 0) < 0)
 		return nook_fail(e, errno, "setresuid(0)");
+	if (nook_cgroup_unshare(plan, e) < 0)
+		return -1;
 	if (nook_arm_deathsig(syncfd, e) < 0)
 		return -1;
 	/* Only now: newuidmap refuses to write the maps of a non-dumpable process. Keeps
@@ -79,7 +99,9 @@ noreturn void nook_init(const struct nook_plan *plan, int syncfd, const sigset_t
 
 	prctl(PR_SET_NAME, "nook-init", 0, 0, 0);
 	/* The monitor blocked the signals it forwards; the command starts with the mask
-	 * nook-runtime was given. */
+	 * nook-runtime was given, and without the monitor's relays, which must be gone
+	 * before a signal can arrive. */
+	nook_monitor_signals_default();
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	if (nook_streams_attach(streams, &e) < 0 || start(plan, syncfd, &ctx, &e) < 0) {
 		nook_report(-1, "sync", &e);

@@ -14,19 +14,9 @@
 #include "init.h"
 #include "monitor.h"
 #include "ops.h"
+#include "proc.h"
 #include "syscalls.h"
-
-/* The user namespace first: it gives the capabilities that joining the others needs. */
-static const struct {
-	int flag;
-	const char *name;
-} join_order[] = {
-	{ CLONE_NEWUSER, "user" }, { CLONE_NEWNS, "mnt" },  { CLONE_NEWPID, "pid" },
-	{ CLONE_NEWUTS, "uts" },   { CLONE_NEWIPC, "ipc" }, { CLONE_NEWNET, "net" },
-	{ CLONE_NEWCGROUP, "cgroup" },
-};
-
-#define N_JOINABLE (sizeof join_order / sizeof join_order[0])
+#include "util.h"
 
 static int read_proc_file(pid_t pid, const char *file, char *buf, size_t size,
 			  struct nook_error *e)
@@ -64,81 +54,86 @@ static int pid_ns_depth(pid_t pid, int *depth, struct nook_error *e)
 	return 0;
 }
 
-/* An --init container's PID 1 is nook-init, non-dumpable for good, so its namespaces are
- * closed to the user (EACCES). Its first child is the command, in the same namespaces: a
- * child of PID 1 at PID 1's depth is in PID 1's PID namespace. */
-static int pick_target(pid_t pid, pid_t *target, struct nook_error *e)
+/* An --init container's PID 1 is nook-init, non-dumpable for good, so the kernel lets only
+ * host root join its namespaces (EPERM). Its first child is the command, in the same
+ * namespaces: a child of PID 1 at PID 1's depth is in PID 1's PID namespace. The child is
+ * opened as a pidfd first and checked after: still PID 1's child while PID 1 (held by
+ * @init) still runs, so the pid was not reused in between. */
+static int open_command(pid_t pid, int init, int *pidfd, struct nook_error *e)
 {
 	char path[64], children[64];
-	int fd, depth, child_depth;
+	struct nook_proc_stat st;
+	int depth, child_depth;
 	long child;
+	int fd;
 
-	snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	*target = pid;
-	if (fd >= 0) {
-		close(fd);
-		return 0;
-	}
-	if (errno != EACCES)
-		return nook_fail(e, errno, "%s", path);
 	snprintf(path, sizeof path, "task/%d/children", (int)pid);
 	if (read_proc_file(pid, path, children, sizeof children, e) < 0)
 		return -1;
 	child = strtol(children, NULL, 10);
 	if (child <= 0)
-		return nook_fail(e, EACCES, "/proc/%d/ns/user", (int)pid);
-	if (pid_ns_depth(pid, &depth, e) < 0 || pid_ns_depth((pid_t)child, &child_depth, e) < 0)
+		return nook_fail(e, EPERM, "joining the namespaces of process %d", (int)pid);
+	fd = nook_pidfd_open((pid_t)child);
+	if (fd < 0)
+		return nook_fail(e, errno, "pidfd_open %ld", child);
+	if (nook_proc_stat((pid_t)child, &st, e) < 0 || pid_ns_depth(pid, &depth, e) < 0 ||
+	    pid_ns_depth((pid_t)child, &child_depth, e) < 0) {
+		close(fd);
 		return -1;
-	if (depth != child_depth)
-		return nook_fail(e, EACCES, "/proc/%d/ns/user", (int)pid);
-	*target = (pid_t)child;
+	}
+	if (st.ppid != pid || nook_pidfd_send_signal(init, 0) < 0) {
+		close(fd);
+		return nook_fail(e, ESRCH, "process %d is gone", (int)pid);
+	}
+	if (depth != child_depth) {
+		close(fd);
+		return nook_fail(e, EPERM, "joining the namespaces of process %d", (int)pid);
+	}
+	*pidfd = fd;
 	return 0;
 }
 
 /* Whether the container's gid map came with setgroups denied: the user op then must not
- * call setgroups with an empty list (ops.c). */
-static int read_setgroups(pid_t pid, bool *denied, struct nook_error *e)
+ * call setgroups with an empty list (ops.c). Read once the user namespace is joined:
+ * /proc/self/setgroups then tells the container's. */
+static int read_setgroups(int self, bool *denied, struct nook_error *e)
 {
+	_cleanup_close_ int fd = openat(self, "setgroups", O_RDONLY | O_CLOEXEC);
 	char text[16];
+	ssize_t n;
 
-	if (read_proc_file(pid, "setgroups", text, sizeof text, e) < 0)
-		return -1;
+	if (fd < 0)
+		return nook_fail(e, errno, "/proc/self/setgroups");
+	n = read(fd, text, sizeof text - 1);
+	if (n < 0)
+		return nook_fail(e, errno, "/proc/self/setgroups");
+	text[n] = '\0';
 	*denied = strncmp(text, "deny", 4) == 0;
 	return 0;
 }
 
-/* Every namespace is opened before any is joined: a container that exits meanwhile makes
- * the join fail as a whole, not halfway. */
+/* Joins through a pidfd, checked against the start time the state recorded: a pid that now
+ * names another process is never joined. setns on a pidfd enters every listed namespace at
+ * once (the user namespace first, which gives the capabilities the others need), or none. */
 static int enter(const struct nook_plan *plan, bool *denied, struct nook_error *e)
 {
-	int fds[N_JOINABLE];
-	pid_t target;
-	size_t i;
-	int r;
+	_cleanup_close_ int self = open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int init = -1, command = -1;
+	pid_t pid = plan->join.pid;
 
-	for (i = 0; i < N_JOINABLE; i++)
-		fds[i] = -1;
-	r = pick_target(plan->join.pid, &target, e);
-	for (i = 0; i < N_JOINABLE && r == 0; i++) {
-		char path[64];
-
-		if (!(plan->join.flags & join_order[i].flag))
-			continue;
-		snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)target, join_order[i].name);
-		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
-		if (fds[i] < 0)
-			r = nook_fail(e, errno, "%s", path);
+	if (self < 0)
+		return nook_fail(e, errno, "/proc/self");
+	if (nook_open_process(pid, plan->join.start, &init, e) < 0)
+		return -1;
+	if (setns(init, plan->join.flags) < 0) {
+		if (errno != EPERM)
+			return nook_fail(e, errno, "joining the namespaces of process %d", (int)pid);
+		if (open_command(pid, init, &command, e) < 0)
+			return -1;
+		if (setns(command, plan->join.flags) < 0)
+			return nook_fail(e, errno, "joining the namespaces of process %d", (int)pid);
 	}
-	if (r == 0)
-		r = read_setgroups(target, denied, e);
-	for (i = 0; i < N_JOINABLE && r == 0; i++)
-		if (fds[i] >= 0 && setns(fds[i], join_order[i].flag) < 0)
-			r = nook_fail(e, errno, "joining the %s namespace", join_order[i].name);
-	for (i = 0; i < N_JOINABLE; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-	return r;
+	return read_setgroups(self, denied, e);
 }
 
 /* The forked command, in the container's PID namespace. */
@@ -149,6 +144,7 @@ static noreturn void run_child(const struct nook_plan *plan, int syncfd, bool de
 	struct nook_error e = { 0 };
 
 	prctl(PR_SET_NAME, "nook-init", 0, 0, 0);
+	nook_monitor_signals_default();
 	sigprocmask(SIG_SETMASK, original, NULL);
 	/* Still non-dumpable (fork keeps it) until exec: the container's processes cannot
 	 * reach into this one. Since setns(mnt), "/" is the container's root. */
@@ -195,6 +191,7 @@ static int start(const struct nook_plan *plan, struct nook_watch *w, bool denied
 int nook_join(const struct nook_plan *plan, const sigset_t *forwarded,
 	      const sigset_t *original)
 {
+	struct nook_sink out = NOOK_SINK_NONE, err = NOOK_SINK_NONE;
 	struct nook_watch w = {
 		.child = -1,
 		.pidfd = -1,
@@ -202,6 +199,8 @@ int nook_join(const struct nook_plan *plan, const sigset_t *forwarded,
 		.streams = NOOK_STREAMS_NONE,
 		.logfd = -1,
 		.relay_output = true,
+		.out = &out,
+		.err = &err,
 		.relay_input = plan->stdio.keep_stdin,
 		.master = -1,
 	};
@@ -214,12 +213,18 @@ int nook_join(const struct nook_plan *plan, const sigset_t *forwarded,
 		nook_fail(&e, errno, "PR_SET_DUMPABLE");
 		return nook_watch_give_up(&w, -1, "sync", &e);
 	}
+	/* While /proc is still the host's: a sink may reopen fd 1 or 2 through it. */
+	nook_sink_open(&out, 1);
+	nook_sink_open(&err, 2);
 	if (enter(plan, &denied, &e) < 0)
 		return nook_watch_give_up(&w, plan->join.index, "join", &e);
-	if (nook_monitor_setup(forwarded, plan->stdio.tty, &e) < 0 ||
-	    start(plan, &w, denied, original, &e) < 0 || nook_watch_start(&w, &e) < 0 ||
+	if (nook_monitor_setup(forwarded, plan->stdio.tty, &e) < 0)
+		return nook_watch_give_up(&w, -1, "sync", &e);
+	if (start(plan, &w, denied, original, &e) < 0 || nook_watch_start(&w, &e) < 0 ||
 	    nook_watch_exit(&w, &e) < 0)
 		return nook_watch_give_up(&w, -1, "sync", &e);
 	nook_watch_end(&w);
+	nook_sink_flush(&out);
+	nook_sink_flush(&err);
 	return w.status;
 }

@@ -1,6 +1,6 @@
 /* nook-runtime: reads a plan on fd 3, creates the container it describes and stays as its
- * monitor (or joins a running container, join.c). protocol.md is the contract; the
- * handshake:
+ * monitor (or joins a running container, join.c); `nook-runtime signal` signals one
+ * (kill.c). protocol.md is the contract; the handshake:
  *
  *   monitor                                   container (PID 1 of its namespace)
  *   read + decode the whole plan
@@ -27,11 +27,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "idmap.h"
 #include "init.h"
 #include "join.h"
+#include "limits.h"
+#include "kill.h"
 #include "monitor.h"
+#include "network.h"
 #include "plan.h"
+#include "proc.h"
 #include "report.h"
 #include "state.h"
 #include "syscalls.h"
@@ -48,6 +53,7 @@ struct launch {
 	int logfd;		/* -1: no log file */
 	int notify;		/* detached: the first process waits on it; -1 once told */
 	unsigned long restarts;
+	struct nook_sink out, err;	/* foreground: where the container's output goes */
 };
 
 /* Where a start failed, for the report. */
@@ -58,12 +64,13 @@ struct failure {
 
 /* Clones the container and writes its id maps; from here the container runs its setup
  * ops on its own. */
-static int create_container(struct launch *l, struct nook_watch *w, struct failure *f,
-			    struct nook_error *e)
+static int create_container(struct launch *l, struct nook_watch *w, struct nook_net *net,
+			    struct failure *f, struct nook_error *e)
 {
 	const struct nook_plan *plan = l->plan;
 	const char msg = NOOK_SYNC_MAPPED;
 	const struct nook_idmap *failed;
+	struct nook_proc_stat child;
 	int sync[2];
 
 	*f = (struct failure){ plan->stdio.index, "stdio" };
@@ -75,9 +82,22 @@ static int create_container(struct launch *l, struct nook_watch *w, struct failu
 	w->syncfd = sync[0];
 	/* The raw system call, fork-like (no new stack): glibc's clone() wants a stack, and
 	 * unshare() cannot put the caller itself into a new PID namespace. */
-	w->child = (pid_t)syscall(SYS_clone, (unsigned long)plan->clone_flags | SIGCHLD, 0, 0, 0, 0);
+	/* A restart finds the monitor non-dumpable (below), which the clone would pass on, and
+	 * the monitor could not open the container's namespaces for its network helper. No
+	 * container process exists between two starts. */
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		return nook_fail(e, errno, "PR_SET_DUMPABLE");
+	if (plan->share_net.pid)
+		w->child = nook_net_clone_shared(plan, e);
+	else
+		w->child = (pid_t)syscall(SYS_clone, (unsigned long)plan->clone_flags | SIGCHLD,
+					  0, 0, 0, 0);
 	if (w->child < 0) {
 		close(sync[1]);
+		if (plan->share_net.pid) {
+			*f = (struct failure){ plan->share_net.index, "share-net" };
+			return -1;
+		}
 		*f = (struct failure){ -1, "clone" };
 		return nook_fail(e, errno, "creating the namespaces");
 	}
@@ -99,15 +119,43 @@ static int create_container(struct launch *l, struct nook_watch *w, struct failu
 	w->pidfd = nook_pidfd_open(w->child);
 	if (w->pidfd < 0)
 		return nook_fail(e, errno, "pidfd_open");
-	if (nook_write_idmaps(w->child, &plan->uid_map, &plan->gid_map, &failed, e) < 0) {
+	/* The child is not reaped yet: /proc/PID is still its own. */
+	if (nook_proc_stat(w->child, &child, e) < 0)
+		return -1;
+	w->child_start = child.start;
+	if (nook_cgroup_enter(plan, w->child, e) < 0) {
+		*f = (struct failure){ plan->cgroup.index, "cgroup" };
+		return -1;
+	}
+	if (nook_set_oom_score_adj(plan, w->child, e) < 0) {
+		*f = (struct failure){ plan->oom_score_adj.index, "oom-score-adj" };
+		return -1;
+	}
+	/* The helper starts while the maps are written and the container runs its setup ops;
+	 * the container waits for it only before exec (await-network). */
+	*f = (struct failure){ plan->network.index, "network" };
+	if (plan->network.argv && plan->network.before_maps &&
+	    nook_net_start(plan, w->child, &l->original, net, e) < 0)
+		return -1;
+	/* A shared user namespace has its maps. */
+	if (!plan->share_net.pid &&
+	    nook_write_idmaps(w->child, &plan->uid_map, &plan->gid_map, &failed, e) < 0) {
 		*f = (struct failure){ failed->index,
 				       failed == &plan->uid_map ? "uid-map" : "gid-map" };
 		return -1;
 	}
+	*f = (struct failure){ plan->network.index, "network" };
+	if (plan->network.argv && !plan->network.before_maps &&
+	    nook_net_start(plan, w->child, &l->original, net, e) < 0)
+		return -1;
 	/* syncfd stays open as long as the container may run setup ops: it reads its
 	 * closing as the monitor's death (init.c). */
+	*f = (struct failure){ -1, "sync" };
 	if (send(sync[0], &msg, 1, MSG_NOSIGNAL) != 1)
 		return nook_fail(e, errno, "telling the container its maps are written");
+	*f = (struct failure){ plan->network.index, "network" };
+	if (plan->network.argv && nook_net_await(plan, net, w->pidfd, sync[0], e) < 0)
+		return -1;
 	return 0;
 }
 
@@ -134,7 +182,8 @@ static void tell_first_process(struct launch *l, int status)
 
 /* One start of the container, watched to its end. Returns its exit status (125 when the
  * monitor failed); @started: the command was exec'd and its state written. */
-static int run_once(struct launch *l, bool *started, long long *started_ns)
+static int watch_once(struct launch *l, struct nook_net *net, bool *started,
+		      long long *started_ns)
 {
 	const struct nook_plan *plan = l->plan;
 	struct nook_watch w = {
@@ -144,6 +193,8 @@ static int run_once(struct launch *l, bool *started, long long *started_ns)
 		.streams = NOOK_STREAMS_NONE,
 		.logfd = l->logfd,
 		.relay_output = !plan->detach,
+		.out = &l->out,
+		.err = &l->err,
 		.relay_input = !plan->detach && plan->stdio.keep_stdin,
 		.drain_to_eof = plan->clone_flags & CLONE_NEWPID,
 		.master = -1,
@@ -153,12 +204,12 @@ static int run_once(struct launch *l, bool *started, long long *started_ns)
 
 	*started = false;
 	*started_ns = nook_realtime_ns();
-	if (create_container(l, &w, &f, &e) < 0 || nook_watch_start(&w, &e) < 0)
+	if (create_container(l, &w, net, &f, &e) < 0 || nook_watch_start(&w, &e) < 0)
 		return nook_watch_give_up(&w, f.index, f.op, &e);
 	if (!w.failed) {
 		*started_ns = nook_realtime_ns();
-		if (plan->state && nook_state_running(plan->state, w.child, *started_ns,
-						      l->restarts, &e) < 0)
+		if (plan->state && nook_state_running(plan->state, w.child, w.child_start,
+						      *started_ns, l->restarts, &e) < 0)
 			return nook_watch_give_up(&w, plan->state_index, "state", &e);
 		*started = true;
 		tell_first_process(l, 0);
@@ -167,6 +218,16 @@ static int run_once(struct launch *l, bool *started, long long *started_ns)
 		return nook_watch_give_up(&w, -1, "sync", &e);
 	nook_watch_end(&w);
 	return w.status;
+}
+
+/* The network helper lives exactly as long as the start it serves. */
+static int run_once(struct launch *l, bool *started, long long *started_ns)
+{
+	struct nook_net net = NOOK_NET_NONE;
+	int status = watch_once(l, &net, started, started_ns);
+
+	nook_net_stop(l->plan, &net);
+	return status;
 }
 
 static bool stop_file_exists(const struct nook_plan *plan)
@@ -219,6 +280,10 @@ static int run(struct launch *l)
 		    started)
 			nook_report(plan->state_index, "state", &e);
 		tell_first_process(l, status);
+		/* Only now, with the end on record: a reader that stalls must not keep nook
+		 * stop waiting. */
+		nook_sink_flush(&l->out);
+		nook_sink_flush(&l->err);
 		/* A start failure is the plan's or the image's: it would fail again. */
 		if (!started || !wants_restart(l, status))
 			return status;
@@ -295,6 +360,7 @@ static int finish(struct launch *l, int status)
 {
 	if (l->logfd >= 0)
 		close(l->logfd);
+	nook_cgroup_remove(l->plan);
 	if (l->plan->exit_argv)
 		run_exit_command(l, status);
 	return status;
@@ -308,14 +374,26 @@ static int fail_early(struct launch *l, int index, const char *op, const struct 
 	return finish(l, NOOK_EXIT_FAILED);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct nook_plan plan = { 0 };
-	struct launch l = { .plan = &plan, .logfd = -1, .notify = -1 };
+	struct launch l = {
+		.plan = &plan,
+		.logfd = -1,
+		.notify = -1,
+		.out = NOOK_SINK_NONE,
+		.err = NOOK_SINK_NONE,
+	};
 	struct nook_error e = { 0 };
 	sigset_t forwarded, blocked;
 	pid_t parent;
 
+	if (argc > 1 && strcmp(argv[1], "signal") == 0)
+		return nook_signal_main(argc, argv);
+	if (argc > 1) {
+		fprintf(stderr, "nook-runtime: unknown mode '%s'\n", argv[1]);
+		return NOOK_EXIT_FAILED;
+	}
 	if (fcntl(PLAN_FD, F_GETFD) < 0 || fcntl(NOOK_REPORT_FD, F_GETFD) < 0) {
 		fputs("nook-runtime: needs the plan on fd 3 and fd 4 for reports; "
 		      "it is meant to be started by nook\n",
@@ -361,6 +439,10 @@ int main(void)
 		return fail_early(&l, -1, "sync", &e);
 	if (nook_monitor_setup(&forwarded, plan.stdio.tty, &e) < 0)
 		return fail_early(&l, -1, "sync", &e);
+	if (!plan.detach) {
+		nook_sink_open(&l.out, 1);
+		nook_sink_open(&l.err, 2);
+	}
 	if (open_log(&l, &e) < 0)
 		return fail_early(&l, plan.stdio.index, "stdio", &e);
 	return finish(&l, run(&l));

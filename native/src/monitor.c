@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -20,15 +21,18 @@ static const int forwarded_signals[] = {
 
 #define N_FORWARDED (sizeof forwarded_signals / sizeof forwarded_signals[0])
 
-/* nook relays what its terminal sent it, and the container, in the same process group,
- * already got that signal from the kernel: such a relay arriving this soon is a duplicate. */
+/* A signal from the terminal (^C) reaches nook and the monitor, not the container, which
+ * leads a session of its own: the monitor passes it on, and nook's relay of the same
+ * signal, arriving this soon, is a duplicate. */
 #define DUPLICATE_WINDOW_NS 500000000LL
 
 /* 0 while no container runs (before the start, after reaping): a relay then must not
- * reach whatever process got the pid. */
-static pid_t container;
-/* When each signal last came from the terminal; 0: not pending a duplicate. */
-static long long terminal_sent_ns[NSIG];
+ * reach whatever process got the pid. Set only while the relays are blocked. */
+static volatile sig_atomic_t container;
+/* When each signal last came from the terminal; 0: not pending a duplicate. Touched only
+ * by the relay, one at a time, but a handler may touch no other kind of object. */
+static atomic_llong terminal_sent_ns[NSIG];
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "a signal handler needs lock-free atomics");
 static volatile sig_atomic_t resized;
 /* The mask while the monitor waits: the relays run only there. */
 static sigset_t wait_mask;
@@ -46,14 +50,20 @@ static void relay(int sig, siginfo_t *info, void *context)
 	int saved = errno;
 	long long now = now_ns();
 
+	long long terminal_sent = terminal_sent_ns[sig];
+	pid_t target = container;
+
 	(void)context;
-	if (info->si_code == SI_KERNEL) {
-		terminal_sent_ns[sig] = now;
-	} else if (info->si_code == SI_USER && info->si_pid == getppid() &&
-		   terminal_sent_ns[sig] && now - terminal_sent_ns[sig] < DUPLICATE_WINDOW_NS) {
+	if (info->si_code == SI_USER && info->si_pid == getppid() && terminal_sent &&
+	    now - terminal_sent < DUPLICATE_WINDOW_NS) {
 		terminal_sent_ns[sig] = 0;
-	} else if (container) {
-		kill(container, sig);
+	} else {
+		if (info->si_code == SI_KERNEL)
+			terminal_sent_ns[sig] = now;
+		/* The container is the monitor's child and is reaped only while this handler
+		 * cannot run: its pid cannot have been reused. */
+		if (target)
+			kill(target, sig);
 	}
 	errno = saved;
 }
@@ -73,6 +83,12 @@ void nook_forwarded_signals(sigset_t *set)
 		sigaddset(set, forwarded_signals[i]);
 }
 
+void nook_monitor_signals_default(void)
+{
+	for (size_t i = 0; i < N_FORWARDED; i++)
+		signal(forwarded_signals[i], SIG_DFL);
+}
+
 int nook_monitor_setup(const sigset_t *forwarded, bool tty, struct nook_error *e)
 {
 	struct sigaction action = { .sa_sigaction = relay, .sa_flags = SA_SIGINFO | SA_RESTART };
@@ -84,34 +100,12 @@ int nook_monitor_setup(const sigset_t *forwarded, bool tty, struct nook_error *e
 		int sig = forwarded_signals[i];
 
 		if (sigaction(sig, tty && sig == SIGWINCH ? &resize : &action, NULL) < 0)
-			return nook_fail(e, errno, "sigaction");
+			return nook_fail(e, errno, "sigaction(%s)", strsignal(sig));
 	}
 	sigprocmask(SIG_BLOCK, NULL, &wait_mask);
 	for (size_t i = 0; i < N_FORWARDED; i++)
 		sigdelset(&wait_mask, forwarded_signals[i]);
 	return 0;
-}
-
-/* Blocking output (a terminal Node left non-blocking included); a reader gone is no
- * reason to stop the container, so errors drop the data. */
-static void write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EAGAIN) {
-			struct pollfd p = { .fd = fd, .events = POLLOUT };
-
-			poll(&p, 1, -1);
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		buf += n;
-		len -= (size_t)n;
-	}
 }
 
 /* podman's k8s-file format: "<time> <stream> F|P <content>", F for a line that ended, P
@@ -156,7 +150,7 @@ static void close_fd(int *fd)
 
 /* One read from an output of the container. 1: data carried, 0: none ready, -1: the
  * output ended and @fd is closed (a terminal ends with EIO once no process holds it). */
-static int carry(struct nook_watch *w, int *fd, const char *stream, int to)
+static int carry(struct nook_watch *w, int *fd, const char *stream, struct nook_sink *to)
 {
 	char buf[16384];
 	ssize_t n = read(*fd, buf, sizeof buf);
@@ -169,8 +163,7 @@ static int carry(struct nook_watch *w, int *fd, const char *stream, int to)
 	}
 	if (w->logfd >= 0)
 		log_chunk(w->logfd, stream, buf, (size_t)n);
-	if (w->relay_output)
-		write_all(to, buf, (size_t)n);
+	nook_sink_put(to, buf, (size_t)n);
 	return 1;
 }
 
@@ -301,8 +294,14 @@ static void reap(struct nook_watch *w)
 	w->status = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
-/* Once fd 0 ends, the terminal's end-of-file character tells the command, as ^D typed
- * at a terminal would. */
+/* Where fd 0 goes: the container's terminal, or the pipe that is its stdin; -1: neither. */
+static int input_target(const struct nook_watch *w)
+{
+	return w->master >= 0 ? w->master : w->streams.stdin_w;
+}
+
+/* Once fd 0 ends, a pipe's end tells the command at once; a terminal's end-of-file
+ * character does, as ^D typed at a terminal would. */
 static void read_input(struct nook_watch *w)
 {
 	struct termios t;
@@ -316,6 +315,10 @@ static void read_input(struct nook_watch *w)
 		return;
 	}
 	w->input_done = true;
+	if (w->master < 0) {
+		close_fd(&w->streams.stdin_w);
+		return;
+	}
 	if (tcgetattr(w->master, &t) < 0)
 		return;
 	w->pending[0] = (char)t.c_cc[VEOF];
@@ -323,9 +326,10 @@ static void read_input(struct nook_watch *w)
 	w->pending_off = 0;
 }
 
+/* A container that closed its stdin (EPIPE) gets no more. */
 static void write_input(struct nook_watch *w)
 {
-	ssize_t n = write(w->master, w->pending + w->pending_off,
+	ssize_t n = write(input_target(w), w->pending + w->pending_off,
 			  w->pending_len - w->pending_off);
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -333,6 +337,7 @@ static void write_input(struct nook_watch *w)
 	if (n < 0) {
 		w->pending_len = w->pending_off = 0;
 		w->input_done = true;
+		close_fd(&w->streams.stdin_w);
 		return;
 	}
 	w->pending_off += (size_t)n;
@@ -344,22 +349,22 @@ static void write_input(struct nook_watch *w)
  * now is all the monitor waits for. */
 static void drain_now(struct nook_watch *w)
 {
-	while (w->streams.stdout_r >= 0 && carry(w, &w->streams.stdout_r, "stdout", 1) > 0)
+	while (w->streams.stdout_r >= 0 && carry(w, &w->streams.stdout_r, "stdout", w->out) > 0)
 		;
-	while (w->streams.stderr_r >= 0 && carry(w, &w->streams.stderr_r, "stderr", 2) > 0)
+	while (w->streams.stderr_r >= 0 && carry(w, &w->streams.stderr_r, "stderr", w->err) > 0)
 		;
-	while (w->master >= 0 && carry(w, &w->master, "stdout", 1) > 0)
+	while (w->master >= 0 && carry(w, &w->master, "stdout", w->out) > 0)
 		;
 	close_fd(&w->streams.stdout_r);
 	close_fd(&w->streams.stderr_r);
 	close_fd(&w->master);
 }
 
-enum source { SYNC, CHILD, STDOUT, STDERR, MASTER, INPUT };
+enum source { SYNC, CHILD, STDOUT, STDERR, MASTER, STDIN, INPUT, OUT, ERR };
 
 struct sources {
-	struct pollfd fds[6];
-	enum source what[6];
+	struct pollfd fds[9];
+	enum source what[9];
 	nfds_t n;
 };
 
@@ -369,22 +374,39 @@ static void add(struct sources *s, enum source what, int fd, short events)
 	s->what[s->n++] = what;
 }
 
+/* While its reader lags, the container's output waits where it is (the container blocks
+ * as at a full pipe); once the container has exited it is all read, so that the log is
+ * complete and the end can be recorded. */
+static bool takes_output(const struct nook_watch *w, const struct nook_sink *to)
+{
+	return w->exited || !nook_sink_full(to);
+}
+
 static void collect(const struct nook_watch *w, struct sources *s)
 {
 	bool writing = w->pending_len > 0;
+	short master_events = (short)((takes_output(w, w->out) ? POLLIN : 0) |
+				      (writing ? POLLOUT : 0));
 
 	s->n = 0;
 	if (!w->synced)
 		add(s, SYNC, w->syncfd, POLLIN);
 	if (!w->exited)
 		add(s, CHILD, w->pidfd, POLLIN);
-	if (w->streams.stdout_r >= 0)
+	if (w->streams.stdout_r >= 0 && takes_output(w, w->out))
 		add(s, STDOUT, w->streams.stdout_r, POLLIN);
-	if (w->streams.stderr_r >= 0)
+	if (w->streams.stderr_r >= 0 && takes_output(w, w->err))
 		add(s, STDERR, w->streams.stderr_r, POLLIN);
-	if (w->master >= 0)
-		add(s, MASTER, w->master, POLLIN | (writing ? POLLOUT : 0));
-	if (w->master >= 0 && w->relay_input && !w->input_done && !writing)
+	if (nook_sink_pending(w->out))
+		add(s, OUT, w->out->fd, POLLOUT);
+	if (nook_sink_pending(w->err))
+		add(s, ERR, w->err->fd, POLLOUT);
+	if (w->master >= 0 && master_events)
+		add(s, MASTER, w->master, master_events);
+	else if (w->master < 0 && w->streams.stdin_w >= 0 && writing)
+		add(s, STDIN, w->streams.stdin_w, POLLOUT);
+	/* Once the command is gone, what the user types is no longer the container's. */
+	if (input_target(w) >= 0 && w->relay_input && !w->input_done && !writing && !w->exited)
 		add(s, INPUT, 0, POLLIN);
 }
 
@@ -398,18 +420,27 @@ static int dispatch(struct nook_watch *w, enum source what, short revents,
 		reap(w);
 		return 0;
 	case STDOUT:
-		carry(w, &w->streams.stdout_r, "stdout", 1);
+		carry(w, &w->streams.stdout_r, "stdout", w->out);
 		return 0;
 	case STDERR:
-		carry(w, &w->streams.stderr_r, "stderr", 2);
+		carry(w, &w->streams.stderr_r, "stderr", w->err);
+		return 0;
+	case OUT:
+		nook_sink_push(w->out);
+		return 0;
+	case ERR:
+		nook_sink_push(w->err);
 		return 0;
 	case MASTER:
 		if (revents & POLLOUT)
 			write_input(w);
 		if (revents & ~POLLOUT)
-			carry(w, &w->master, "stdout", 1);
+			carry(w, &w->master, "stdout", w->out);
 		if (w->master < 0)
 			w->pending_len = w->pending_off = 0;
+		return 0;
+	case STDIN:
+		write_input(w);
 		return 0;
 	case INPUT:
 		read_input(w);
@@ -440,7 +471,7 @@ static int watch(struct nook_watch *w, bool until_synced, struct nook_error *e)
 		collect(w, &s);
 		n = ppoll(s.fds, s.n, NULL, &wait_mask);
 		if (n < 0 && errno != EINTR)
-			return nook_fail(e, errno, "poll");
+			return nook_fail(e, errno, "ppoll");
 		if (resized) {
 			resized = 0;
 			copy_window_size(w);
@@ -476,7 +507,8 @@ int nook_watch_give_up(struct nook_watch *w, int index, const char *op,
 		       const struct nook_error *e)
 {
 	nook_report(index, op, e);
-	if (w->child > 0) {
+	/* Not once reaped: the pid may name another process by now. */
+	if (w->child > 0 && !w->exited) {
 		kill(w->child, SIGKILL);
 		waitpid(w->child, NULL, 0);
 	}

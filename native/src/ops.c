@@ -20,6 +20,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "forward.h"
+#include "limits.h"
+#include "network.h"
 #include "sync.h"
 #include "reaper.h"
 #include "resolve.h"
@@ -66,6 +69,40 @@ static int nook_op_rootfs(struct nook_ctx *ctx, const struct nook_op *op, struct
 		return nook_fail(e, errno, "%s", dir);
 	/* Opened after the bind, so the fd is on the new mount, not the directory under it. */
 	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return nook_fail(e, errno, "%s", dir);
+	replace_root(ctx, fd);
+	return 0;
+}
+
+/* A fresh, empty tmpfs as the container root, for a sandbox whose view is the host's own
+ * directories bound onto it. It is attached on @mount_point, a host directory, in the
+ * container's mount namespace only: / turns slave first, so the host never sees it. */
+static int nook_op_tmpfs_rootfs(struct nook_ctx *ctx, const struct nook_op *op,
+				struct nook_error *e)
+{
+	const char *dir = op->tmpfs_rootfs.mount_point;
+	_cleanup_close_ int fs = -1, mnt = -1, target = -1;
+	int fd;
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return nook_fail(e, errno, "/: making it a slave mount");
+	fs = nook_fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return nook_fail(e, errno, "tmpfs: fsopen");
+	if (nook_fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
+	    nook_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return nook_fail(e, errno, "tmpfs: creating the root");
+	mnt = nook_fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	if (mnt < 0)
+		return nook_fail(e, errno, "tmpfs: fsmount");
+	target = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (target < 0)
+		return nook_fail(e, errno, "%s", dir);
+	if (attach(mnt, target, dir, e) < 0)
+		return -1;
+	/* Opened after the mount, so the fd is on the tmpfs, not the directory under it. */
+	fd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return nook_fail(e, errno, "%s", dir);
 	replace_root(ctx, fd);
@@ -524,8 +561,18 @@ static int send_master(int syncfd, int master, struct nook_error *e)
 	return 0;
 }
 
+/* A session of its own: no terminal of the user's stays the controlling terminal of a
+ * container process, so none can be reached through /dev/tty or take its signals. */
+static int nook_op_session(struct nook_error *e)
+{
+	if (setsid() < 0)
+		return nook_fail(e, errno, "setsid");
+	return 0;
+}
+
 /* A terminal of the container's own devpts instance, opened as the container user, made
- * the controlling terminal of a new session and the command's stdio. */
+ * the controlling terminal of the session (the session op made one) and the command's
+ * stdio. */
 static int nook_op_console(struct nook_ctx *ctx, struct nook_error *e)
 {
 	_cleanup_close_ int master = -1;
@@ -540,9 +587,8 @@ static int nook_op_console(struct nook_ctx *ctx, struct nook_error *e)
 	slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
 	if (slave < 0)
 		return nook_fail(e, errno, "/dev/ptmx: opening the terminal");
-	if (send_master(ctx->syncfd, master, e) < 0 || setsid() < 0 ||
-	    ioctl(slave, TIOCSCTTY, 0) < 0 || dup2(slave, 0) < 0 || dup2(slave, 1) < 0 ||
-	    dup2(slave, 2) < 0) {
+	if (send_master(ctx->syncfd, master, e) < 0 || ioctl(slave, TIOCSCTTY, 0) < 0 ||
+	    dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0) {
 		if (!e->err)
 			nook_fail(e, errno, "making the terminal the command's stdio");
 		close(slave);
@@ -610,6 +656,9 @@ int nook_run_ops(struct nook_ctx *ctx, const struct nook_plan *plan,
 		case NOOK_OP_OVERLAY_ROOTFS:
 			r = nook_op_overlay_rootfs(ctx, op, e);
 			break;
+		case NOOK_OP_TMPFS_ROOTFS:
+			r = nook_op_tmpfs_rootfs(ctx, op, e);
+			break;
 		case NOOK_OP_MKDIR:
 			r = nook_op_mkdir(ctx, op, e);
 			break;
@@ -647,6 +696,9 @@ int nook_run_ops(struct nook_ctx *ctx, const struct nook_plan *plan,
 			umask(op->umask.mask);
 			r = 0;
 			break;
+		case NOOK_OP_RLIMIT:
+			r = nook_op_rlimit(op, e);
+			break;
 		case NOOK_OP_CAP_BOUNDING:
 			r = nook_op_cap_bounding(op, e);
 			break;
@@ -662,11 +714,20 @@ int nook_run_ops(struct nook_ctx *ctx, const struct nook_plan *plan,
 		case NOOK_OP_NO_NEW_PRIVS:
 			r = nook_op_no_new_privs(e);
 			break;
+		case NOOK_OP_SESSION:
+			r = nook_op_session(e);
+			break;
 		case NOOK_OP_CONSOLE:
 			r = nook_op_console(ctx, e);
 			break;
 		case NOOK_OP_CLOSE_FDS:
 			r = nook_op_close_fds(e);
+			break;
+		case NOOK_OP_FORWARD:
+			r = nook_op_forward(op, e);
+			break;
+		case NOOK_OP_AWAIT_NETWORK:
+			r = nook_op_await_network(ctx->syncfd, e);
 			break;
 		case NOOK_OP_INIT:
 			r = nook_op_init(ctx->syncfd, e);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/un.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -413,6 +415,49 @@ static int decode_overlay(const char *name, char **args, struct nook_op *op,
 	return check_path(name, args[3], e);
 }
 
+/* The names podman's --ulimit takes, as the TypeScript side sends them. */
+static const struct {
+	const char *name;
+	int resource;
+} rlimit_names[] = {
+	{ "as", RLIMIT_AS },	       { "core", RLIMIT_CORE },
+	{ "cpu", RLIMIT_CPU },	       { "data", RLIMIT_DATA },
+	{ "fsize", RLIMIT_FSIZE },     { "locks", RLIMIT_LOCKS },
+	{ "memlock", RLIMIT_MEMLOCK }, { "msgqueue", RLIMIT_MSGQUEUE },
+	{ "nice", RLIMIT_NICE },       { "nofile", RLIMIT_NOFILE },
+	{ "nproc", RLIMIT_NPROC },     { "rss", RLIMIT_RSS },
+	{ "rtprio", RLIMIT_RTPRIO },   { "rttime", RLIMIT_RTTIME },
+	{ "sigpending", RLIMIT_SIGPENDING }, { "stack", RLIMIT_STACK },
+};
+
+/* "unlimited" or a decimal below RLIM_INFINITY. */
+static bool parse_rlim(const char *s, uint64_t *out)
+{
+	if (strcmp(s, "unlimited") == 0) {
+		*out = RLIM_INFINITY;
+		return true;
+	}
+	return parse_decimal(s, RLIM_INFINITY - 1, out);
+}
+
+static int decode_rlimit(char **args, struct nook_op *op, struct nook_error *e)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof rlimit_names / sizeof rlimit_names[0]; i++)
+		if (strcmp(args[0], rlimit_names[i].name) == 0)
+			break;
+	if (i == sizeof rlimit_names / sizeof rlimit_names[0])
+		return nook_fail(e, EINVAL, "rlimit: unknown resource '%s'", args[0]);
+	op->rlimit.name = args[0];
+	op->rlimit.resource = rlimit_names[i].resource;
+	if (!parse_rlim(args[1], &op->rlimit.soft) || !parse_rlim(args[2], &op->rlimit.hard))
+		return nook_fail(e, EINVAL, "rlimit: bad limit '%s:%s'", args[1], args[2]);
+	if (op->rlimit.soft > op->rlimit.hard)
+		return nook_fail(e, EINVAL, "rlimit: %s soft limit above the hard one", args[0]);
+	return 0;
+}
+
 static int decode_setup_op(const char *name, char **args, struct nook_op *op,
 			   struct nook_error *e)
 {
@@ -425,6 +470,9 @@ static int decode_setup_op(const char *name, char **args, struct nook_op *op,
 		return check_path(name, args[0], e);
 	case NOOK_OP_OVERLAY_ROOTFS:
 		return decode_overlay(name, args, op, e);
+	case NOOK_OP_TMPFS_ROOTFS:
+		op->tmpfs_rootfs.mount_point = args[0];
+		return check_path(name, args[0], e);
 	case NOOK_OP_MKDIR:
 		op->mkdir.path = args[0];
 		if (!parse_mode(args[1], &op->mkdir.mode))
@@ -483,6 +531,15 @@ static int decode_setup_op(const char *name, char **args, struct nook_op *op,
 		return 0;
 	case NOOK_OP_SECCOMP:
 		return decode_seccomp(args[0], op, e);
+	case NOOK_OP_FORWARD:
+		if (!parse_decimal(args[0], UINT16_MAX, &number) || number == 0)
+			return nook_fail(e, EINVAL, "forward: bad port '%s'", args[0]);
+		op->forward.port = (uint16_t)number;
+		op->forward.socket = args[1];
+		if (strlen(args[1]) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+			return nook_fail(e, ENAMETOOLONG, "forward: socket path '%s' too long",
+					 args[1]);
+		return check_path(name, args[1], e);
 	case NOOK_OP_SETHOSTNAME:
 		op->sethostname.name = args[0];
 		if (args[0][0] == '\0' || strlen(args[0]) > HOST_NAME_MAX)
@@ -495,6 +552,8 @@ static int decode_setup_op(const char *name, char **args, struct nook_op *op,
 		if (!parse_mode(args[0], &op->umask.mask) || op->umask.mask > 0777)
 			return nook_fail(e, EINVAL, "umask: bad mask '%s'", args[0]);
 		return 0;
+	case NOOK_OP_RLIMIT:
+		return decode_rlimit(args, op, e);
 	case NOOK_OP_CAP_BOUNDING:
 	case NOOK_OP_CAP_SET:
 		if (!parse_mask(args[0], &op->caps.mask))
@@ -510,10 +569,12 @@ static int decode_setup_op(const char *name, char **args, struct nook_op *op,
 		return decode_groups(args[2], op, e);
 	case NOOK_OP_PIVOT_ROOT:
 	case NOOK_OP_LOOPBACK_UP:
+	case NOOK_OP_SESSION:
 	case NOOK_OP_CONSOLE:
 	case NOOK_OP_NO_NEW_PRIVS:
 	case NOOK_OP_CLOSE_FDS:
 	case NOOK_OP_INIT:
+	case NOOK_OP_AWAIT_NETWORK:
 		return 0;
 	default:
 		return nook_fail(e, EINVAL, "%s is not a setup op", name);
@@ -538,6 +599,10 @@ static bool is_launch_record(enum nook_op_code code)
 	case NOOK_OP_RESTART:
 	case NOOK_OP_EXIT_COMMAND:
 	case NOOK_OP_JOIN:
+	case NOOK_OP_CGROUP:
+	case NOOK_OP_OOM_SCORE_ADJ:
+	case NOOK_OP_NETWORK:
+	case NOOK_OP_SHARE_NET:
 		return true;
 	default:
 		return false;
@@ -551,11 +616,13 @@ static bool allowed_in_join(enum nook_op_code code)
 	switch (code) {
 	case NOOK_OP_CHDIR:
 	case NOOK_OP_UMASK:
+	case NOOK_OP_RLIMIT:
 	case NOOK_OP_CAP_BOUNDING:
 	case NOOK_OP_SECCOMP:
 	case NOOK_OP_USER:
 	case NOOK_OP_CAP_SET:
 	case NOOK_OP_NO_NEW_PRIVS:
+	case NOOK_OP_SESSION:
 	case NOOK_OP_CONSOLE:
 	case NOOK_OP_CLOSE_FDS:
 	case NOOK_OP_EXEC:
@@ -567,8 +634,9 @@ static bool allowed_in_join(enum nook_op_code code)
 
 /* Launch records that only a container the runtime creates can have. */
 static const enum nook_op_code create_only[] = {
-	NOOK_OP_NAMESPACES, NOOK_OP_UID_MAP, NOOK_OP_GID_MAP,	   NOOK_OP_DETACH,
-	NOOK_OP_STATE,	    NOOK_OP_RESTART, NOOK_OP_EXIT_COMMAND,
+	NOOK_OP_NAMESPACES, NOOK_OP_UID_MAP,	 NOOK_OP_GID_MAP, NOOK_OP_DETACH,
+	NOOK_OP_STATE,	    NOOK_OP_RESTART,	 NOOK_OP_EXIT_COMMAND, NOOK_OP_CGROUP,
+	NOOK_OP_OOM_SCORE_ADJ, NOOK_OP_NETWORK, NOOK_OP_SHARE_NET,
 };
 
 static bool is_create_only(enum nook_op_code code)
@@ -577,6 +645,25 @@ static bool is_create_only(enum nook_op_code code)
 		if (create_only[i] == code)
 			return true;
 	return false;
+}
+
+/* The user and network namespaces: new ones (user required; a network helper needs net),
+ * or another container's (share-net: neither listed, no helper of its own). */
+static int check_network(const struct nook_plan *plan, struct nook_error *e)
+{
+	if (plan->share_net.pid) {
+		if (plan->clone_flags & (CLONE_NEWUSER | CLONE_NEWNET))
+			return nook_fail(e, EINVAL,
+					 "share-net: namespaces cannot list user or net");
+		if (plan->network.argv)
+			return nook_fail(e, EINVAL, "share-net: the plan cannot have a network helper");
+		return 0;
+	}
+	if (!(plan->clone_flags & CLONE_NEWUSER))
+		return nook_fail(e, EINVAL, "namespaces: 'user' is required");
+	if (plan->network.argv && !(plan->clone_flags & CLONE_NEWNET))
+		return nook_fail(e, EINVAL, "network: the helper needs a net namespace");
+	return 0;
 }
 
 static int check_launch_complete(const struct nook_plan *plan, const struct order *o,
@@ -588,7 +675,7 @@ static int check_launch_complete(const struct nook_plan *plan, const struct orde
 			return nook_fail(e, EINVAL,
 					 "namespaces, uid-map and gid-map (or join) must precede %s",
 					 name);
-		return 0;
+		return check_network(plan, e);
 	}
 	for (size_t i = 0; i < sizeof create_only / sizeof create_only[0]; i++)
 		if (o->seen[create_only[i]])
@@ -614,6 +701,8 @@ static int check_order(const struct nook_plan *plan, struct order *o, enum nook_
 		/* The monitor waits for the terminal that console sends it. */
 		if (plan->stdio.tty && !o->seen[NOOK_OP_CONSOLE])
 			return nook_fail(e, EINVAL, "stdio: a tty needs a console op");
+		if (o->seen[NOOK_OP_NETWORK] && !o->seen[NOOK_OP_AWAIT_NETWORK])
+			return nook_fail(e, EINVAL, "network: the plan has no await-network op");
 	} else if (is_launch_record(code)) {
 		if (o->stage != IN_LAUNCH)
 			return nook_fail(e, EINVAL, "%s after the first setup op", name);
@@ -633,12 +722,22 @@ static int check_order(const struct nook_plan *plan, struct order *o, enum nook_
 			return nook_fail(e, EINVAL, "%s: not allowed in a join plan", name);
 		if (code == NOOK_OP_CONSOLE && !plan->stdio.tty)
 			return nook_fail(e, EINVAL, "console without a stdio tty");
-		if (code == NOOK_OP_OVERLAY_ROOTFS)
+		/* TIOCSCTTY takes a session leader without a terminal. */
+		if (code == NOOK_OP_CONSOLE && !o->seen[NOOK_OP_SESSION])
+			return nook_fail(e, EINVAL, "console without a session before it");
+		/* Its listener must not land on the host's loopback. */
+		if (code == NOOK_OP_FORWARD && !(plan->clone_flags & CLONE_NEWNET))
+			return nook_fail(e, EINVAL, "forward without a network namespace");
+		if (code == NOOK_OP_AWAIT_NETWORK &&
+		    (!o->seen[NOOK_OP_NETWORK] || o->seen[code] || o->seen[NOOK_OP_INIT]))
+			return nook_fail(e, EINVAL,
+					 "await-network: once, with a network record, before init");
+		if (code == NOOK_OP_OVERLAY_ROOTFS || code == NOOK_OP_TMPFS_ROOTFS)
 			code = NOOK_OP_ROOTFS;
 		if (code == NOOK_OP_ROOTFS && o->seen[code])
 			return nook_fail(e, EINVAL, "%s: the plan already has a root filesystem", name);
-		if ((code == NOOK_OP_PIVOT_ROOT || code == NOOK_OP_SECCOMP || code == NOOK_OP_INIT ||
-		     code == NOOK_OP_CONSOLE) &&
+		if ((code == NOOK_OP_PIVOT_ROOT || code == NOOK_OP_INIT || code == NOOK_OP_SESSION ||
+		     code == NOOK_OP_CONSOLE || code == NOOK_OP_FORWARD) &&
 		    o->seen[code])
 			return nook_fail(e, EINVAL, "%s given twice", name);
 		if (code == NOOK_OP_PIVOT_ROOT && !o->seen[NOOK_OP_ROOTFS])
@@ -713,13 +812,29 @@ static int decode_join(struct nook_plan *plan, const char *name, char **args,
 
 	if (!parse_decimal(args[0], INT32_MAX, &pid) || pid == 0)
 		return nook_fail(e, EINVAL, "join: bad pid '%s'", args[0]);
-	if (parse_flags(name, args[1], namespace_flags, N_FLAGS(namespace_flags), &flags, e) < 0)
+	if (!parse_decimal(args[1], UINT64_MAX, &plan->join.start))
+		return nook_fail(e, EINVAL, "join: bad start time '%s'", args[1]);
+	if (parse_flags(name, args[2], namespace_flags, N_FLAGS(namespace_flags), &flags, e) < 0)
 		return -1;
 	if (!(flags & CLONE_NEWUSER))
 		return nook_fail(e, EINVAL, "join: 'user' is required");
 	plan->join.pid = (pid_t)pid;
 	plan->join.flags = (int)flags;
 	plan->join.index = nook_plan_index(plan);
+	return 0;
+}
+
+/* -1000 to 1000: the one signed number in a plan. */
+static int decode_oom_score_adj(struct nook_plan *plan, const char *s, struct nook_error *e)
+{
+	bool negative = s[0] == '-';
+	uint64_t value;
+
+	if (!parse_decimal(s + negative, 1000, &value) || (negative && value == 0))
+		return nook_fail(e, EINVAL, "oom-score-adj: bad value '%s'", s);
+	plan->oom_score_adj.set = true;
+	plan->oom_score_adj.value = negative ? -(int)value : (int)value;
+	plan->oom_score_adj.index = nook_plan_index(plan);
 	return 0;
 }
 
@@ -734,11 +849,49 @@ static int decode_exit_command(struct nook_plan *plan, struct cursor *c, struct 
 	return 0;
 }
 
+static int required_field(struct cursor *c, const char *op, char **field, struct nook_error *e)
+{
+	if (c->p == c->end)
+		return nook_fail(e, EINVAL, "%s: missing fields", op);
+	return next_field(c, field, e);
+}
+
+/* start, log, api socket, argc, argv..., n, requests...: the helper's command is absolute
+ * (no PATH to search), its requests need a socket to go to. */
+static int decode_network(struct nook_plan *plan, struct cursor *c, struct nook_error *e)
+{
+	char *start, *log, *socket;
+
+	plan->network.index = nook_plan_index(plan);
+	if (required_field(c, "network", &start, e) < 0 ||
+	    required_field(c, "network", &log, e) < 0 ||
+	    required_field(c, "network", &socket, e) < 0)
+		return -1;
+	if (strcmp(start, "clone") != 0 && strcmp(start, "id-maps") != 0)
+		return nook_fail(e, EINVAL, "network: start is clone or id-maps, not '%s'", start);
+	plan->network.before_maps = strcmp(start, "clone") == 0;
+	if (check_path("network", log, e) < 0 ||
+	    (socket[0] && check_path("network", socket, e) < 0))
+		return -1;
+	if (decode_vector(c, "network", "argv", 1, &plan->network.argv, e) < 0 ||
+	    decode_vector(c, "network", "request", 0, &plan->network.requests, e) < 0)
+		return -1;
+	if (plan->network.argv[0][0] != '/')
+		return nook_fail(e, EINVAL, "network: '%s' is not an absolute path",
+				 plan->network.argv[0]);
+	if (plan->network.requests[0] && !socket[0])
+		return nook_fail(e, EINVAL, "network: requests without an api socket");
+	plan->network.log = log;
+	plan->network.api_socket = socket[0] ? socket : NULL;
+	return 0;
+}
+
 static int decode_launch_record(struct nook_plan *plan, struct cursor *c,
 				enum nook_op_code code, const char *name, char **args,
 				struct nook_error *e)
 {
 	unsigned long flags;
+	uint64_t pid;
 
 	switch (code) {
 	case NOOK_OP_NOOK_PLAN:
@@ -749,8 +902,6 @@ static int decode_launch_record(struct nook_plan *plan, struct cursor *c,
 		if (parse_flags(name, args[0], namespace_flags, N_FLAGS(namespace_flags), &flags,
 				e) < 0)
 			return -1;
-		if (!(flags & CLONE_NEWUSER))
-			return nook_fail(e, EINVAL, "namespaces: 'user' is required");
 		plan->clone_flags = (int)flags;
 		return 0;
 	case NOOK_OP_UID_MAP:
@@ -772,6 +923,20 @@ static int decode_launch_record(struct nook_plan *plan, struct cursor *c,
 		return decode_exit_command(plan, c, e);
 	case NOOK_OP_JOIN:
 		return decode_join(plan, name, args, e);
+	case NOOK_OP_CGROUP:
+		plan->cgroup.path = args[0];
+		plan->cgroup.index = nook_plan_index(plan);
+		return check_path(name, args[0], e);
+	case NOOK_OP_OOM_SCORE_ADJ:
+		return decode_oom_score_adj(plan, args[0], e);
+	case NOOK_OP_NETWORK:
+		return decode_network(plan, c, e);
+	case NOOK_OP_SHARE_NET:
+		if (!parse_decimal(args[0], INT32_MAX, &pid) || pid == 0)
+			return nook_fail(e, EINVAL, "share-net: bad pid '%s'", args[0]);
+		plan->share_net.pid = (pid_t)pid;
+		plan->share_net.index = nook_plan_index(plan);
+		return 0;
 	default:
 		return 0;
 	}
@@ -828,6 +993,12 @@ int nook_plan_decode(struct nook_plan *plan, struct nook_error *e)
 	if (c.p != c.end) {
 		plan->n_records++;
 		return nook_fail(e, EINVAL, "data after end");
+	}
+	/* clone would root the namespace at the monitor's cgroup: the container makes it
+	 * itself once it is in its own. */
+	if (plan->cgroup.path && (plan->clone_flags & CLONE_NEWCGROUP)) {
+		plan->clone_flags &= ~CLONE_NEWCGROUP;
+		plan->cgroup.unshare_ns = true;
 	}
 	return 0;
 }

@@ -51,6 +51,9 @@ struct nook_op {
 			const char *dir;
 		} rootfs;
 		struct {
+			const char *mount_point;
+		} tmpfs_rootfs;
+		struct {
 			char **lower; /* topmost first, NULL-terminated */
 			const char *upper, *work, *target;
 		} overlay;
@@ -102,9 +105,18 @@ struct nook_op {
 			size_t n_groups;
 		} user;
 		struct {
+			const char *name; /* as the plan gives it: nofile, nproc ... */
+			int resource;	  /* RLIMIT_* */
+			uint64_t soft, hard; /* RLIM_INFINITY: unlimited */
+		} rlimit;
+		struct {
 			char **argv;
 			char **envp;
 		} exec;
+		struct {
+			uint16_t port;
+			const char *socket;
+		} forward;
 	};
 };
 
@@ -122,7 +134,7 @@ struct nook_plan {
 	int clone_flags;
 	struct nook_idmap uid_map, gid_map;
 	struct {
-		bool piped;	/* a stdio record: the monitor carries the container's output */
+		bool piped;	/* a stdio record: the monitor carries the container's stdio */
 		bool tty;
 		bool keep_stdin;
 		const char *log; /* NULL: no log file */
@@ -139,9 +151,34 @@ struct nook_plan {
 	char **exit_argv, **exit_envp; /* NULL: no exit command */
 	struct {
 		pid_t pid;	/* 0: not a join plan */
+		uint64_t start;	/* the process's start time (proc.h) */
 		int flags;	/* CLONE_NEW* of the namespaces to join */
 		int index;
 	} join;
+	struct {
+		bool set;
+		int value;
+		int index;
+	} oom_score_adj;
+	struct {
+		const char *path; /* NULL: the container stays in the monitor's cgroup */
+		int index;
+		/* The cgroup namespace is made after the container joined its cgroup, so
+		 * that cgroup is the namespace's root (cgroup.c). */
+		bool unshare_ns;
+	} cgroup;
+	struct {
+		char **argv;	/* NULL: no network helper */
+		bool before_maps; /* started right after clone, not once the id maps are written */
+		const char *log;
+		const char *api_socket; /* NULL: no requests */
+		char **requests;
+		int index;
+	} network;
+	struct {
+		pid_t pid;	/* 0: the container gets network namespaces of its own */
+		int index;
+	} share_net;
 	struct nook_op *ops;
 	size_t n_ops;
 };

@@ -1,6 +1,6 @@
 /* The plan's op table: the one place the C side names ops. src/plan/protocol.ts is its
  * TypeScript twin, and test/unit/protocol.test.ts parses the X() lines below with a regex,
- * so keep one entry per line in exactly this form. Arity -1 means variable (exec, exit-command). */
+ * so keep one entry per line in exactly this form. Arity -1 means variable (exec, exit-command, network). */
 #ifndef NOOK_PROTOCOL_H
 #define NOOK_PROTOCOL_H
 
@@ -16,9 +16,13 @@
   X(NOOK_OP_STATE, "state", 1) \
   X(NOOK_OP_RESTART, "restart", 3) \
   X(NOOK_OP_EXIT_COMMAND, "exit-command", -1) \
-  X(NOOK_OP_JOIN, "join", 2) \
+  X(NOOK_OP_JOIN, "join", 3) \
+  X(NOOK_OP_CGROUP, "cgroup", 1) \
+  X(NOOK_OP_NETWORK, "network", -1) \
+  X(NOOK_OP_SHARE_NET, "share-net", 1) \
   X(NOOK_OP_ROOTFS, "rootfs", 1) \
   X(NOOK_OP_OVERLAY_ROOTFS, "overlay-rootfs", 4) \
+  X(NOOK_OP_TMPFS_ROOTFS, "tmpfs-rootfs", 1) \
   X(NOOK_OP_MKDIR, "mkdir", 2) \
   X(NOOK_OP_MOUNT, "mount", 5) \
   X(NOOK_OP_BIND, "bind", 3) \
@@ -31,12 +35,17 @@
   X(NOOK_OP_SETHOSTNAME, "sethostname", 1) \
   X(NOOK_OP_CHDIR, "chdir", 1) \
   X(NOOK_OP_UMASK, "umask", 1) \
+  X(NOOK_OP_RLIMIT, "rlimit", 3) \
+  X(NOOK_OP_OOM_SCORE_ADJ, "oom-score-adj", 1) \
   X(NOOK_OP_CAP_BOUNDING, "cap-bounding", 1) \
   X(NOOK_OP_SECCOMP, "seccomp", 1) \
   X(NOOK_OP_USER, "user", 3) \
   X(NOOK_OP_CAP_SET, "cap-set", 1) \
   X(NOOK_OP_NO_NEW_PRIVS, "no-new-privs", 0) \
+  X(NOOK_OP_SESSION, "session", 0) \
+  X(NOOK_OP_AWAIT_NETWORK, "await-network", 0) \
   X(NOOK_OP_CONSOLE, "console", 0) \
+  X(NOOK_OP_FORWARD, "forward", 2) \
   X(NOOK_OP_CLOSE_FDS, "close-fds", 0) \
   X(NOOK_OP_INIT, "init", 0) \
   X(NOOK_OP_EXEC, "exec", -1) \

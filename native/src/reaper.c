@@ -8,7 +8,9 @@
 
 #include "monitor.h"
 
-static pid_t command;
+/* Read by the handler; the command is never reaped while the handler may run, so the pid
+ * stays its own. */
+static volatile sig_atomic_t command;
 
 static void forward(int sig)
 {
@@ -24,8 +26,7 @@ static void forward(int sig)
 static noreturn void reap(const sigset_t *forwarded)
 {
 	struct sigaction action = { .sa_handler = forward, .sa_flags = SA_RESTART };
-	int status;
-	pid_t pid;
+	siginfo_t info;
 
 	prctl(PR_SET_NAME, "nook-init", 0, 0, 0);
 	action.sa_mask = *forwarded;
@@ -34,16 +35,22 @@ static noreturn void reap(const sigset_t *forwarded)
 			sigaction(sig, &action, NULL);
 	sigprocmask(SIG_UNBLOCK, forwarded, NULL);
 	for (;;) {
-		pid = waitpid(-1, &status, 0);
-		if (pid < 0 && errno == EINTR)
-			continue;
-		if (pid < 0)
+		/* Looked at first, reaped after: the command's end is taken without reaping
+		 * it, and with the relays blocked. */
+		info.si_pid = 0;
+		if (waitid(P_ALL, 0, &info, WEXITED | WNOWAIT) < 0) {
+			if (errno == EINTR)
+				continue;
 			_exit(NOOK_EXIT_FAILED);
-		if (pid != command)
+		}
+		if (info.si_pid != command) {
+			waitpid(info.si_pid, NULL, 0);
 			continue;
-		if (WIFSIGNALED(status))
-			_exit(128 + WTERMSIG(status));
-		_exit(WEXITSTATUS(status));
+		}
+		sigprocmask(SIG_BLOCK, forwarded, NULL);
+		if (info.si_code == CLD_EXITED)
+			_exit(info.si_status);
+		_exit(128 + info.si_status);
 	}
 }
 

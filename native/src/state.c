@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc.h"
 #include "util.h"
 
 long long nook_realtime_ns(void)
@@ -32,23 +33,6 @@ static int read_small_file(const char *path, char *buf, size_t size, struct nook
 	return 0;
 }
 
-/* Field 22 of /proc/self/stat: with the boot id, it tells this monitor from a later
- * process that got its pid. The name (field 2) may hold spaces: count after its ')'. */
-static int read_starttime(char *out, size_t size, struct nook_error *e)
-{
-	char stat[1024], *field;
-
-	if (read_small_file("/proc/self/stat", stat, sizeof stat, e) < 0)
-		return -1;
-	field = strrchr(stat, ')');
-	for (int n = 2; field && n < 22; n++)
-		field = strchr(field + 1, ' ');
-	if (!field)
-		return nook_fail(e, EPROTO, "/proc/self/stat: no starttime");
-	snprintf(out, size, "%.*s", (int)strcspn(field + 1, " "), field + 1);
-	return 0;
-}
-
 /* Readers see the old line or the new one, never a part. */
 static int write_atomically(const char *path, const char *line, struct nook_error *e)
 {
@@ -65,30 +49,38 @@ static int write_atomically(const char *path, const char *line, struct nook_erro
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return nook_fail(e, errno, "%s", tmp);
-	if (write(fd, line, len) != (ssize_t)len || close(fd) < 0) {
-		nook_fail(e, errno ? errno : EIO, "%s", tmp);
+	if (nook_write_all(fd, line, len) < 0) {
+		nook_fail(e, errno, "writing %s", tmp);
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	if (close(fd) < 0) {
+		nook_fail(e, errno, "closing %s", tmp);
 		unlink(tmp);
 		return -1;
 	}
 	if (rename(tmp, path) < 0) {
-		nook_fail(e, errno, "%s", path);
+		nook_fail(e, errno, "renaming %s to %s", tmp, path);
 		unlink(tmp);
 		return -1;
 	}
 	return 0;
 }
 
-int nook_state_running(const char *path, pid_t container, long long started_ns,
-		       unsigned long restarts, struct nook_error *e)
+int nook_state_running(const char *path, pid_t container, uint64_t container_start,
+		       long long started_ns, unsigned long restarts, struct nook_error *e)
 {
-	char starttime[32], boot_id[64], line[256];
+	char boot_id[64], line[256];
+	struct nook_proc_stat self;
 
-	if (read_starttime(starttime, sizeof starttime, e) < 0 ||
+	if (nook_proc_stat(0, &self, e) < 0 ||
 	    read_small_file("/proc/sys/kernel/random/boot_id", boot_id, sizeof boot_id, e) < 0)
 		return -1;
 	boot_id[strcspn(boot_id, "\n")] = '\0';
-	snprintf(line, sizeof line, "running %d %s %s %d %lld %lu\n", (int)getpid(), starttime,
-		 boot_id, (int)container, started_ns, restarts);
+	snprintf(line, sizeof line, "running %d %llu %s %d %llu %lld %lu\n", (int)getpid(),
+		 (unsigned long long)self.start, boot_id, (int)container,
+		 (unsigned long long)container_start, started_ns, restarts);
 	return write_atomically(path, line, e);
 }
 

@@ -7,10 +7,12 @@
 #include "report.h"
 
 /* Messages on the sync socket. Monitor to container: "your id maps are written".
+ * Monitor to container, with a network helper: "the network is ready" (await-network).
  * Container to monitor: "here is your terminal" (the master end attached, console op),
  * "a setup op failed, the report is written". The socket's end (every container copy
  * closed, at exec) tells the monitor that the command runs, unless FAILED came first. */
 #define NOOK_SYNC_MAPPED 'M'
+#define NOOK_SYNC_NETWORK 'N'
 #define NOOK_SYNC_CONSOLE 'T'
 #define NOOK_SYNC_FAILED 'F'
 

@@ -1,6 +1,6 @@
-/* System calls glibc does not wrap (openat2, pivot_root, capget/capset) or wraps only from
- * 2.34/2.36 on. <linux/mount.h> clashes with <sys/mount.h>, so the few mount-API constants
- * are carried here, guarded for the glibc versions that already define them. */
+/* System calls glibc does not wrap (openat2, pivot_root, capget/capset, pidfds) or wraps
+ * only from 2.34/2.36 on. <linux/mount.h> clashes with <sys/mount.h>, so the few mount-API
+ * constants are carried here, guarded for the glibc versions that already define them. */
 #ifndef NOOK_SYSCALLS_H
 #define NOOK_SYSCALLS_H
 
@@ -107,6 +107,11 @@ static inline int nook_close_range(unsigned int first, unsigned int last, unsign
 static inline int nook_pidfd_open(pid_t pid)
 {
 	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static inline int nook_pidfd_send_signal(int pidfd, int sig)
+{
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
 static inline int nook_capget(cap_user_header_t header, cap_user_data_t data)

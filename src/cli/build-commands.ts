@@ -1,8 +1,7 @@
 import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { PullPolicy } from '../engine/image/auto-pull.js';
-import type { BuildOptions } from '../engine/build/options.js';
-import type { NetworkMode } from '../plan/spec.js';
+import type { BuildNetwork, BuildOptions } from '../engine/build/options.js';
 import { tlsVerifyOption } from './image-commands.js';
 
 export type BuildInvocation = { readonly command: 'build'; readonly options: BuildOptions };
@@ -36,7 +35,7 @@ function parsePull(value: string | boolean | undefined): PullPolicy {
   throw new UsageError(`unknown pull policy "${String(value)}"`, 'use --pull missing (the default), always or never');
 }
 
-function parseNetwork(value: string): NetworkMode {
+function parseNetwork(value: string): BuildNetwork {
   if (value === 'none' || value === 'host') return value;
   throw new UsageError(`network mode "${value}" is not supported for RUN steps`, 'use --network none (the default) or --network host');
 }

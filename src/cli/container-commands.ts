@@ -4,6 +4,7 @@ import { UsageError } from '../errors.js';
 import type { ExistsInvocation } from '../engine/system/exists.js';
 import type { RestartPolicy } from '../store/containers.js';
 import type { ContainerInvocation, OutputFormat, PsFilter } from '../engine/container/options.js';
+import { addCgroupLimitOptions, parseCgroupLimits, type LimitFlags } from './limit-options.js';
 
 function parseFormat(value: string | undefined): OutputFormat {
   if (value === undefined || value === 'table') return { kind: 'table' };
@@ -215,6 +216,32 @@ export function addContainerCommands(program: Command, onInvoke: (invocation: Co
       .description("show a running container's processes")
       .argument('<container>', 'name or ID')
       .action((container: string) => onInvoke({ command: 'top', container }));
+    addCgroupLimitOptions(
+      parent
+        .command('update')
+        .description("change a container's cgroup limits (at once if it runs with them enforced)")
+        .argument('<container>', 'name or ID'),
+    ).action((container: string, o: LimitFlags) => onInvoke({ command: 'update', container, limits: parseCgroupLimits(o) }));
+    parent
+      .command('stats')
+      .description('show what running containers use: CPU, memory, processes')
+      .argument('[container...]', 'names or IDs (default: every running container)')
+      .option('--no-stream', 'print once and exit')
+      .option('--format <format>', 'table or json', 'table')
+      .option('-i, --interval <seconds>', 'seconds between updates while streaming', '5')
+      .action((containers: string[], o: Record<string, unknown>) => {
+        const format = o.format as string;
+        if (format !== 'table' && format !== 'json') throw new UsageError(`unknown --format "${format}"`, 'use --format json, or leave it out');
+        const interval = parseCount(o.interval as string, '--interval');
+        if (interval < 1) throw new UsageError('--interval must be at least 1 second', 'give a whole number of seconds');
+        onInvoke({ command: 'stats', options: { containers, stream: o.stream as boolean, format, interval } });
+      });
+    parent
+      .command('port')
+      .description("list a container's published ports, or the host addresses of one")
+      .argument('<container>', 'name or ID')
+      .argument('[port]', 'a container port, e.g. 80 or 53/udp')
+      .action((container: string, port: string | undefined) => onInvoke({ command: 'port', container, port }));
     parent
       .command('rename')
       .description('rename a container')

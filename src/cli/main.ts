@@ -2,8 +2,26 @@ import { CommanderError } from 'commander';
 import { NookError } from '../errors.js';
 import { createProgram, type CliIO, type Invocation } from './program.js';
 
+let stdoutWatched = false;
+
+/**
+ * A reader that goes away (`nook ps | head -1`) ends nook as it ends any Unix tool: quietly,
+ * with SIGPIPE's status. Watched from the first line printed: touching process.stdout
+ * earlier would cost every start its setup.
+ */
+function writeOut(line: string): void {
+  if (!stdoutWatched) {
+    stdoutWatched = true;
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      process.exit(128 + 13);
+    });
+  }
+  process.stdout.write(`${line}\n`);
+}
+
 const io: CliIO = {
-  out: (line) => process.stdout.write(`${line}\n`),
+  out: writeOut,
   err: (line) => process.stderr.write(`${line}\n`),
 };
 
@@ -33,6 +51,9 @@ async function execute(invocation: Invocation): Promise<number> {
     case 'inspect':
     case 'rename':
     case 'container-prune':
+    case 'update':
+    case 'stats':
+    case 'port':
     case 'top': {
       const { executeContainerCommand } = await import('../engine/container/commands.js');
       return executeContainerCommand(invocation, io);
@@ -51,6 +72,10 @@ async function execute(invocation: Invocation): Promise<number> {
         ? system.resetSystem({ force: invocation.force }, io)
         : system.pruneSystem({ force: invocation.force, volumes: invocation.volumes }, io);
     }
+    case 'system-check': {
+      const { checkSystem } = await import('../engine/system/check.js');
+      return checkSystem({ repair: invocation.repair, maxAgeMs: invocation.maxAgeMs }, io);
+    }
     case 'exists': {
       const { exists } = await import('../engine/system/exists.js');
       return exists(invocation);
@@ -62,6 +87,10 @@ async function execute(invocation: Invocation): Promise<number> {
     case 'info': {
       const { showInfo } = await import('../engine/system/info.js');
       return showInfo(invocation.options, io);
+    }
+    case 'sandbox': {
+      const { runSandbox } = await import('../engine/sandbox/run.js');
+      return runSandbox(invocation.options, { out: io.out, warn: io.err });
     }
     case 'unshare': {
       const { unshareCommand } = await import('../engine/system/unshare.js');

@@ -1,20 +1,22 @@
 import { constants } from 'node:os';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { RunSource } from '../engine/container/root.js';
 import type { StorageDriver } from '../engine/image/storage-driver.js';
 import type { PullPolicy } from '../engine/image/auto-pull.js';
-import type { NetworkMode } from '../plan/spec.js';
 import type { ExistsInvocation } from '../engine/system/exists.js';
 import type { ImageInvocation } from '../engine/image/options.js';
 import { addImageCommands, tlsVerifyOption } from './image-commands.js';
 import { addBuildCommands, type BuildInvocation } from './build-commands.js';
 import { parseMountFlags } from './mount-options.js';
+import { addNetworkOptions, parseNetworkFlags } from './network-options.js';
 import { parseSecurityFlags } from './security-options.js';
+import { addCgroupLimitOptions, addProcessLimitOptions, parseContainerLimits } from './limit-options.js';
 import { addVolumeCommands, type VolumeInvocation } from './volume-commands.js';
 import type { ContainerInvocation } from '../engine/container/options.js';
 import { addContainerCommands, environmentFlags, parseRestart } from './container-commands.js';
 import { addCpCommands, type CpInvocation } from './cp-commands.js';
+import { addSandboxCommand, type SandboxInvocation } from './sandbox-commands.js';
 import { addSystemCommands, type SystemInvocation } from './system-commands.js';
 import type { CreateOptions } from '../engine/container/create-options.js';
 import { isContainerName } from '../store/containers.js';
@@ -36,14 +38,10 @@ export type Invocation =
   | ContainerInvocation
   | CpInvocation
   | SystemInvocation
+  | SandboxInvocation
   | ExistsInvocation;
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
-
-function parseNetwork(value: string): NetworkMode {
-  if (value === 'none' || value === 'host') return value;
-  throw new UsageError(`network mode "${value}" is not supported`, 'use --network none (the default) or --network host');
-}
 
 /** podman takes `--entrypoint CMD` or a JSON array; "" clears the image's entrypoint. */
 export function parseEntrypoint(value: string): string[] {
@@ -85,7 +83,9 @@ function parseRunSource(
 
 /** The options run and create share: what the container is. */
 function addCreateOptions(cmd: Command): Command {
-  return cmd
+  addCgroupLimitOptions(cmd);
+  addProcessLimitOptions(cmd);
+  return addNetworkOptions(cmd)
     .argument('[image-and-command...]', 'the image (unless --rootfs), then the command and its arguments')
     .passThroughOptions()
     .option('--rootfs <dir>', 'use a directory as the root filesystem instead of an image')
@@ -110,7 +110,6 @@ function addCreateOptions(cmd: Command): Command {
     .option('-v, --volume <volume>', 'bind mount HOST-DIR:DIR[:OPTS] or volume NAME:DIR[:OPTS] (repeatable)', collect, [])
     .option('--mount <mount>', 'type=bind|volume|tmpfs,src=…,dst=…[,ro] (repeatable)', collect, [])
     .option('--tmpfs <dir[:opts]>', 'mount a tmpfs, e.g. /dir:size=64m,mode=1777 (repeatable)', collect, [])
-    .addOption(new Option('--network <mode>', 'network mode: none or host').default('none'))
     .option('--security-opt <opt>', 'no-new-privileges, seccomp=unconfined|PROFILE.json, mask=PATHS, unmask=ALL|PATHS (repeatable)', collect, [])
     .option('--cap-add <cap>', 'add a capability, or "all" (repeatable)', collect, [])
     .option('--cap-drop <cap>', 'drop a capability, or "all" (repeatable)', collect, [])
@@ -154,7 +153,7 @@ function createOptions(o: Record<string, unknown>, args: readonly string[], glob
     readOnly: o.readOnly as boolean,
     init: o.init as boolean,
     mounts: parseMountFlags({ volume: o.volume as string[], mount: o.mount as string[], tmpfs: o.tmpfs as string[] }),
-    network: parseNetwork(o.network as string),
+    network: parseNetworkFlags(o),
     security: parseSecurityFlags({
       securityOpt: o.securityOpt as string[],
       capAdd: o.capAdd as string[],
@@ -168,6 +167,7 @@ function createOptions(o: Record<string, unknown>, args: readonly string[], glob
     remove: o.rm as boolean,
     stopSignal: o.stopSignal === undefined ? undefined : signalName(o.stopSignal as string),
     stopTimeout: o.stopTimeout === undefined ? undefined : parseSeconds(o.stopTimeout as string),
+    limits: parseContainerLimits(o as { ulimit: string[] }),
   };
 }
 
@@ -195,7 +195,7 @@ function addCreate(program: Command, onInvoke: (invocation: Invocation) => void)
 }
 
 /** Commands started often enough that building the rest of the parser shows in their start-up. */
-const QUICK_COMMANDS = new Set(['run', 'create', 'exec', 'build']);
+const QUICK_COMMANDS = new Set(['run', 'create', 'exec', 'sandbox', 'build']);
 
 /** The command `argv` names, when it is one of QUICK_COMMANDS and no global option precedes it. */
 function quickCommand(argv: readonly string[] | undefined): string | undefined {
@@ -206,7 +206,7 @@ function quickCommand(argv: readonly string[] | undefined): string | undefined {
 /**
  * Builds the command-line parser. Parsing only records the invocation (`onInvoke`), so the
  * parser is tested without running anything. Given the argv it will parse, it leaves out
- * the commands argv cannot reach when that saves start-up time (run, create, exec, build).
+ * the commands argv cannot reach when that saves start-up time (run, create, exec, sandbox, build).
  */
 export function createProgram(io: CliIO, onInvoke: (invocation: Invocation) => void, argv?: readonly string[]): Command {
   const quick = quickCommand(argv);
@@ -221,6 +221,7 @@ export function createProgram(io: CliIO, onInvoke: (invocation: Invocation) => v
   if (quick === undefined || quick === 'run') addRun(program, onInvoke);
   if (quick === undefined || quick === 'create') addCreate(program, onInvoke);
   if (quick === 'exec') addContainerCommands(program, onInvoke, 'exec');
+  if (quick === undefined || quick === 'sandbox') addSandboxCommand(program, onInvoke);
   // An unchanged rebuild takes little more than the CLI's start: it pays for no other command.
   if (quick === 'build') addBuildCommands(program, onInvoke);
   if (quick !== undefined) return program;

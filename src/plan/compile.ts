@@ -1,6 +1,6 @@
 import { HOST_DEVICES } from './hardening.js';
-import type { BindFlag, Namespace, Op } from './ops.js';
-import type { ContainerMount, ContainerSpec, ExecSpec } from './spec.js';
+import type { BindFlag, IdMap, Namespace, Op } from './ops.js';
+import type { ContainerMount, ContainerSpec, ExecSpec, NetworkSetup, ProcessLimits } from './spec.js';
 
 const KERNEL_FS_FLAGS = ['nosuid', 'nodev', 'noexec'] as const;
 /** podman's default: a container's processes do not inherit the umask of whoever started it. */
@@ -11,14 +11,25 @@ const CONTAINER_UMASK = 0o022;
  * 1-9). Pure: no I/O, so the whole container can be asserted on without namespaces.
  */
 export function compilePlan(spec: ContainerSpec): Op[] {
-  const ownNetwork = spec.network === 'none';
-  const namespaces: Namespace[] = ['user', 'mount', 'pid', 'uts', 'ipc', ...(ownNetwork ? (['net'] as const) : []), 'cgroup'];
+  const net = spec.network;
+  const ownNetwork = net.kind === 'none' || net.kind === 'helper';
+  // A shared network namespace comes with its user namespace: both are joined, not made.
+  const namespaces: Namespace[] = [
+    ...(net.kind === 'shared' ? [] : (['user'] as const)),
+    'mount', 'pid', 'uts', 'ipc',
+    ...(ownNetwork ? (['net'] as const) : []),
+    'cgroup',
+  ];
   return [
     { op: 'namespaces', namespaces },
     { op: 'uid-map', map: spec.uidMap },
     { op: 'gid-map', map: spec.gidMap },
+    ...networkRecords(net),
+    ...(spec.process.oomScoreAdj === null ? [] : [{ op: 'oom-score-adj', value: spec.process.oomScoreAdj } as const]),
+    { op: 'session' },
     spec.rootfs.kind === 'directory' ? { op: 'rootfs', hostPath: spec.rootfs.path } : { op: 'overlay-rootfs', overlay: spec.rootfs.overlay },
-    ...kernelInterfaces(spec, ownNetwork),
+    // A shared network namespace belongs to the shared user namespace: sysfs mounts there too.
+    ...kernelInterfaces(spec.gidMap, net.kind !== 'host'),
     ...etcFiles(spec),
     ...readOnlyScratch(spec),
     ...volumes(spec.mounts),
@@ -33,13 +44,22 @@ export function compilePlan(spec: ContainerSpec): Op[] {
     { op: 'sethostname', hostname: spec.hostname },
     { op: 'chdir', path: spec.workdir },
     { op: 'umask', mask: CONTAINER_UMASK },
+    ...processLimits(spec.process),
     { op: 'cap-bounding', caps: spec.capabilities },
     ...privilegeDrop(spec),
     ...(spec.tty ? [{ op: 'console' } as const] : []),
+    // As late as can be: the helper starts alongside the setup ops, and only exec needs it.
+    ...(net.kind === 'helper' ? [{ op: 'await-network' } as const] : []),
     { op: 'close-fds' },
     ...(spec.init ? [{ op: 'init' } as const] : []),
     { op: 'exec', argv: spec.argv, env: spec.env },
   ];
+}
+
+function networkRecords(net: NetworkSetup): Op[] {
+  if (net.kind === 'helper') return [{ op: 'network', helper: net.helper }];
+  if (net.kind === 'shared') return [{ op: 'share-net', pid: net.pid }];
+  return [];
 }
 
 /**
@@ -47,11 +67,13 @@ export function compilePlan(spec: ContainerSpec): Op[] {
  * hardening as its command got, in the same order, and exec.
  */
 export function compileExecPlan(spec: ExecSpec): Op[] {
-  const namespaces: Namespace[] = ['user', 'mount', 'pid', 'uts', 'ipc', ...(spec.network === 'none' ? (['net'] as const) : []), 'cgroup'];
+  const namespaces: Namespace[] = ['user', 'mount', 'pid', 'uts', 'ipc', ...(spec.hostNetwork ? [] : (['net'] as const)), 'cgroup'];
   return [
-    { op: 'join', pid: spec.pid, namespaces },
+    { op: 'join', pid: spec.pid, startTime: spec.startTime, namespaces },
+    { op: 'session' },
     { op: 'chdir', path: spec.workdir },
     { op: 'umask', mask: CONTAINER_UMASK },
+    ...processLimits(spec.process),
     { op: 'cap-bounding', caps: spec.capabilities },
     ...privilegeDrop(spec),
     ...(spec.tty ? [{ op: 'console' } as const] : []),
@@ -60,14 +82,19 @@ export function compileExecPlan(spec: ExecSpec): Op[] {
   ];
 }
 
+/** Set while the process is still container root with every capability it will have. */
+function processLimits(limits: ProcessLimits): Op[] {
+  return limits.rlimits.map((limit): Op => ({ op: 'rlimit', limit }));
+}
+
 /**
- * The switch to the container's user and capabilities, and the seccomp filter. Without
+ * The switch to the container's user and capabilities, and the seccomp filters. Without
  * no_new_privs, installing a filter takes CAP_SYS_ADMIN, which `user` and `cap-set` give
- * up: the filter goes in before them (and must allow what they do). With no_new_privs it
- * goes in after them, the last op before exec but close-fds.
+ * up: the filters go in before them (and must allow what they do). With no_new_privs they
+ * go in after them, the last ops before exec but console and close-fds.
  */
-function privilegeDrop(spec: Pick<ContainerSpec, 'seccomp' | 'user' | 'capabilities' | 'noNewPrivs'>): Op[] {
-  const seccomp: Op[] = spec.seccomp ? [{ op: 'seccomp', bpf: spec.seccomp }] : [];
+export function privilegeDrop(spec: Pick<ContainerSpec, 'seccomp' | 'user' | 'capabilities' | 'noNewPrivs'>): Op[] {
+  const seccomp = spec.seccomp.map((bpf): Op => ({ op: 'seccomp', bpf }));
   const drop: Op[] = [
     { op: 'user', uid: spec.user.uid, gid: spec.user.gid, groups: spec.user.groups },
     { op: 'cap-set', caps: spec.capabilities },
@@ -76,9 +103,13 @@ function privilegeDrop(spec: Pick<ContainerSpec, 'seccomp' | 'user' | 'capabilit
   return [...seccomp, ...drop];
 }
 
-function kernelInterfaces(spec: ContainerSpec, ownNetwork: boolean): Op[] {
+/**
+ * /proc, /dev, /sys and cgroup2 for a new root (a sandbox's too). `netnsOwned`: the network
+ * namespace belongs to the container's user namespace, so sysfs may be mounted.
+ */
+export function kernelInterfaces(gidMap: IdMap, netnsOwned: boolean): Op[] {
   // devpts wants its tty group mapped; with a single-id map only container root exists.
-  const ttyGroup = spec.gidMap.ranges.some((r) => r.inside <= 5 && 5 < r.inside + r.count) ? ',gid=5' : '';
+  const ttyGroup = gidMap.ranges.some((r) => r.inside <= 5 && 5 < r.inside + r.count) ? ',gid=5' : '';
   return [
     { op: 'mkdir', path: '/proc', mode: 0o755 },
     { op: 'mount', fstype: 'proc', source: 'proc', path: '/proc', flags: KERNEL_FS_FLAGS, data: '' },
@@ -101,7 +132,7 @@ function kernelInterfaces(spec: ContainerSpec, ownNetwork: boolean): Op[] {
     { op: 'symlink', target: '/proc/self/fd/2', path: '/dev/stderr' },
     { op: 'mkdir', path: '/sys', mode: 0o755 },
     // sysfs may only be mounted by the owner of the network namespace it shows.
-    ownNetwork
+    netnsOwned
       ? { op: 'mount', fstype: 'sysfs', source: 'sysfs', path: '/sys', flags: [...KERNEL_FS_FLAGS, 'ro'], data: '' }
       : { op: 'bind', source: '/sys', path: '/sys', flags: ['rec', 'ro', 'nofollow'] },
     { op: 'mount', fstype: 'cgroup2', source: 'cgroup', path: '/sys/fs/cgroup', flags: [...KERNEL_FS_FLAGS, 'ro'], data: '' },
@@ -109,9 +140,10 @@ function kernelInterfaces(spec: ContainerSpec, ownNetwork: boolean): Op[] {
 }
 
 function etcFiles(spec: ContainerSpec): Op[] {
+  const hosts = spec.etcFiles.hosts;
   return [
     { op: 'mkdir', path: '/etc', mode: 0o755 },
-    { op: 'bind', source: spec.etcFiles.hosts, path: '/etc/hosts', flags: ['create-file'] },
+    ...(hosts === null ? [] : [{ op: 'bind', source: hosts, path: '/etc/hosts', flags: ['create-file'] } as const]),
     { op: 'bind', source: spec.etcFiles.hostname, path: '/etc/hostname', flags: ['create-file'] },
     { op: 'bind', source: spec.etcFiles.resolvConf, path: '/etc/resolv.conf', flags: ['create-file'] },
   ];

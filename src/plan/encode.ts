@@ -31,6 +31,8 @@ export function opFields(op: Op): string[] {
       return [op.hostPath];
     case 'overlay-rootfs':
       return overlayFields(op.overlay);
+    case 'tmpfs-rootfs':
+      return [op.mountPoint];
     case 'mkdir':
       return [op.path, op.mode.toString(8).padStart(4, '0')];
     case 'mount':
@@ -51,9 +53,14 @@ export function opFields(op: Op): string[] {
     case 'sethostname':
       return [op.hostname];
     case 'chdir':
+    case 'cgroup':
       return [op.path];
     case 'umask':
       return [op.mask.toString(8).padStart(4, '0')];
+    case 'rlimit':
+      return [op.limit.name, String(op.limit.soft), String(op.limit.hard)];
+    case 'oom-score-adj':
+      return [String(op.value)];
     case 'cap-bounding':
     case 'cap-set':
       return [op.caps.toString(16)];
@@ -69,14 +76,30 @@ export function opFields(op: Op): string[] {
     case 'restart':
       return [op.policy, String(op.maxRetries), op.stopFile];
     case 'join':
-      return [String(op.pid), op.namespaces.join(',')];
+      return [String(op.pid), String(op.startTime), op.namespaces.join(',')];
+    case 'forward':
+      return [String(op.port), op.socket];
+    case 'network':
+      return [
+        op.helper.start,
+        op.helper.log,
+        op.helper.apiSocket ?? '',
+        String(op.helper.argv.length),
+        ...op.helper.argv,
+        String(op.helper.requests.length),
+        ...op.helper.requests,
+      ];
+    case 'share-net':
+      return [String(op.pid)];
     case 'pivot-root':
     case 'loopback-up':
     case 'no-new-privs':
     case 'close-fds':
     case 'init':
     case 'detach':
+    case 'session':
     case 'console':
+    case 'await-network':
       return [];
   }
 }

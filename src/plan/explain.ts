@@ -35,6 +35,9 @@ export function explainPlan(ops: readonly Op[]): string[] {
         const options = `lowerdir=${lowerDirs.join(':')},upperdir=${upperDir},workdir=${workDir},userxattr`;
         return `mount --make-rslave / && ${sh('mount', '-t', 'overlay', '-o', options, 'overlay', target)}`;
       }
+      case 'tmpfs-rootfs':
+        root = op.mountPoint.replace(/\/+$/, '');
+        return `mount --make-rslave / && ${sh('mount', '-t', 'tmpfs', '-o', 'nosuid,nodev,mode=755', 'tmpfs', op.mountPoint)}   # the root: empty, in these namespaces only`;
       case 'mkdir':
         return sh('mkdir', '-p', '-m', op.mode.toString(8), at(op.path));
       case 'mount':
@@ -60,6 +63,12 @@ export function explainPlan(ops: readonly Op[]): string[] {
         return sh('cd', op.path);
       case 'umask':
         return sh('umask', op.mask.toString(8).padStart(4, '0'));
+      case 'rlimit':
+        return `prlimit --pid $$ --${op.limit.name}=${op.limit.soft}:${op.limit.hard}`;
+      case 'oom-score-adj':
+        return `echo ${op.value} > /proc/$PID/oom_score_adj   # from outside, before the container runs`;
+      case 'cgroup':
+        return `echo $PID > ${shellQuote(`${op.path}/cgroup.procs`)} && unshare --cgroup   # from outside, before the container runs; its limits are written there`;
       case 'cap-bounding':
         return `setpriv --bounding-set=-all${capList(op.caps)} --ambient-caps=-all`;
       case 'seccomp':
@@ -70,6 +79,8 @@ export function explainPlan(ops: readonly Op[]): string[] {
         return `setpriv --inh-caps=-all   # effective = permitted =${capList(op.caps) ? ` ${capList(op.caps).slice(1).replace(/\+/g, '')}` : ' none'}`;
       case 'no-new-privs':
         return 'setpriv --no-new-privs';
+      case 'forward':
+        return `${sh('socat', `TCP-LISTEN:${op.port},bind=127.0.0.1,fork`, `UNIX-CONNECT:${op.socket}`)} &   # nook-forward: this netns's 127.0.0.1:${op.port} to nook's proxy outside`;
       case 'close-fds':
         return 'exec 3>&- 4>&-   # every fd above 2 closes on exec';
       case 'init':
@@ -88,8 +99,16 @@ export function explainPlan(ops: readonly Op[]): string[] {
         return `# when done, the monitor runs: ${sh(...op.argv)}`;
       case 'join':
         return `nsenter --target ${op.pid} ${op.namespaces.map((ns) => `--${ns}`).join(' ')} --preserve-credentials`;
+      case 'session':
+        return 'setsid   # a session of its own: no terminal of the user\'s is its controlling terminal';
+      case 'network':
+        return `${sh(...op.helper.argv)} &   # started by the monitor, given this namespace; ${op.helper.requests.length} port request(s) to its API once ready`;
+      case 'share-net':
+        return `nsenter --target ${op.pid} --user --net --preserve-credentials   # then the other namespaces are new ones inside these`;
+      case 'await-network':
+        return '# wait until the network helper is ready and the ports are published';
       case 'console':
-        return 'setsid --ctty   # a new terminal from the container\'s /dev/ptmx as stdin, stdout, stderr';
+        return '# console: a new terminal from the container\'s /dev/ptmx becomes its controlling terminal (TIOCSCTTY) and stdin, stdout, stderr';
     }
   });
 }

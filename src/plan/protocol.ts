@@ -1,7 +1,7 @@
 /**
  * The op table of the plan protocol (docs/protocol.md). Its twin is the NOOK_OPS X-macro in
  * native/src/protocol.h; test/unit/protocol.test.ts fails when the two disagree.
- * Arity -1: variable (exec carries its own counts).
+ * Arity -1: variable (exec, exit-command and network carry their own counts).
  */
 export const PROTOCOL_VERSION = '1';
 
@@ -12,6 +12,7 @@ export const OP_ARITY = {
   'gid-map': 2,
   rootfs: 1,
   'overlay-rootfs': 4,
+  'tmpfs-rootfs': 1,
   mkdir: 2,
   mount: 5,
   bind: 3,
@@ -24,6 +25,8 @@ export const OP_ARITY = {
   sethostname: 1,
   chdir: 1,
   umask: 1,
+  rlimit: 3,
+  'oom-score-adj': 1,
   'cap-bounding': 1,
   seccomp: 1,
   user: 3,
@@ -37,8 +40,14 @@ export const OP_ARITY = {
   state: 1,
   restart: 3,
   'exit-command': -1,
-  join: 2,
+  join: 3,
+  session: 0,
+  cgroup: 1,
+  network: -1,
+  'share-net': 1,
+  'await-network': 0,
   console: 0,
+  forward: 2,
   end: 0,
 } as const;
 

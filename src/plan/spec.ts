@@ -1,4 +1,4 @@
-import type { IdMap, MountFlag, OverlayRootfs, Propagation } from './ops.js';
+import type { IdMap, MountFlag, NetworkHelper, OverlayRootfs, Propagation, Rlimit } from './ops.js';
 
 /** Everything the plan compiler needs to know about one container, already decided. */
 export interface ContainerSpec {
@@ -6,7 +6,7 @@ export interface ContainerSpec {
   readonly rootfs: RootfsSource;
   readonly uidMap: IdMap;
   readonly gidMap: IdMap;
-  readonly network: NetworkMode;
+  readonly network: NetworkSetup;
   readonly hostname: string;
   readonly readOnly: boolean;
   /** Host files bind-mounted over the image's /etc/hosts, /etc/hostname, /etc/resolv.conf. */
@@ -21,28 +21,39 @@ export interface ContainerSpec {
   readonly init: boolean;
   /** -t: a terminal of the container's own (its devpts) as the command's stdio. */
   readonly tty: boolean;
-  /** The compiled seccomp filter (BPF), or null for none (unconfined, privileged). */
-  readonly seccomp: Uint8Array | null;
+  /** The compiled seccomp filters (BPF), installed in this order; none when unconfined or privileged. */
+  readonly seccomp: readonly Uint8Array[];
   /** Kernel paths made read-only, and masked (hardening.ts has the defaults). */
   readonly readonlyPaths: readonly string[];
   readonly maskedPaths: readonly string[];
   /** Namespaced kernel parameters, written before /proc/sys turns read-only. */
   readonly sysctls: readonly Sysctl[];
+  readonly process: ProcessLimits;
   readonly argv: readonly string[];
   readonly env: readonly string[];
 }
 
+/** What the container's processes get besides their cgroup: --ulimit, --oom-score-adj. */
+export interface ProcessLimits {
+  readonly rlimits: readonly Rlimit[];
+  /** null: inherited from nook. */
+  readonly oomScoreAdj: number | null;
+}
+
 /** What `nook exec` runs in a running container, already decided. */
 export interface ExecSpec {
-  /** The container's PID 1 as the host sees it: its namespaces are joined. */
+  /** The container's PID 1 as the host sees it, and its start time: its namespaces are joined. */
   readonly pid: number;
-  readonly network: NetworkMode;
+  readonly startTime: number;
+  /** Whether the container shares the host's network namespace (then there is none to join). */
+  readonly hostNetwork: boolean;
   readonly workdir: string;
   readonly user: ProcessUser;
   readonly capabilities: bigint;
   readonly noNewPrivs: boolean;
-  readonly seccomp: Uint8Array | null;
+  readonly seccomp: readonly Uint8Array[];
   readonly tty: boolean;
+  readonly process: ProcessLimits;
   readonly argv: readonly string[];
   readonly env: readonly string[];
 }
@@ -52,10 +63,19 @@ export type RootfsSource =
   | { readonly kind: 'directory'; readonly path: string }
   | { readonly kind: 'overlay'; readonly overlay: OverlayRootfs };
 
-export type NetworkMode = 'none' | 'host';
+/** The container's network as the runtime builds it. */
+export type NetworkSetup =
+  /** A network namespace of its own with only `lo`. */
+  | { readonly kind: 'none' }
+  | { readonly kind: 'host' }
+  /** A network namespace of its own, connected by a user-mode stack. */
+  | { readonly kind: 'helper'; readonly helper: NetworkHelper }
+  /** The user and network namespaces of another container's process. */
+  | { readonly kind: 'shared'; readonly pid: number };
 
 export interface EtcFiles {
-  readonly hosts: string;
+  /** null: the image's own /etc/hosts stays (--no-hosts). */
+  readonly hosts: string | null;
   readonly hostname: string;
   readonly resolvConf: string;
 }

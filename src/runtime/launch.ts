@@ -19,6 +19,8 @@ export interface RuntimeResult {
   /** What the process wrote, when launched with `capture`. */
   readonly stdout: string;
   readonly stderr: string;
+  /** The runtime was killed because `timeoutMs` passed. */
+  readonly timedOut: boolean;
 }
 
 export interface LaunchOptions {
@@ -30,6 +32,18 @@ export interface LaunchOptions {
   readonly passStdin?: boolean;
   /** The plan detaches: nook's stdio is not handed on, the runtime returns once the command runs. */
   readonly detached?: boolean;
+  /**
+   * Kill the runtime (SIGKILL) once this much time has passed: the container dies with its
+   * monitor (parent-death signals), and everything in its PID namespace with it.
+   */
+  readonly timeoutMs?: number;
+  /** A command that execs the runtime in its place (systemd-run --scope), with its environment. */
+  readonly via?: LaunchVia | undefined;
+}
+
+export interface LaunchVia {
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
 }
 
 function stdioFor(options: LaunchOptions): ('pipe' | 'ignore' | 'inherit')[] {
@@ -66,7 +80,9 @@ export function launchRuntime(plan: Buffer, scratchDir: string, options: LaunchO
   writeSync(planFd, plan, 0, plan.length, 0);
 
   return new Promise<RuntimeResult>((resolve, reject) => {
-    const child = spawn(runtimeBinary(), [], { stdio: [...stdioFor(options), planFd, reportFd], env: {} });
+    const command = options.via?.argv[0] ?? runtimeBinary();
+    const args = options.via ? [...options.via.argv.slice(1), runtimeBinary()] : [];
+    const child = spawn(command, args, { stdio: [...stdioFor(options), planFd, reportFd], env: { ...options.via?.env } });
     if (options.stdin && child.stdin) {
       // A process that stops reading early (it failed) must not fail the writer too.
       child.stdin.on('error', () => undefined);
@@ -80,14 +96,23 @@ export function launchRuntime(plan: Buffer, scratchDir: string, options: LaunchO
       child.kill(signal);
     };
     for (const signal of RELAYED_SIGNALS) process.on(signal, relay);
+    let timedOut = false;
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGKILL');
+          }, options.timeoutMs);
     const stopRelaying = (): void => {
+      clearTimeout(timer);
       for (const signal of RELAYED_SIGNALS) process.off(signal, relay);
     };
 
     child.on('error', (err: NodeJS.ErrnoException) => {
       stopRelaying();
       reject(
-        new HostError(`cannot start the nook runtime ${runtimeBinary()}: ${err.message}`, 'rebuild it with "npm install" (or "npm run build") in the nook checkout'),
+        new HostError(`cannot start the nook runtime ${command}: ${err.message}`, 'rebuild it with "npm install" (or "npm run build") in the nook checkout'),
       );
     });
     // 'close' waits for captured output to drain; without capture it follows 'exit' at once.
@@ -96,7 +121,7 @@ export function launchRuntime(plan: Buffer, scratchDir: string, options: LaunchO
       const status = code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
       const buffer = Buffer.alloc(REPORT_MAX);
       const length = readSync(reportFd, buffer, 0, REPORT_MAX, 0);
-      resolve({ status, report: decodeReport(buffer.subarray(0, length)), stdout, stderr });
+      resolve({ status, report: decodeReport(buffer.subarray(0, length)), stdout, stderr, timedOut });
     });
   }).finally(() => {
     closeSync(planFd);

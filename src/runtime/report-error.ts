@@ -1,4 +1,9 @@
 import { ExecError, NookError, RootfsError, RuntimeError } from '../errors.js';
+import { dirname } from 'node:path';
+import { idMapHelper, UIDMAP_PACKAGE } from '../sys/subids.js';
+import { readUsernsSettings, usernsProblems, type HostProblem } from '../sys/userns.js';
+import { findOnPath } from '../sys/which.js';
+import { runtimeBinary } from './launch.js';
 import { errnoMessage, type RuntimeReport } from './report.js';
 
 const EPERM = 1;
@@ -30,6 +35,21 @@ function deniedByProfile(report: RuntimeReport, context: ReportContext): NookErr
   );
 }
 
+/** The fix for a failed newuidmap/newgidmap: the setuid bit it lacks, or the range it refused. */
+function idMapFix(helper: 'newuidmap' | 'newgidmap'): string {
+  const found = idMapHelper(findOnPath(helper));
+  if (found.path !== null && !found.setuidRoot) {
+    return `${found.path} is not setuid root: as root, chmod u+s ${found.path} (or reinstall the package ${UIDMAP_PACKAGE}; where it uses file capabilities instead, setcap cap_set${helper === 'newuidmap' ? 'uid' : 'gid'}+ep ${found.path})`;
+  }
+  return `check that /etc/subuid and /etc/subgid give your user a range that no other user has (see "nook info", host.idMappings)`;
+}
+
+/** What in this host's settings keeps user namespaces from working (checked only once something failed). */
+function usernsBlockers(): HostProblem[] {
+  const runtime = runtimeBinary();
+  return usernsProblems(readUsernsSettings(), runtime, dirname(dirname(dirname(runtime))));
+}
+
 /** Turns the runtime's failure record into the error the user sees, with a way out. */
 export function reportToError(report: RuntimeReport, context: ReportContext): NookError {
   const byProfile = deniedByProfile(report, context);
@@ -49,22 +69,40 @@ export function reportToError(report: RuntimeReport, context: ReportContext): No
       );
     case 'uid-map':
     case 'gid-map':
+      return new RuntimeError(`cannot set up the container's ${opName === 'uid-map' ? 'user' : 'group'} ids: ${detail}`, idMapFix(opName === 'uid-map' ? 'newuidmap' : 'newgidmap'));
+    case 'clone': {
+      const blockers = usernsBlockers();
       return new RuntimeError(
-        `cannot set up the container's ${opName === 'uid-map' ? 'user' : 'group'} ids: ${detail}`,
-        'check that /etc/subuid and /etc/subgid give your user a range and that newuidmap/newgidmap are setuid root (package uidmap)',
+        `cannot create the container's namespaces: ${errnoMessage(errno)}${blockers.length > 0 ? ` (${blockers.map((b) => b.problem).join('; ')})` : ''}`,
+        blockers.length > 0 ? blockers.map((b) => b.fix).join('; ') : 'no sysctl here forbids user namespaces: the user.max_user_namespaces limit may be used up (see "nook info", host.userNamespaces)',
       );
-    case 'clone':
-      return new RuntimeError(
-        `cannot create the container's namespaces: ${errnoMessage(errno)}`,
-        'unprivileged user namespaces must be enabled (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces > 0)',
-      );
+    }
     case 'sysctl':
       return new RuntimeError(
         `cannot set sysctl ${detail.replace(/^\/proc\/sys\//, '')}: ${errnoMessage(errno)}`,
         errno === ENOENT ? "this kernel has no such parameter in the container's namespaces" : 'check the value: the kernel refused it',
       );
+    case 'rlimit':
+      return new RuntimeError(
+        `cannot set --ulimit ${detail}: ${errnoMessage(errno)}`,
+        errno === EPERM ? `a hard limit cannot be raised above nook's own without privileges: see "ulimit -H -a", and raise it in /etc/security/limits.conf` : 'check the limit',
+      );
+    case 'oom-score-adj':
+      return new RuntimeError(
+        `cannot set --oom-score-adj ${detail}: ${errnoMessage(errno)}`,
+        errno === EACCES ? 'rootless, the score can only be raised: give a value at least your own (cat /proc/self/oom_score_adj)' : 'give a value from -1000 to 1000',
+      );
+    case 'cgroup':
+      return new RuntimeError(`cannot move the container into its cgroup ${detail}: ${errnoMessage(errno)}`, 'see "nook info" for the cgroups delegated to you');
     case 'seccomp':
       return new RuntimeError(`the kernel refused the seccomp filter: ${errnoMessage(errno)}`, 'run with --security-opt seccomp=unconfined to do without it');
+    case 'network':
+      return new RuntimeError(
+        `the container's network could not be set up: ${errno ? `${detail}: ${errnoMessage(errno)}` : detail}`,
+        'see the helper\'s whole output in network.log in the container\'s directory, or run with --network none',
+      );
+    case 'share-net':
+      return new RuntimeError(`cannot join the other container's network: ${detail}: ${errnoMessage(errno)}`, 'make sure that container is running (nook ps)');
     case 'plan':
       return new RuntimeError(`the nook runtime refused its plan: ${detail}`, 'nook and native/build/nook-runtime are out of step: run "npm install" again');
   }
@@ -73,6 +111,15 @@ export function reportToError(report: RuntimeReport, context: ReportContext): No
     return new RootfsError(
       `refusing to ${opName}${where}: the path is a symlink or leads out of the root filesystem`,
       `replace that symlink in ${context.rootfs} with a real directory or file`,
+    );
+  }
+  // AppArmor's restriction lets the namespace be made but takes its capabilities: the first
+  // mount or similar then fails.
+  const restricted = [EPERM, EACCES].includes(errno) ? usernsBlockers() : [];
+  if (restricted.length > 0) {
+    return new RuntimeError(
+      `container setup failed at step ${report.opIndex + 1} (${opName}${where}): ${errnoMessage(errno)}, most likely because ${restricted.map((b) => b.problem).join('; ')}`,
+      restricted.map((b) => b.fix).join('; '),
     );
   }
   return new RuntimeError(`container setup failed at step ${report.opIndex + 1} (${opName}${where}): ${errnoMessage(errno)}`, 'run again with --explain to see every step');

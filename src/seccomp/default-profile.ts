@@ -18,6 +18,10 @@ import type { SeccompProfile, SeccompRule } from './profile.js';
 const ENOSYS = 38;
 const EPERM = 1;
 
+/** ioctl requests: push a byte into a terminal's input queue; the console's subcommands (selection paste among them). */
+const TIOCSTI = 0x5412;
+const TIOCLINUX = 0x541c;
+
 /** CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET */
 const CLONE_NAMESPACE_FLAGS = [0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000];
 const CLONE_NAMESPACE_MASK = CLONE_NAMESPACE_FLAGS.reduce((a, b) => a + b, 0);
@@ -110,13 +114,15 @@ function gated([caps, names]: readonly [readonly string[], readonly string[]]): 
   ];
 }
 
+const ARCH_MAP = [
+  { architecture: 'SCMP_ARCH_X86_64', subArchitectures: ['SCMP_ARCH_X86', 'SCMP_ARCH_X32'] },
+  { architecture: 'SCMP_ARCH_AARCH64', subArchitectures: ['SCMP_ARCH_ARM'] },
+];
+
 export const DEFAULT_PROFILE: SeccompProfile = {
   defaultAction: 'SCMP_ACT_ERRNO',
   defaultErrnoRet: ENOSYS,
-  archMap: [
-    { architecture: 'SCMP_ARCH_X86_64', subArchitectures: ['SCMP_ARCH_X86', 'SCMP_ARCH_X32'] },
-    { architecture: 'SCMP_ARCH_AARCH64', subArchitectures: ['SCMP_ARCH_ARM'] },
-  ],
+  archMap: ARCH_MAP,
   syscalls: [
     { names: ALLOWED, action: 'SCMP_ACT_ALLOW' },
     ...PERSONALITIES.map((value): SeccompRule => ({
@@ -141,3 +147,29 @@ export const DEFAULT_PROFILE: SeccompProfile = {
     { names: DENIED, action: 'SCMP_ACT_ERRNO', errnoRet: EPERM },
   ],
 };
+
+/**
+ * The default's second filter: ioctl TIOCSTI and TIOCLINUX fail with EPERM, as in Flatpak's
+ * and bubblewrap's recommended filters, so a terminal that reaches a container some other
+ * way than -t cannot be made to type into the user's shell (CVE-2017-5226). A filter of its
+ * own because libseccomp lets an unconditional allow of ioctl (the allow list's) override a
+ * conditional rule for it, whatever the order; stacked filters are the kernel's business,
+ * and the strictest answer wins. Only the low 32 bits are compared, as the kernel reads the
+ * request: garbage in the high bits must not slip past (CVE-2019-10063).
+ */
+export const TERMINAL_PROFILE: SeccompProfile = {
+  defaultAction: 'SCMP_ACT_ALLOW',
+  archMap: ARCH_MAP,
+  syscalls: [
+    {
+      names: ['ioctl'], action: 'SCMP_ACT_ERRNO', errnoRet: EPERM,
+      args: [TIOCSTI, TIOCLINUX].map((request) => ({ index: 1, value: 0xffffffff, valueTwo: request, op: 'SCMP_CMP_MASKED_EQ' as const })),
+    },
+  ],
+};
+
+/** The default, as the filters a container gets, in install order, each with its cache name. */
+export const DEFAULT_FILTERS: readonly { readonly name: string; readonly profile: SeccompProfile }[] = [
+  { name: 'default', profile: DEFAULT_PROFILE },
+  { name: 'default-terminal', profile: TERMINAL_PROFILE },
+];

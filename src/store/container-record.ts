@@ -1,6 +1,8 @@
 import type { RecordedSecurity } from '../plan/security-options.js';
 import type { RestartPolicyName } from '../plan/ops.js';
-import type { ContainerMount, NetworkMode, ProcessUser, RootfsSource } from '../plan/spec.js';
+import type { NetworkConfig } from '../net/config.js';
+import type { ContainerMount, ProcessLimits, ProcessUser, RootfsSource } from '../plan/spec.js';
+import { NO_CGROUP_LIMITS, type CgroupLimits } from '../sys/cgroup/limits.js';
 
 /** What a container is, decided once by create and read by every later command. */
 export interface ContainerRecord {
@@ -31,7 +33,7 @@ export interface ContainerRecord {
   /** Every volume the container mounts, and those made for it alone (removed with rm -v). */
   readonly volumes: readonly string[];
   readonly anonymousVolumes: readonly string[];
-  readonly network: NetworkMode;
+  readonly network: NetworkConfig;
   readonly security: RecordedSecurity;
   readonly tty: boolean;
   readonly interactive: boolean;
@@ -40,7 +42,16 @@ export interface ContainerRecord {
   readonly autoRemove: boolean;
   readonly stopSignal: string;
   readonly stopTimeout: number;
+  readonly limits: ContainerLimits;
 }
+
+/** --memory, --cpus … (its cgroup's) and --ulimit, --oom-score-adj (its processes'). */
+export interface ContainerLimits {
+  readonly cgroup: CgroupLimits;
+  readonly process: ProcessLimits;
+}
+
+export const NO_LIMITS: ContainerLimits = { cgroup: NO_CGROUP_LIMITS, process: { rlimits: [], oomScoreAdj: null } };
 
 export interface RestartPolicy {
   readonly policy: RestartPolicyName;
@@ -120,5 +131,19 @@ export function parseContainerRecord(text: string, id: string): ContainerRecord 
   const bad = Object.entries(RECORD_FIELDS).find(([key, check]) => !check(record[key]));
   if (bad !== undefined) throw new CorruptRecordError(record[bad[0]] === undefined ? `it has no "${bad[0]}"` : `its "${bad[0]}" is not valid`);
   if (record.id !== id) throw new CorruptRecordError(`it is the record of another container (${String(record.id).slice(0, 12)})`);
-  return value as ContainerRecord;
+  if (record.limits !== undefined && !object({ cgroup: present, process: object({ rlimits: Array.isArray }) })(record.limits)) {
+    throw new CorruptRecordError('its "limits" is not valid');
+  }
+  return {
+    ...(value as ContainerRecord),
+    // Records written before limits existed have none.
+    limits: (record.limits as ContainerLimits | undefined) ?? NO_LIMITS,
+    // Records written before networking kept the mode alone: none or host.
+    network: typeof record.network === 'string' ? legacyNetwork(record.network) : (record.network as NetworkConfig),
+  };
+}
+
+function legacyNetwork(mode: string): NetworkConfig {
+  if (mode !== 'none' && mode !== 'host') throw new CorruptRecordError('its "network" is not valid');
+  return { mode: { kind: mode }, ports: [], dns: { servers: [], search: [], options: [] }, addHosts: [], noHosts: false };
 }

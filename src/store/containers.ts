@@ -4,7 +4,8 @@ import { processAlive } from '../sys/process.js';
 import { isStaleTemp, isTempName, tempPathFor } from './atomic.js';
 import { CorruptRecordError, parseContainerRecord, type ContainerRecord } from './container-record.js';
 
-export type { ContainerRecord, RestartPolicy } from './container-record.js';
+export { NO_LIMITS } from './container-record.js';
+export type { ContainerLimits, ContainerRecord, RestartPolicy } from './container-record.js';
 
 /** A container whose record exists but cannot be used, and why. */
 export interface CorruptContainer {

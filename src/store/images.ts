@@ -53,6 +53,32 @@ export interface ImageIndex {
 
 const ID = /^[a-f0-9]{64}$/;
 
+/** In an image's dir: its names and digests, as the index has them (see readNames). */
+const NAMES = 'names.json';
+
+const isString = (v: unknown): v is string => typeof v === 'string';
+
+/** What is wrong with an index file's text, or null when it is a valid index. */
+export function indexProblem(text: string): string | null {
+  let index: unknown;
+  try {
+    index = JSON.parse(text);
+  } catch (err) {
+    return `not valid JSON (${(err as Error).message})`;
+  }
+  const candidate = index as Partial<ImageIndex> | null;
+  if (candidate?.version !== 1) return 'not an image index of version 1 (it may come from a newer nook)';
+  if (typeof candidate.images !== 'object' || candidate.images === null) return 'it lists no images';
+  for (const [id, entry] of Object.entries(candidate.images)) {
+    if (!ID.test(id) || !Array.isArray(entry?.names) || !Array.isArray(entry.digests)) return `its entry "${id}" is malformed`;
+  }
+  return null;
+}
+
+export function isImageId(id: string): boolean {
+  return ID.test(id);
+}
+
 /** The image index and records under `<root>/images`. */
 export class ImageStore {
   readonly root: string;
@@ -67,6 +93,10 @@ export class ImageStore {
     return join(this.dir, 'index.json');
   }
 
+  get indexFile(): string {
+    return this.indexPath;
+  }
+
   async readIndex(): Promise<ImageIndex> {
     let text: string;
     try {
@@ -75,11 +105,27 @@ export class ImageStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, images: {} };
       throw err;
     }
-    const index = JSON.parse(text) as ImageIndex;
-    if (index?.version !== 1 || typeof index.images !== 'object') {
-      throw new StoreError(`${this.indexPath} is not an image index this nook understands`, 'it may come from a newer nook');
+    const problem = indexProblem(text);
+    if (problem !== null) {
+      throw new StoreError(`the image index ${this.indexPath} is damaged: ${problem}`, 'run "nook system check --repair": it rebuilds the index from the image records');
     }
-    return index;
+    return JSON.parse(text) as ImageIndex;
+  }
+
+  /** The names of one image as the index had them at its last change: what a rebuilt index gets. */
+  async readNames(id: string): Promise<IndexEntry | null> {
+    try {
+      const entry = JSON.parse(await readFile(join(this.dir, id, NAMES), 'utf8')) as IndexEntry;
+      return Array.isArray(entry.names) && Array.isArray(entry.digests) ? { names: entry.names.filter(isString), digests: entry.digests.filter(isString) } : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Replaces the index with `index` (system check's rebuild); call only under the lock. */
+  async writeIndex(index: ImageIndex, held: StoreLock): Promise<void> {
+    held.assertHeld();
+    await writeFileAtomic(this.indexPath, `${JSON.stringify(index, null, 2)}\n`, 0o600);
   }
 
   async readRecord(id: string): Promise<ImageRecord> {
@@ -103,8 +149,14 @@ export class ImageStore {
     return withStoreLock(this.root, async (held) => {
       const index = await this.readIndex();
       await this.removeOrphans(index);
+      const before = new Map(Object.entries(index.images).map(([id, entry]) => [id, JSON.stringify(entry)]));
       const result = await fn(index, held);
       held.assertHeld();
+      // Each image keeps a copy of its names, from which a damaged index is rebuilt. The
+      // index stays the authority: an image dir gone by hand does not stop this change.
+      for (const [id, entry] of Object.entries(index.images)) {
+        if (before.get(id) !== JSON.stringify(entry)) await writeFileAtomic(join(this.dir, id, NAMES), `${JSON.stringify(entry)}\n`, 0o600).catch(() => undefined);
+      }
       await writeFileAtomic(this.indexPath, `${JSON.stringify(index, null, 2)}\n`, 0o600);
       return result;
     });

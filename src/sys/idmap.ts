@@ -1,12 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { IdMap, IdRange } from '../plan/ops.js';
+import { allSubordinateEntries, UIDMAP_PACKAGE, usermodFix } from './subids.js';
 import { findOnPath } from './which.js';
 
 /** The kernel takes at most this many lines in a uid_map or gid_map. */
 const MAX_MAP_LINES = 340;
 /** (uid_t)-1 means "no change" to the kernel: the highest id a map may reach is one less. */
 const MAX_CONTAINER_ID = 0xfffffffe;
+/** The ids a container needs at least: 0..65535, what a default useradd range gives. */
+export const CONTAINER_ID_COUNT = 65536;
 
 export interface SubordinateRange {
   readonly start: number;
@@ -75,21 +78,33 @@ export function describeContainerIds(maps: ContainerIdMaps): string {
   return `${maps.maxUid + 1} uids (0-${maps.maxUid}), ${maps.maxGid + 1} gids (0-${maps.maxGid})`;
 }
 
+/** The user's name, or the uid where the password database has none (CI runners with random uids). */
+export function userName(uid: number): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return String(uid);
+  }
+}
+
 /** Decides the current user's container id maps from /etc/subuid, /etc/subgid and PATH. */
 export function containerIdMaps(): ContainerIdMaps {
-  const info = userInfo();
-  const uid = process.getuid?.() ?? info.uid;
-  const gid = process.getgid?.() ?? info.gid;
-  const subUids = readSubordinate('/etc/subuid', { name: info.username, id: uid });
-  const subGids = readSubordinate('/etc/subgid', { name: info.username, id: uid });
+  const uid = process.getuid?.() ?? 0;
+  const gid = process.getgid?.() ?? 0;
+  const name = userName(uid);
+  const subUids = readSubordinate('/etc/subuid', { name, id: uid });
+  const subGids = readSubordinate('/etc/subgid', { name, id: uid });
   const newuidmap = findOnPath('newuidmap');
   const newgidmap = findOnPath('newgidmap');
 
   let reason: string | null = null;
+  let fix = '';
   if (subUids.length === 0 || subGids.length === 0) {
-    reason = `no subordinate id range for ${info.username} in ${subUids.length === 0 ? '/etc/subuid' : '/etc/subgid'}`;
+    reason = `no subordinate id range for ${name} in ${subUids.length === 0 ? '/etc/subuid' : '/etc/subgid'}`;
+    fix = `Fix (as root): ${usermodFix(name, CONTAINER_ID_COUNT, allSubordinateEntries())}`;
   } else if (newuidmap === null || newgidmap === null) {
-    reason = `${newuidmap === null ? 'newuidmap' : 'newgidmap'} is not installed (package uidmap)`;
+    reason = `${newuidmap === null ? 'newuidmap' : 'newgidmap'} is not installed`;
+    fix = `Fix: install the package ${UIDMAP_PACKAGE}`;
   }
   if (reason !== null || newuidmap === null || newgidmap === null) {
     const single = (own: number): IdMap => ({ helper: null, ranges: [{ inside: 0, outside: own, count: 1 }] });
@@ -98,9 +113,7 @@ export function containerIdMaps(): ContainerIdMaps {
       gid: single(gid),
       maxUid: 0,
       maxGid: 0,
-      warning:
-        `${reason ?? 'no subordinate ids'}: using a single-id map (only container root exists; ` +
-        `files owned by other ids show as nobody). Fix: add "${info.username}:100000:65536" to /etc/subuid and /etc/subgid and install uidmap`,
+      warning: `${reason ?? 'no subordinate ids'}: using a single-id map (only container root exists; the files of other ids in an image are given to it). ${fix}`,
     };
   }
   const uidMap: IdMap = { helper: newuidmap, ranges: buildIdRanges(uid, subUids) };

@@ -3,14 +3,16 @@ import { join } from 'node:path';
 import { HostError } from '../errors.js';
 
 /**
- * nook's runtime state directory: $XDG_RUNTIME_DIR/nook, or /tmp/nook-UID when there is no
- * runtime dir. The /tmp fallback is shared ground, so it must be ours, a real directory, and
- * closed to everyone else before anything is put in it.
+ * nook's runtime state directory: $XDG_RUNTIME_DIR/nook; without it (su, sudo -u, cron, CI)
+ * /run/user/UID/nook when logind made that dir for the user, else /tmp/nook-UID. Nothing
+ * is said about the fallback: it is as good a place. The /tmp one is shared ground, so it
+ * must be ours, a real directory, and closed to everyone else before anything is put in it.
  */
 export function runtimeDirPath(): string {
   const uid = process.getuid?.() ?? 0;
-  const xdg = process.env.XDG_RUNTIME_DIR;
-  return xdg && xdg.startsWith('/') && ownedDirectory(xdg, uid) ? join(xdg, 'nook') : `/tmp/nook-${uid}`;
+  const candidates = [process.env.XDG_RUNTIME_DIR, `/run/user/${uid}`];
+  const base = candidates.find((dir) => dir !== undefined && dir.startsWith('/') && ownedDirectory(dir, uid));
+  return base === undefined ? `/tmp/nook-${uid}` : join(base, 'nook');
 }
 
 /** runtimeDirPath(), created if needed and checked to be private. */

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /**
  * Whether a process with this pid exists. EPERM means it exists but is another user's: it
@@ -25,4 +25,20 @@ export function procStatFields(pid: number): string[] | null {
   } catch {
     return null;
   }
+}
+
+/** `root` and every process below it, from the host's /proc (parent links), root first. */
+export function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    const fields = /^\d+$/.test(name) ? procStatFields(Number(name)) : null;
+    if (fields) children.set(Number(fields[1]), [...(children.get(Number(fields[1])) ?? []), Number(name)]);
+  }
+  const found: number[] = [];
+  for (const queue = [root]; queue.length > 0; ) {
+    const pid = queue.shift()!;
+    found.push(pid);
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return found;
 }

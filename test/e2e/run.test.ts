@@ -67,7 +67,7 @@ describe('namespaces', () => {
   });
 
   it('has only an up loopback interface with --network none', async () => {
-    const out = await sh('ls /sys/class/net; cat /sys/class/net/lo/flags');
+    const out = await sh('ls /sys/class/net; cat /sys/class/net/lo/flags', ['--network', 'none']);
     expect(out).toBe('lo\n0x9\n');
   });
 

@@ -18,6 +18,7 @@ import { buildTrySyscall } from '../helpers/try-syscall.js';
  */
 const EPERM = 'errno 1';
 const ENOSYS = 'errno 38';
+const ENOTTY = 'errno 25';
 const CLONE_NEWUSER = '0x10000000';
 /** statmount(2): a real system call (Linux 6.8) the default profile does not list. */
 const STATMOUNT = '457';
@@ -96,6 +97,15 @@ describe('the default seccomp filter', () => {
     }
   });
 
+  it('denies ioctl TIOCSTI and TIOCLINUX with EPERM, whatever the upper 32 bits hold, in a filter of its own', async () => {
+    // On fd 0, /dev/null: without the filter the kernel answers ENOTTY, as it does to TIOCGWINSZ.
+    const calls = [['ioctl', '0', '0x5412'], ['ioctl', '0', '0xdead00005412'], ['ioctl', '0', '0x541c'], ['ioctl', '0', '0x5413']];
+    expect(await probe(calls)).toEqual([EPERM, EPERM, EPERM, ENOTTY]);
+    expect(await probe(calls, ['--security-opt', 'seccomp=unconfined'])).toEqual([ENOTTY, ENOTTY, ENOTTY, ENOTTY]);
+    // The allow list and the terminal filter, stacked.
+    expect(await sh('grep "^Seccomp_filters:" /proc/self/status')).toMatch(/^Seccomp_filters:\s+2\n$/);
+  });
+
   it('allows what CAP_SYS_ADMIN makes legitimate once it is added', async () => {
     expect(await probe([['unshare', CLONE_NEWUSER], ['clone3']], ['--cap-add', 'sys_admin'])).toEqual(['ok', 'errno 22']);
   });
@@ -127,6 +137,8 @@ describe('seccomp profiles', () => {
     expect(result.stderr).toMatch(/Disk quota exceeded/);
     expect(existsSync(join(rootfs, 'tmp', 'made'))).toBe(false);
     expect(await probe([['mkdirat', '-100', '0']], ['--security-opt', `seccomp=${path}`])).toEqual(['errno 122']);
+    // It replaces the default's filters, the terminal one too.
+    expect(await sh('grep "^Seccomp_filters:" /proc/self/status', ['--security-opt', `seccomp=${path}`])).toMatch(/^Seccomp_filters:\s+1\n$/);
   });
 
   it('names the profile when it denies what the runtime does after installing it', async () => {
@@ -277,7 +289,7 @@ describe('the runtime decodes the new ops strictly', () => {
     }
   }
 
-  it('refuses a malformed seccomp program or a second filter before creating anything', () => {
+  it('refuses a malformed seccomp program or a second session before creating anything', () => {
     const insn = '0600000000000000';
     for (const [setup, why] of [
       [['seccomp', 'zz'.repeat(8)], /lowercase hex/],
@@ -285,7 +297,7 @@ describe('the runtime decodes the new ops strictly', () => {
       [['seccomp', '00'], /1 to 4096 instructions/],
       [['seccomp', ''], /1 to 4096 instructions/],
       [['seccomp', insn.repeat(4097)], /1 to 4096 instructions/],
-      [['seccomp', insn, 'seccomp', insn], /given twice/],
+      [['session', 'session'], /given twice/],
       [['sysctl', '/etc/shadow', 'x'], /not under \/proc\/sys/],
       [['sysctl', '/proc/sys/../../etc/shadow', 'x'], /normalized/],
       [['bind', '/tmp', '/mnt', 'rec,private,slave'], /more than one propagation flag/],
@@ -298,9 +310,10 @@ describe('the runtime decodes the new ops strictly', () => {
     }
   });
 
-  it('installs a well-formed program', () => {
+  it('installs well-formed programs, one after the other', () => {
     // ret SECCOMP_RET_ALLOW: the smallest filter there is.
     expect(runPlan(['seccomp', '060000000000ff7f']).status).toBe(0);
+    expect(runPlan(['seccomp', '060000000000ff7f', 'seccomp', '060000000000ff7f']).status).toBe(0);
   });
 });
 

@@ -28,6 +28,8 @@ export function isolatedEnv(home: string): NodeJS.ProcessEnv {
 
 export interface NookOptions {
   readonly env: NodeJS.ProcessEnv;
+  /** The directory nook runs in (default: the test's). */
+  readonly cwd?: string;
   readonly input?: string | Buffer;
   /** Leave stdin open for the test to write to and close (`child.stdin.end()`). */
   readonly keepStdinOpen?: boolean;
@@ -41,7 +43,7 @@ export function nook(args: readonly string[], opts: NookOptions): Promise<NookRe
   return new Promise((resolve, reject) => {
     // A worker thread may not change the process umask: a shell sets it and execs nook.
     const [file, argv] = opts.umask === undefined ? [NOOK_BIN, args] : ['/bin/sh', ['-c', `umask ${opts.umask} && exec "$0" "$@"`, NOOK_BIN, ...args]];
-    const child = spawn(file, argv, { env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(file, argv, { env: opts.env, stdio: ['pipe', 'pipe', 'pipe'], ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }) });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

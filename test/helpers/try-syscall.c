@@ -5,12 +5,18 @@
  *                                      prints "ok" or "errno N"
  *   try-syscall chroot-escape PATH     the classic chroot escape (chroot into a subdir,
  *                                      chdir .. past it, chroot .), then says whether PATH exists
+ *   try-syscall tiocsti FD TEXT [high] pushes TEXT into the input of the terminal on FD, a byte
+ *                                      at a time (ioctl TIOCSTI; "high": with garbage in the
+ *                                      request's upper 32 bits, which the kernel ignores); prints
+ *                                      "ok" or the first "errno N"
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -22,7 +28,7 @@ static const struct {
 } calls[] = {
 	ENTRY(acct) ENTRY(add_key) ENTRY(adjtimex) ENTRY(bpf) ENTRY(chroot) ENTRY(clock_adjtime)
 	ENTRY(clock_settime) ENTRY(clone) ENTRY(clone3) ENTRY(delete_module) ENTRY(finit_module)
-	ENTRY(fsopen) ENTRY(getpid) ENTRY(init_module) ENTRY(io_uring_setup) ENTRY(kexec_file_load)
+	ENTRY(fsopen) ENTRY(getpid) ENTRY(init_module) ENTRY(io_uring_setup) ENTRY(ioctl) ENTRY(kexec_file_load)
 	ENTRY(kexec_load) ENTRY(keyctl) ENTRY(mkdirat) ENTRY(mount) ENTRY(open_by_handle_at)
 	ENTRY(open_tree) ENTRY(perf_event_open) ENTRY(personality) ENTRY(pivot_root) ENTRY(quotactl)
 	ENTRY(reboot) ENTRY(request_key) ENTRY(setns) ENTRY(settimeofday) ENTRY(socket)
@@ -65,6 +71,20 @@ static int chroot_escape(const char *probe)
 	return 0;
 }
 
+static int tiocsti(const char *fd, const char *text, bool high)
+{
+	unsigned long request = TIOCSTI | (high ? 0xdead00000000UL : 0);
+
+	for (const char *c = text; *c; c++) {
+		if (syscall(SYS_ioctl, atoi(fd), request, c) < 0) {
+			printf("errno %d\n", errno);
+			return 0;
+		}
+	}
+	printf("ok\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long args[6] = { 0 };
@@ -75,6 +95,8 @@ int main(int argc, char **argv)
 		return 2;
 	if (strcmp(argv[1], "chroot-escape") == 0 && argc == 3)
 		return chroot_escape(argv[2]);
+	if (strcmp(argv[1], "tiocsti") == 0 && (argc == 4 || argc == 5))
+		return tiocsti(argv[2], argv[3], argc == 5 && strcmp(argv[4], "high") == 0);
 	nr = lookup(argv[1]);
 	for (int i = 2; i < argc && i < 8; i++)
 		args[i - 2] = strtoul(argv[i], NULL, 0);

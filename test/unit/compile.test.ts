@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compilePlan } from '../../src/plan/compile.js';
+import { compileExecPlan, compilePlan } from '../../src/plan/compile.js';
 import { HOST_DEVICES, MASKED_PATHS, READONLY_PATHS } from '../../src/plan/hardening.js';
 import type { Op, OpOf } from '../../src/plan/ops.js';
 import { makeSpec, ROOTFS, SINGLE_MAP } from './spec-fixture.js';
@@ -19,14 +19,23 @@ describe('compilePlan', () => {
   const spec = makeSpec();
   const plan = compilePlan(spec);
 
-  it('starts with namespaces, the id maps and the rootfs', () => {
-    expect(plan.slice(0, 4)).toEqual([
+  it('starts with namespaces, the id maps, a session of its own and the rootfs', () => {
+    expect(plan.slice(0, 5)).toEqual([
       { op: 'namespaces', namespaces: expect.arrayContaining(['user', 'mount', 'pid', 'uts', 'ipc', 'cgroup']) },
       { op: 'uid-map', map: spec.uidMap },
       { op: 'gid-map', map: spec.gidMap },
+      { op: 'session' },
       { op: 'rootfs', hostPath: ROOTFS },
     ]);
     expect(allOf(plan, 'rootfs')).toHaveLength(1);
+    expect(allOf(plan, 'session')).toHaveLength(1);
+  });
+
+  it('opens a terminal only with -t, in the session, as the last step but close-fds', () => {
+    expect(allOf(plan, 'console')).toHaveLength(0);
+    const tty = compilePlan(makeSpec({ tty: true }));
+    expect(tty.slice(-3).map((op) => op.op)).toEqual(['console', 'close-fds', 'exec']);
+    expect(indexOf(tty, (op) => op.op === 'session')).toBeLessThan(indexOf(tty, (op) => op.op === 'console'));
   });
 
   it('ends with close-fds then exec carrying argv and env', () => {
@@ -156,16 +165,18 @@ describe('compilePlan', () => {
       expect(allOf(plan, 'seccomp')).toHaveLength(0);
     });
 
+    const second = new Uint8Array(8);
+
     it('goes in while CAP_SYS_ADMIN is still held without no_new_privs: after cap-bounding, before user', () => {
-      const filtered = compilePlan(makeSpec({ seccomp: bpf }));
+      const filtered = compilePlan(makeSpec({ seccomp: [bpf, second] }));
       const at = indexOf(filtered, (op) => op.op === 'seccomp');
-      expect(allOf(filtered, 'seccomp')).toEqual([{ op: 'seccomp', bpf }]);
+      expect(allOf(filtered, 'seccomp')).toEqual([{ op: 'seccomp', bpf }, { op: 'seccomp', bpf: second }]);
       expect(at).toBe(indexOf(filtered, (op) => op.op === 'cap-bounding') + 1);
-      expect(filtered[at + 1]!.op).toBe('user');
+      expect(filtered[at + 2]!.op).toBe('user');
     });
 
     it('goes in last but close-fds with no_new_privs', () => {
-      const filtered = compilePlan(makeSpec({ seccomp: bpf, noNewPrivs: true }));
+      const filtered = compilePlan(makeSpec({ seccomp: [bpf], noNewPrivs: true }));
       expect(filtered.slice(-5).map((op) => op.op)).toEqual(['cap-set', 'no-new-privs', 'seccomp', 'close-fds', 'exec']);
     });
   });
@@ -191,7 +202,7 @@ describe('compilePlan', () => {
   });
 
   describe('network', () => {
-    const host = compilePlan(makeSpec({ network: 'host' }));
+    const host = compilePlan(makeSpec({ network: { kind: 'host' } }));
     const namespacesOf = (p: readonly Op[]) => allOf(p, 'namespaces')[0]!.namespaces;
 
     it("'none' gets its own net namespace, loopback up after pivot-root and a fresh read-only sysfs", () => {
@@ -272,9 +283,10 @@ describe('compilePlan with an image', () => {
     const overlay = { lowerDirs: ['/s/layers/b/diff', '/s/layers/a/diff'], upperDir: '/s/c/upper', workDir: '/s/c/work', target: '/s/c/merged' };
     const image = compilePlan(makeSpec({ rootfs: { kind: 'overlay', overlay } }));
     const directory = compilePlan(makeSpec());
-    expect(image[3]).toEqual({ op: 'overlay-rootfs', overlay });
+    const at = indexOf(directory, (op) => op.op === 'rootfs');
+    expect(image[at]).toEqual({ op: 'overlay-rootfs', overlay });
     expect(image.filter((op) => op.op === 'rootfs')).toEqual([]);
-    expect(image.slice(4)).toEqual(directory.slice(4));
+    expect([...image.slice(0, at), ...image.slice(at + 1)]).toEqual([...directory.slice(0, at), ...directory.slice(at + 1)]);
   });
 });
 
@@ -327,5 +339,22 @@ describe('compilePlan with --init', () => {
     const withInit = compilePlan(makeSpec({ init: true }));
     expect(withInit.slice(-3).map((op) => op.op)).toEqual(['close-fds', 'init', 'exec']);
     expect(compilePlan(makeSpec()).some((op) => op.op === 'init')).toBe(false);
+  });
+});
+
+describe('compileExecPlan', () => {
+  const spec = makeSpec();
+  const exec = (tty: boolean, seccomp: readonly Uint8Array[] = []): Op[] =>
+    compileExecPlan({ pid: 42, startTime: 4711, hostNetwork: false, workdir: '/', user: spec.user, capabilities: spec.capabilities, noNewPrivs: false, seccomp, tty, process: spec.process, argv: ['sh'], env: [] });
+
+  it('joins, then starts a session of its own; a terminal only with -t', () => {
+    expect(exec(false).slice(0, 2)).toEqual([{ op: 'join', pid: 42, startTime: 4711, namespaces: expect.arrayContaining(['user', 'pid']) }, { op: 'session' }]);
+    expect(allOf(exec(false), 'console')).toHaveLength(0);
+    expect(exec(true).slice(-3).map((op) => op.op)).toEqual(['console', 'close-fds', 'exec']);
+  });
+
+  it('installs every filter of the container, in order', () => {
+    const filters = [new Uint8Array(8), new Uint8Array(16)];
+    expect(allOf(exec(false, filters), 'seccomp').map((op) => op.bpf)).toEqual(filters);
   });
 });

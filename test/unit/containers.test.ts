@@ -2,11 +2,11 @@ import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseState } from '../../src/engine/container/state.js';
+import { parseState, type ProcessStat } from '../../src/engine/container/state.js';
 import { parseLog } from '../../src/engine/container/logs.js';
 import { DEFAULT_SECURITY } from '../../src/plan/security-options.js';
 import { parseContainerRecord } from '../../src/store/container-record.js';
-import { ContainerStore, NameInUseError, StartInProgressError, type ContainerRecord } from '../../src/store/containers.js';
+import { ContainerStore, NameInUseError, NO_LIMITS, StartInProgressError, type ContainerRecord } from '../../src/store/containers.js';
 
 const DEAD_PID = 2 ** 22 + 7;
 
@@ -14,8 +14,9 @@ function record(id: string, name: string): ContainerRecord {
   return {
     id, name, created: new Date().toISOString(), image: null, rootfsDir: '/r', rootfs: { kind: 'directory', path: '/r' }, entrypoint: null,
     argv: ['true'], env: [], workdir: '/', hostname: 'h', user: { uid: 0, gid: 0, groups: [], spec: '0' }, readOnly: false, init: false,
-    mounts: [], volumes: [], anonymousVolumes: [], network: 'none', security: DEFAULT_SECURITY, tty: false, interactive: false,
+    mounts: [], volumes: [], anonymousVolumes: [], network: { mode: { kind: 'none' }, ports: [], dns: { servers: [], search: [], options: [] }, addHosts: [], noHosts: false }, security: DEFAULT_SECURITY, tty: false, interactive: false,
     restart: { policy: 'no', maxRetries: 0 }, autoRemove: false, stopSignal: 'SIGTERM', stopTimeout: 10,
+    limits: NO_LIMITS,
   };
 }
 
@@ -38,6 +39,14 @@ describe('ContainerStore', () => {
     store.commit(record(ID(1), 'web'));
     expect(() => store.claimName('web', ID(2))).toThrow(NameInUseError);
     expect(store.list().map((r) => r.name)).toEqual(['web']);
+  });
+
+  it('reads a record written before networking, whose network was none or host alone', () => {
+    store.begin(ID(1));
+    store.commit(record(ID(1), 'old'));
+    const path = store.path(ID(1), 'config.json');
+    writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), network: 'host' }));
+    expect(store.read(ID(1))!.network).toEqual({ mode: { kind: 'host' }, ports: [], dns: { servers: [], search: [], options: [] }, addHosts: [], noHosts: false });
   });
 
   it('takes over a name whose create was killed, and sweeps what it left', () => {
@@ -87,16 +96,40 @@ describe('ContainerStore', () => {
 describe('container state', () => {
   const boot = (): string => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
 
+  /** A host with these processes: pid → [parent pid, start time]. */
+  const host =
+    (processes: Record<number, [number, string]>): ProcessStat =>
+    (pid) => {
+      const p = processes[pid];
+      return p === undefined ? null : { parentPid: p[0], startTime: p[1] };
+    };
+  const monitorUp = host({ 10: [1, '555'], 11: [10, '556'] });
+
   it('is created without a state line, running while its monitor lives, exited after', () => {
-    expect(parseState(null, () => true)).toEqual({ state: 'created' });
-    const running = `running 10 555 ${boot()} 11 1700000000000000000 2\n`;
-    expect(parseState(running, (pid, start) => pid === 10 && start === '555')).toMatchObject({ state: 'running', pid: 11, monitorPid: 10, restarts: 2 });
-    expect(parseState(running, () => false)).toMatchObject({ state: 'exited', exitCode: null });
-    expect(parseState('exited 137 1700000000000000000 1700000001000000000 0\n', () => true)).toMatchObject({ state: 'exited', exitCode: 137, finishedAt: new Date(1700000001000) });
+    expect(parseState(null, monitorUp)).toEqual({ state: 'created' });
+    const running = `running 10 555 ${boot()} 11 556 1700000000000000000 2\n`;
+    expect(parseState(running, monitorUp)).toEqual({ state: 'running', pid: 11, pidStartTime: 556, monitorPid: 10, startedAt: new Date(1700000000000), restarts: 2 });
+    expect(parseState(running, host({}))).toMatchObject({ state: 'exited', exitCode: null });
+    // A later process with the monitor's pid is not the monitor.
+    expect(parseState(running, host({ 10: [1, '900'] }))).toMatchObject({ state: 'exited', exitCode: null });
+    expect(parseState('exited 137 1700000000000000000 1700000001000000000 0\n', monitorUp)).toMatchObject({ state: 'exited', exitCode: 137, finishedAt: new Date(1700000001000) });
+  });
+
+  it('keeps the recorded start time of PID 1, whatever has its pid now', () => {
+    const running = `running 10 555 ${boot()} 11 556 1700000000000000000 0\n`;
+    expect(parseState(running, host({ 10: [1, '555'], 11: [1, '999'] }))).toMatchObject({ state: 'running', pid: 11, pidStartTime: 556 });
+  });
+
+  it("reads an older monitor's line: PID 1 is the monitor's child, or gone", () => {
+    const legacy = `running 10 555 ${boot()} 11 1700000000000000000 1\n`;
+    expect(parseState(legacy, monitorUp)).toEqual({ state: 'running', pid: 11, pidStartTime: 556, monitorPid: 10, startedAt: new Date(1700000000000), restarts: 1 });
+    expect(parseState(legacy, host({ 10: [1, '555'], 11: [1, '556'] }))).toMatchObject({ state: 'running', pid: 11, pidStartTime: null });
+    expect(parseState(legacy, host({ 10: [1, '555'] }))).toMatchObject({ state: 'running', pid: 11, pidStartTime: null });
   });
 
   it('counts a monitor of another boot as gone', () => {
-    expect(parseState('running 10 555 another-boot 11 1 0\n', () => true)).toMatchObject({ state: 'exited', exitCode: null });
+    expect(parseState('running 10 555 another-boot 11 556 1 0\n', monitorUp)).toMatchObject({ state: 'exited', exitCode: null });
+    expect(parseState('running 10 555 another-boot 11 1 0\n', monitorUp)).toMatchObject({ state: 'exited', exitCode: null });
   });
 });
 

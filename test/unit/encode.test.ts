@@ -42,7 +42,7 @@ describe('encodePlan', () => {
   });
 
   it('gives every record of a compiled plan its exact arity', () => {
-    for (const spec of [makeSpec(), makeSpec({ network: 'host', readOnly: true, noNewPrivs: true, uidMap: SINGLE_MAP(1000), gidMap: SINGLE_MAP(1000) })]) {
+    for (const spec of [makeSpec(), makeSpec({ network: { kind: 'host' }, readOnly: true, noNewPrivs: true, uidMap: SINGLE_MAP(1000), gidMap: SINGLE_MAP(1000) })]) {
       const recs = records(decodeNetstrings(encodePlan(compilePlan(spec)))!);
       for (const [name, ...args] of recs) {
         const arity = OP_ARITY[name as OpName];

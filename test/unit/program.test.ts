@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseLogTime, readEnvFile } from '../../src/cli/container-commands.js';
 import { createProgram, type Invocation } from '../../src/cli/program.js';
 import type { RunOptions } from '../../src/engine/container/run.js';
+import { NO_LIMITS } from '../../src/store/containers.js';
 import { DEFAULT_SECURITY } from '../../src/plan/security-options.js';
 import { UsageError } from '../../src/errors.js';
 
@@ -42,8 +43,10 @@ describe('nook run command line', () => {
   it('has the documented defaults', () => {
     expect(run('--rootfs', 'R')).toEqual({
       source: { kind: 'rootfs', path: 'R' }, entrypoint: undefined, command: [], env: [], workdir: undefined, hostname: undefined, user: undefined, groupAdd: [],
-      readOnly: false, init: false, mounts: [], network: 'none', security: DEFAULT_SECURITY, remove: false, explain: false,
+      readOnly: false, init: false, mounts: [], security: DEFAULT_SECURITY, remove: false, explain: false,
+      network: { mode: { kind: 'default' }, publish: [], publishAll: false, dns: { servers: [], search: [], options: [] }, addHosts: [], noHosts: false },
       name: undefined, tty: false, interactive: false, detach: false, restart: { policy: 'no', maxRetries: 0 }, stopSignal: undefined, stopTimeout: undefined,
+      limits: NO_LIMITS,
     });
   });
 
@@ -89,7 +92,25 @@ describe('nook run command line', () => {
 
   it('reads every option', () => {
     const o = run('--rootfs', 'R', '--rm', '-w', '/w', '--hostname', 'h', '-u', '1:2', '--group-add', 'wheel', '--group-add', '5', '--read-only', '--init', '--network', 'host', '--explain', 'true');
-    expect(o).toMatchObject({ source: { kind: 'rootfs', path: 'R' }, remove: true, workdir: '/w', hostname: 'h', user: '1:2', groupAdd: ['wheel', '5'], readOnly: true, init: true, network: 'host', explain: true, command: ['true'] });
+    expect(o).toMatchObject({ source: { kind: 'rootfs', path: 'R' }, remove: true, workdir: '/w', hostname: 'h', user: '1:2', groupAdd: ['wheel', '5'], readOnly: true, init: true, network: { mode: { kind: 'host' } }, explain: true, command: ['true'] });
+  });
+
+  it('reads the network options', () => {
+    const o = run(
+      '--rootfs', 'R', '--net', 'slirp4netns:allow_host_loopback=true,mtu=1500', '-p', '127.0.0.1:8080:80', '-p', '53/udp', '--publish', '9000-9001:90-91', '-P',
+      '--dns', '192.0.2.53', '--dns-search', 'example.test', '--dns-option', 'ndots:2', '--dns-opt', 'edns0', '--add-host', 'db:192.0.2.9', 'true',
+    ).network;
+    expect(o.mode).toEqual({ kind: 'slirp4netns', options: expect.objectContaining({ allowHostLoopback: true, mtu: 1500, enableIpv6: true }) });
+    expect(o.publish).toEqual([
+      { hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80, protocol: 'tcp' },
+      { hostIp: '', hostPort: 0, containerPort: 53, protocol: 'udp' },
+      { hostIp: '', hostPort: 9000, containerPort: 90, protocol: 'tcp' },
+      { hostIp: '', hostPort: 9001, containerPort: 91, protocol: 'tcp' },
+    ]);
+    expect(o).toMatchObject({ publishAll: true, dns: { servers: ['192.0.2.53'], search: ['example.test'], options: ['ndots:2', 'edns0'] }, addHosts: [{ name: 'db', ip: '192.0.2.9' }], noHosts: false });
+    expect(run('--rootfs', 'R', '--network', 'pasta:--map-gw,-4', '--no-hosts', 'true').network).toMatchObject({ mode: { kind: 'pasta', options: ['--map-gw', '-4'] }, noHosts: true });
+    expect(run('--rootfs', 'R', '--network', 'container:web', 'true').network.mode).toEqual({ kind: 'container', ref: 'web' });
+    expect(parse(['port', 'web', '80/udp']).invocation).toEqual({ command: 'port', container: 'web', port: '80/udp' });
   });
 
   it("leaves options after the command to the command", () => {
@@ -137,7 +158,18 @@ describe('nook run command line', () => {
       ['--cap-add', 'sys_bogus'],
       ['--cap-drop', 'CAP_'],
       ['--network', 'bridge'],
-      ['--network', 'slirp4netns'],
+      ['--network', 'host:x'],
+      ['--network', 'container:'],
+      ['--network', 'slirp4netns:mtu=9'],
+      ['--network', 'slirp4netns:port_handler=rootlesskit'],
+      ['--network', 'pasta:--netns,/x'],
+      ['-p', '80:'],
+      ['-p', '0:80'],
+      ['-p', '8000-8002:80-81'],
+      ['-p', '80/sctp'],
+      ['-p', 'nowhere:80:80'],
+      ['--add-host', 'db'],
+      ['--add-host', 'db:not-an-ip'],
     ]) {
       const err = parseError(['run', '--rootfs', 'R', ...args, 'true']);
       expect(err, args.join(' ')).toBeInstanceOf(UsageError);

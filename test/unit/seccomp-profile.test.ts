@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { DEFAULT_PROFILE } from '../../src/seccomp/default-profile.js';
+import { DEFAULT_FILTERS, DEFAULT_PROFILE, TERMINAL_PROFILE } from '../../src/seccomp/default-profile.js';
 import { parseProfile } from '../../src/seccomp/profile.js';
 import { hostArch, resolveProfile, type ResolveContext, type ResolvedFilter } from '../../src/seccomp/resolve.js';
 
@@ -170,5 +170,21 @@ describe('the default profile', () => {
     for (const name of ['setgroups', 'setresgid', 'setresuid', 'prctl', 'recvfrom', 'capget', 'capset', 'close_range', 'execve', 'write', 'exit_group', 'wait4', 'openat', 'chroot']) {
       expect(actionsOf(filter, name), name).toEqual([ALLOW]);
     }
+  });
+});
+
+describe("the default's terminal filter", () => {
+  const filter = resolveProfile(TERMINAL_PROFILE, ctx());
+
+  it('comes second, after the allow list, which allows ioctl without conditions', () => {
+    expect(DEFAULT_FILTERS.map((f) => f.profile)).toEqual([DEFAULT_PROFILE, TERMINAL_PROFILE]);
+    expect(resolveProfile(DEFAULT_PROFILE, ctx()).rules.filter((r) => r.syscall === 'ioctl')).toEqual([{ syscall: 'ioctl', action: ALLOW, args: [] }]);
+  });
+
+  it('allows everything but ioctl TIOCSTI and TIOCLINUX, compared on the low 32 bits only', () => {
+    expect(filter.defaultAction).toBe(ALLOW);
+    expect(filter.arches).toEqual(['x86_64', 'x86', 'x32']);
+    const masked = (request: number) => ({ syscall: 'ioctl', action: ERRNO(1), args: [{ index: 1, op: 7, a: 0xffffffff, b: request }] });
+    expect(filter.rules).toEqual([masked(0x5412), masked(0x541c)]);
   });
 });

@@ -1,5 +1,7 @@
-import type { NetworkMode } from '../../plan/spec.js';
 import type { PullPolicy } from '../image/auto-pull.js';
+
+/** The network of RUN steps: none (their own namespace with only lo) or the host's. */
+export type BuildNetwork = 'none' | 'host';
 
 /** What `nook build` is asked for (the CLI maps its flags onto this). */
 export interface BuildOptions {
@@ -16,7 +18,7 @@ export interface BuildOptions {
   readonly pull: PullPolicy;
   readonly tlsVerify: boolean;
   /** RUN steps' network: none (the default) or host. */
-  readonly network: NetworkMode;
+  readonly network: BuildNetwork;
   /** --label K=V on the final image. */
   readonly labels: ReadonlyMap<string, string>;
   /** --platform: only this host's platform can be built (RUN steps run here). */

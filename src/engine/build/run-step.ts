@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { commandOf, shellOf } from '../../build/config.js';
 import type { Heredoc, Instruction } from '../../build/parse.js';
 import { compilePlan } from '../../plan/compile.js';
 import { encodePlan } from '../../plan/encode.js';
 import { DEFAULT_SECURITY } from '../../plan/security-options.js';
-import type { ContainerMount, ContainerSpec, NetworkMode } from '../../plan/spec.js';
+import type { ContainerMount, ContainerSpec } from '../../plan/spec.js';
+import { NO_DNS_SETTINGS, renderResolvConf } from '../../net/dns.js';
+import { LOCALHOST_LINES, renderHosts } from '../../net/hosts.js';
+import type { BuildNetwork } from './options.js';
 import { layeredKind, resolveLayeredPath } from '../../rootfs/layered.js';
 import { imageFiles, resolveUser } from '../../rootfs/users.js';
 import { launchRuntime } from '../../runtime/launch.js';
@@ -14,7 +17,7 @@ import { runInUserns } from '../../runtime/userns.js';
 import { removeOwnedTrees } from '../../image/extract/run.js';
 import { reportToError } from '../../runtime/report-error.js';
 import { runtimeDir } from '../../sys/paths.js';
-import { etcFilePaths, renderEtcFiles, writeEtcFiles } from '../container/etc-files.js';
+import { etcFilePaths, writeEtcFiles, type EtcContent } from '../container/etc-files.js';
 import { containerSecurity } from '../container/security.js';
 import { newHash } from './context.js';
 import { BuildError, RunStepFailed } from './errors.js';
@@ -204,11 +207,26 @@ function createdMountPoints(lowerDirs: readonly string[], paths: readonly string
   return [...drop].sort((a, b) => b.split('/').length - a.split('/').length || b.localeCompare(a));
 }
 
-function networkOf(build: Build, ins: Instruction): NetworkMode {
+function networkOf(build: Build, ins: Instruction): BuildNetwork {
   const flag = ins.flags.find((f) => f.name === 'network')?.value;
   if (flag === undefined || flag === null || flag === 'default') return build.options.network;
   if (flag === 'none' || flag === 'host') return flag;
   throw new BuildError(`RUN --network=${flag} is not supported`, 'use none or host');
+}
+
+function hostFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** A RUN container's /etc/hosts and resolv.conf, as nook run writes them for the same network. */
+function etcContent(hostname: string, network: BuildNetwork): EtcContent {
+  const base = network === 'host' ? hostFile('/etc/hosts') : LOCALHOST_LINES;
+  const resolvConf = network === 'host' ? hostFile('/etc/resolv.conf') : renderResolvConf(NO_DNS_SETTINGS, 'no network (--network none): no name servers');
+  return { hosts: renderHosts({ base, addHosts: [], ownAddress: null, names: [hostname], hostAddress: null }), hostname: `${hostname}\n`, resolvConf };
 }
 
 /** The environment of a RUN: the stage's ENV, the args in scope that ENV does not set, a PATH. */
@@ -247,15 +265,15 @@ export async function runStep(build: Build, stage: Stage, ins: Instruction, step
     }
     const userdata = join(step.dir, 'userdata');
     mkdirSync(userdata, { mode: 0o700 });
-    const etcFiles = etcFilePaths(userdata);
-    writeEtcFiles(etcFiles, renderEtcFiles(hostname, network));
+    const etcFiles = etcFilePaths(userdata, true);
+    writeEtcFiles(etcFiles, etcContent(hostname, network));
     const security = await containerSecurity(DEFAULT_SECURITY, network, { dir: runtimeDir(), write: true });
     const spec: ContainerSpec = {
       id: hostname,
       rootfs: { kind: 'overlay', overlay: step.overlay },
       uidMap: build.maps.uid,
       gidMap: build.maps.gid,
-      network,
+      network: { kind: network },
       hostname,
       readOnly: false,
       etcFiles,
@@ -265,6 +283,7 @@ export async function runStep(build: Build, stage: Stage, ins: Instruction, step
       ...security,
       init: false,
       tty: false,
+      process: { rlimits: [], oomScoreAdj: null },
       argv,
       env: runEnv(stage, hostname),
     };

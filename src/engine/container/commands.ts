@@ -96,5 +96,17 @@ export async function executeContainerCommand(invocation: ContainerInvocation, i
       return pruneContainers(opened, invocation.force, io);
     case 'inspect':
       return inspectCommand(opened, invocation.names, invocation.only, invocation.format, io);
+    case 'update': {
+      const { updateContainer } = await import('./update.js');
+      return updateContainer(opened, invocation.container, invocation.limits, io);
+    }
+    case 'stats': {
+      const { showStats } = await import('./stats.js');
+      return showStats(opened, invocation.options, io);
+    }
+    case 'port': {
+      const { showPorts } = await import('../network/port.js');
+      return showPorts(opened, invocation.container, invocation.port, io);
+    }
   }
 }

@@ -1,7 +1,7 @@
 import { readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CopyRequest, CopyResult } from '../../copy/request.js';
-import { NookError } from '../../errors.js';
+import { ContainerError, NookError } from '../../errors.js';
 import { encodePlan } from '../../plan/encode.js';
 import type { Op } from '../../plan/ops.js';
 import { compileUsernsPlan } from '../../plan/userns.js';
@@ -30,7 +30,10 @@ export function containerRootPath(record: ContainerRecord, status: ContainerStat
  */
 function copierPlan(record: ContainerRecord, status: ContainerStatus, maps: ContainerIdMaps, argv: readonly string[]): Op[] {
   const exec: Op = { op: 'exec', argv, env: [] };
-  if (status.state === 'running') return [{ op: 'join', pid: status.pid, namespaces: ['user'] }, { op: 'close-fds' }, exec];
+  if (status.state === 'running') {
+    if (status.pidStartTime === null) throw new ContainerError(`container ${record.name} has no process to copy through: its PID 1 (pid ${status.pid}) is gone`, 'see "nook ps -a"');
+    return [{ op: 'join', pid: status.pid, startTime: status.pidStartTime, namespaces: ['user'] }, { op: 'close-fds' }, exec];
+  }
   if (record.rootfs.kind === 'directory') return compileUsernsPlan(maps, argv, []);
   return [
     { op: 'namespaces', namespaces: ['user', 'mount'] },

@@ -1,6 +1,6 @@
 import { UsageError } from '../../errors.js';
-import type { NetworkMode } from '../../plan/spec.js';
-import type { RestartPolicy } from '../../store/containers.js';
+import type { NetworkOptions } from '../../net/config.js';
+import type { ContainerLimits, RestartPolicy } from '../../store/containers.js';
 import type { MountRequest } from './mount-request.js';
 import type { RunSource } from './root.js';
 import type { SecurityOptions } from '../../plan/security-options.js';
@@ -24,7 +24,8 @@ export interface CreateOptions {
   readonly init: boolean;
   /** -v, --mount, --tmpfs */
   readonly mounts: readonly MountRequest[];
-  readonly network: NetworkMode;
+  /** --network, -p, -P, --dns*, --add-host, --no-hosts */
+  readonly network: NetworkOptions;
   readonly security: SecurityOptions;
   readonly tty: boolean;
   readonly interactive: boolean;
@@ -33,6 +34,8 @@ export interface CreateOptions {
   /** --stop-signal, --stop-timeout: what stop sends first, and how long it waits. */
   readonly stopSignal: string | undefined;
   readonly stopTimeout: number | undefined;
+  /** --memory, --cpus, --pids-limit …, --ulimit, --oom-score-adj. */
+  readonly limits: ContainerLimits;
 }
 
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/;

@@ -1,6 +1,7 @@
 import { ContainerStore, type ContainerRecord } from '../../store/containers.js';
 import { storeRoot } from '../../store/paths.js';
 import { containerIdMaps, type ContainerIdMaps } from '../../sys/idmap.js';
+import { resolveNetwork } from '../network/resolve.js';
 import { randomId } from '../shared/random-id.js';
 import { checkCreateOptions, type CreateOptions } from './create-options.js';
 import { openContainers } from './lookup.js';
@@ -34,7 +35,8 @@ export async function createContainer(opts: CreateOptions, io: CreateIO): Promis
   try {
     name = claimNewName(containers, opts.name, id);
     const root = await prepareContainerRoot(opts.source, idMaps, id, { dryRun: false, warn: io.warn });
-    const record = await buildRecord(opts, idMaps, { id, name, dir, root, dryRun: false });
+    const network = await resolveNetwork(opts.network, root.config?.exposedPorts ?? [], containers, io);
+    const record = await buildRecord(opts, idMaps, { id, name, dir, root, network, dryRun: false });
     containers.commit(record);
     return { record, root, containers, idMaps };
   } catch (err) {
@@ -51,6 +53,7 @@ export async function plannedContainer(opts: CreateOptions, io: CreateIO): Promi
   const idMaps = containerIdMaps();
   const id = randomId();
   const root = await prepareContainerRoot(opts.source, idMaps, id, { dryRun: true, warn: io.warn });
-  const record = await buildRecord(opts, idMaps, { id, name: opts.name ?? 'explained', dir: containers.path(id), root, dryRun: true });
+  const network = await resolveNetwork(opts.network, root.config?.exposedPorts ?? [], containers, io);
+  const record = await buildRecord(opts, idMaps, { id, name: opts.name ?? 'explained', dir: containers.path(id), root, network, dryRun: true });
   return { record, root, containers, idMaps };
 }

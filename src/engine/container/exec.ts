@@ -17,6 +17,13 @@ import { normalPath } from './path.js';
 import { containerSecurity } from './security.js';
 import { profileContext } from './start.js';
 
+const ESRCH = 3;
+
+/** The recorded PID 1 exited (or its pid names another process by now): there is nothing to join. */
+function processGone(record: ContainerRecord, pid: number): ContainerError {
+  return new ContainerError(`container ${record.name} has no process to exec in: its PID 1 (pid ${pid}) is gone`, 'see "nook ps -a"; start it again with "nook start"');
+}
+
 /** The container's root as files can be read from it (its own writes included). */
 export function rootFiles(record: ContainerRecord): RootFileReader {
   if (record.rootfs.kind === 'directory') return directoryFiles(record.rootfs.path);
@@ -38,26 +45,30 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   if (status.state !== 'running') {
     throw new ContainerError(`can only exec in a running container: ${record.name} is ${status.state}`, `start it first: nook start ${opts.container}`);
   }
+  if (status.pidStartTime === null) throw processGone(record, status.pid);
   const idMaps = containerIdMaps();
   // As podman: a user named here still gets the container's --group-add groups.
   const user = opts.user === undefined ? record.user : resolveUser(rootFiles(record), opts.user, idMaps, record.user.groupAdd ?? []);
-  const security = await containerSecurity(record.security, record.network, { dir: runtimeDir(), write: true });
+  const security = await containerSecurity(record.security, record.network.mode.kind, { dir: runtimeDir(), write: true });
   const plan: Op[] = [
-    ...(opts.tty ? [{ op: 'stdio', tty: true, stdin: opts.interactive, log: null } as const] : []),
+    { op: 'stdio', tty: opts.tty, stdin: opts.interactive, log: null },
     ...compileExecPlan({
       pid: status.pid,
-      network: record.network,
+      startTime: status.pidStartTime,
+      hostNetwork: record.network.mode.kind === 'host',
       workdir: opts.workdir === undefined ? record.workdir : normalPath(opts.workdir),
       user,
       capabilities: security.capabilities,
       noNewPrivs: security.noNewPrivs,
       seccomp: security.seccomp,
       tty: opts.tty,
+      process: record.limits.process,
       argv: opts.argv,
       env: containerEnv(envObject(record.env), opts.env),
     }),
   ];
   const result = await launchRuntime(encodePlan(plan), runtimeDir(), { passStdin: opts.interactive });
+  if (result.report?.opName === 'join' && result.report.errno === ESRCH) throw processGone(record, status.pid);
   if (result.report !== null) throw reportToError(result.report, { rootfs: record.name, ...profileContext(record, plan) });
   return result.status;
 }

@@ -1,8 +1,12 @@
 import { ContainerError, ImageError } from '../../errors.js';
+import { networkModeName } from '../../net/config.js';
+import { portBindings } from '../../net/ports.js';
 import type { ContainerRecord, ContainerStore } from '../../store/containers.js';
 import { CorruptContainerError, findContainer, type OpenedContainers } from './lookup.js';
 import type { ContainerIO } from './options.js';
 import { containerStatus, LOG_FILE } from './state.js';
+import { predictLimits, readLimitState } from './limits.js';
+import { hasCgroupLimits, limitFlags, swapLimit } from '../../sys/cgroup/limits.js';
 
 const iso = (date: Date | null): string => (date ? date.toISOString() : '0001-01-01T00:00:00Z');
 
@@ -26,11 +30,40 @@ function mounts(record: ContainerRecord): Record<string, unknown>[] {
   });
 }
 
+/** podman's HostConfig resource fields (0: none), and whether the limits hold on this host. */
+function resources(containers: ContainerStore, record: ContainerRecord, started: boolean): { host: Record<string, unknown>; limits: Record<string, unknown> } {
+  const { cgroup, process } = record.limits;
+  const swap = swapLimit(cgroup);
+  const state = started ? readLimitState(containers, record.id) : predictLimits(record);
+  const asked = hasCgroupLimits(cgroup);
+  return {
+    host: {
+      Memory: cgroup.memory ?? 0,
+      MemorySwap: swap === 'max' ? -1 : swap === null ? 0 : swap + (cgroup.memory ?? 0),
+      MemoryReservation: cgroup.memoryReservation ?? 0,
+      NanoCpus: cgroup.cpus === null ? 0 : Math.round(cgroup.cpus * 1e9),
+      CpuWeight: cgroup.cpuWeight ?? 0,
+      CpusetCpus: cgroup.cpusetCpus ?? '',
+      PidsLimit: cgroup.pids === null || cgroup.pids === 'unlimited' ? 0 : cgroup.pids,
+      OomScoreAdj: process.oomScoreAdj ?? 0,
+      Ulimits: process.rlimits.map((r) => ({ Name: `RLIMIT_${r.name.toUpperCase()}`, Soft: r.soft === 'unlimited' ? -1 : r.soft, Hard: r.hard === 'unlimited' ? -1 : r.hard })),
+    },
+    limits: {
+      Requested: limitFlags(cgroup),
+      Enforced: asked && state !== null && state.enforced,
+      Cgroup: state?.enforced && state.kind === 'delegated' ? state.cgroup : '',
+      SystemdUnit: state?.enforced && state.kind === 'systemd' ? state.unit : '',
+      Reason: asked && state !== null && !state.enforced ? `${state.reason}. Fix: ${state.fix}` : '',
+    },
+  };
+}
+
 /** The container as `podman inspect` shows one: the fields podman users script against. */
 export function inspectContainer(containers: ContainerStore, record: ContainerRecord): Record<string, unknown> {
   const status = containerStatus(containers, record.id);
   const running = status.state === 'running';
   const entrypoint = record.entrypoint ?? [];
+  const limits = resources(containers, record, status.state !== 'created');
   return {
     Id: record.id,
     Created: record.created,
@@ -58,6 +91,7 @@ export function inspectContainer(containers: ContainerStore, record: ContainerRe
     RestartCount: status.state === 'created' ? 0 : status.restarts,
     Driver: record.rootfs.kind === 'overlay' ? 'overlay' : record.rootfsDir === null ? 'vfs' : '',
     Mounts: mounts(record),
+    NetworkSettings: { Ports: portBindings(record.network.ports) },
     Config: {
       Hostname: record.hostname,
       User: record.user.spec,
@@ -75,7 +109,12 @@ export function inspectContainer(containers: ContainerStore, record: ContainerRe
       AutoRemove: record.autoRemove,
       RestartPolicy: { Name: record.restart.policy, MaximumRetryCount: record.restart.maxRetries },
       ReadonlyRootfs: record.readOnly,
-      NetworkMode: record.network,
+      NetworkMode: networkModeName(record.network.mode),
+      PortBindings: portBindings(record.network.ports),
+      Dns: record.network.dns.servers,
+      DnsSearch: record.network.dns.search,
+      DnsOptions: record.network.dns.options,
+      ExtraHosts: record.network.addHosts.map((h) => `${h.name}:${h.ip}`),
       Init: record.init,
       Privileged: record.security.privileged,
       CapAdd: record.security.capAdd,
@@ -83,7 +122,10 @@ export function inspectContainer(containers: ContainerStore, record: ContainerRe
       GroupAdd: record.user.groupAdd ?? [],
       SecurityOpt: [...(record.security.noNewPrivs ? ['no-new-privileges'] : []), ...(record.security.seccomp.kind === 'unconfined' ? ['seccomp=unconfined'] : [])],
       Tmpfs: Object.fromEntries(record.mounts.flatMap((m) => (m.kind === 'tmpfs' ? [[m.destination, m.data]] : []))),
+      ...limits.host,
     },
+    /** nook's own: whether the cgroup limits hold, and where, or why not. */
+    Limits: limits.limits,
   };
 }
 

@@ -1,4 +1,5 @@
 // What each container command is asked for: the CLI maps its flags onto these.
+import type { CgroupLimits } from '../../sys/cgroup/limits.js';
 
 /** Where a container command prints: results to `out`, warnings and errors to `err`. */
 export interface ContainerIO {
@@ -42,6 +43,14 @@ export interface LogsOptions {
   readonly until: number | null;
 }
 
+export interface StatsOptions {
+  readonly containers: readonly string[];
+  readonly stream: boolean;
+  readonly format: 'table' | 'json';
+  /** Seconds between two samples while streaming. */
+  readonly interval: number;
+}
+
 /** The container commands' invocations (see createProgram). */
 export type ContainerInvocation =
   | { readonly command: 'start'; readonly containers: readonly string[]; readonly attach: boolean }
@@ -55,4 +64,8 @@ export type ContainerInvocation =
   | { readonly command: 'inspect'; readonly names: readonly string[]; readonly only: 'container' | null; readonly format: string | undefined }
   | { readonly command: 'rename'; readonly container: string; readonly name: string }
   | { readonly command: 'container-prune'; readonly force: boolean }
-  | { readonly command: 'top'; readonly container: string };
+  | { readonly command: 'top'; readonly container: string }
+  /** The limits given (null: unchanged). */
+  | { readonly command: 'update'; readonly container: string; readonly limits: CgroupLimits }
+  | { readonly command: 'stats'; readonly options: StatsOptions }
+  | { readonly command: 'port'; readonly container: string; readonly port: string | undefined };

@@ -1,4 +1,5 @@
 import type { ContainerRecord, CorruptContainer } from '../../store/containers.js';
+import { describePorts } from '../../net/ports.js';
 import { formatTable, humanAge } from '../shared/human.js';
 import type { OpenedContainers } from './lookup.js';
 import type { ContainerIO, PsFilter, PsOptions } from './options.js';
@@ -40,6 +41,7 @@ function psJson(record: ContainerRecord, status: ContainerStatus): Record<string
     Mounts: record.mounts.map((m) => m.destination),
     Names: [record.name],
     Pid: status.state === 'running' ? status.pid : 0,
+    Ports: record.network.ports.map((p) => ({ host_ip: p.hostIp, container_port: p.containerPort, host_port: p.hostPort, range: 1, protocol: p.protocol })),
     Restarts: status.state === 'created' ? 0 : status.restarts,
     StartedAt: status.state === 'created' ? 0 : unix(status.startedAt),
     State: status.state,
@@ -54,7 +56,7 @@ function psView(record: ContainerRecord, status: ContainerStatus): Record<string
     ID: record.id.slice(0, 12),
     Names: record.name,
     Command: record.argv.join(' '),
-    Ports: '',
+    Ports: describePorts(record.network.ports),
     CreatedHuman: humanAge(new Date(record.created)),
   };
 }
@@ -118,7 +120,7 @@ export async function listContainers(opened: OpenedContainers, options: PsOption
       commandLine(record, !options.noTrunc),
       humanAge(new Date(record.created)),
       describeStatus(status),
-      '',
+      describePorts(record.network.ports),
       record.name,
     ]);
     const broken = corrupt.map((c) => [options.noTrunc ? c.id : c.id.slice(0, 12), '', '', '', 'Corrupt', '', c.names.join(',')]);

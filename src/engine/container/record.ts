@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ContainerError } from '../../errors.js';
 import { resolveUser } from '../../rootfs/users.js';
 import { NameInUseError, type ContainerRecord, type ContainerStore } from '../../store/containers.js';
+import type { NetworkConfig } from '../../net/config.js';
 import type { ContainerIdMaps } from '../../sys/idmap.js';
 import { randomName } from '../shared/random-name.js';
 import { containerCommand } from './command.js';
@@ -55,7 +56,7 @@ export function claimNewName(containers: ContainerStore, asked: string | undefin
 export async function buildRecord(
   opts: CreateOptions,
   maps: ContainerIdMaps,
-  c: { readonly id: string; readonly name: string; readonly dir: string; readonly root: PreparedRoot; readonly dryRun: boolean },
+  c: { readonly id: string; readonly name: string; readonly dir: string; readonly root: PreparedRoot; readonly network: NetworkConfig; readonly dryRun: boolean },
 ): Promise<ContainerRecord> {
   const config = c.root.config;
   const userSpec = opts.user ?? (config?.user || undefined);
@@ -83,7 +84,7 @@ export async function buildRecord(
     mounts: volumes.mounts,
     volumes: volumes.names,
     anonymousVolumes: volumes.anonymous,
-    network: opts.network,
+    network: c.network,
     security: recordSecurity(opts.security),
     tty: opts.tty,
     interactive: opts.interactive,
@@ -91,5 +92,6 @@ export async function buildRecord(
     autoRemove: opts.remove,
     stopSignal: opts.stopSignal ?? (config?.stopSignal || 'SIGTERM'),
     stopTimeout: opts.stopTimeout ?? DEFAULT_STOP_TIMEOUT,
+    limits: opts.limits,
   };
 }

@@ -4,6 +4,7 @@ import { runtimeDirPath } from '../../sys/paths.js';
 import { createContainer, plannedContainer } from './create.js';
 import type { CreateOptions } from './create-options.js';
 import { etcFilePaths } from './etc-files.js';
+import { prepareNetwork } from '../network/prepare.js';
 import { removeContainer } from './remove.js';
 import { containerSecurity } from './security.js';
 import { containerSpec, startContainer } from './start.js';
@@ -22,8 +23,9 @@ export interface RunIO {
 /** `run --explain`: the plan as shell commands; nothing is created. */
 async function explainRun(opts: RunOptions, io: RunIO): Promise<number> {
   const { record, containers, idMaps } = await plannedContainer(opts, io);
-  const security = await containerSecurity(record.security, record.network, { dir: runtimeDirPath(), write: false });
-  const spec = containerSpec(record, idMaps, security, etcFilePaths(containers.path(record.id, 'userdata')));
+  const security = await containerSecurity(record.security, record.network.mode.kind, { dir: runtimeDirPath(), write: false });
+  const network = await prepareNetwork(record, containers, idMaps, { runtimeDir: runtimeDirPath(), dryRun: true });
+  const spec = containerSpec(record, idMaps, security, etcFilePaths(containers.path(record.id, 'userdata'), network.hosts !== null), network);
   for (const line of explainPlan(compilePlan(spec))) io.out(line);
   return 0;
 }

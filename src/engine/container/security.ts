@@ -5,9 +5,10 @@ import { HostError, UsageError } from '../../errors.js';
 import { CAPABILITIES, capabilityMask, DEFAULT_CAPABILITIES, mergeCapabilities, type Capability } from '../../plan/capabilities.js';
 import { MASKED_PATHS, READONLY_PATHS } from '../../plan/hardening.js';
 import type { RecordedSecurity, SecurityOptions } from '../../plan/security-options.js';
-import type { NetworkMode, Sysctl } from '../../plan/spec.js';
+import type { NetworkKind } from '../../net/mode.js';
+import type { Sysctl } from '../../plan/spec.js';
 import { cachedFilterProgram, cacheEntryName } from '../../seccomp/cache.js';
-import { DEFAULT_PROFILE } from '../../seccomp/default-profile.js';
+import { DEFAULT_FILTERS } from '../../seccomp/default-profile.js';
 import { parseProfile } from '../../seccomp/profile.js';
 import { hostArch, resolveProfile } from '../../seccomp/resolve.js';
 import { parseSysctl } from './sysctl.js';
@@ -16,7 +17,8 @@ import { parseSysctl } from './sysctl.js';
 export interface ContainerSecurity {
   readonly capabilities: bigint;
   readonly noNewPrivs: boolean;
-  readonly seccomp: Uint8Array | null;
+  /** Installed in this order; empty: no filter. */
+  readonly seccomp: readonly Uint8Array[];
   readonly readonlyPaths: readonly string[];
   readonly maskedPaths: readonly string[];
   readonly sysctls: readonly Sysctl[];
@@ -64,28 +66,31 @@ export function recordSecurity(opts: SecurityOptions): RecordedSecurity {
   return { ...opts, seccomp: { kind: 'profile', path, text } };
 }
 
-async function seccompFilter(opts: RecordedSecurity, caps: readonly Capability[], cache: FilterCacheOptions): Promise<Uint8Array | null> {
+async function seccompFilters(opts: RecordedSecurity, caps: readonly Capability[], cache: FilterCacheOptions): Promise<Uint8Array[]> {
   const choice = opts.seccomp;
-  // --privileged turns the default filter off; a profile named explicitly still applies.
-  if (choice.kind === 'unconfined' || (opts.privileged && choice.kind === 'default')) return null;
+  // --privileged turns the default filters off; a profile named explicitly still applies.
+  if (choice.kind === 'unconfined' || (opts.privileged && choice.kind === 'default')) return [];
   const arch = hostArch(process.arch);
   if (arch === null) {
     throw new HostError(`nook has no seccomp support for ${process.arch} yet`, 'run with --security-opt seccomp=unconfined');
   }
-  const profile = choice.kind === 'default' ? DEFAULT_PROFILE : parseProfile(choice.text, choice.path);
-  const filter = resolveProfile(profile, { arch, caps: caps.map((c) => `CAP_${c}`), kernel: release() });
-  const name = cacheEntryName(choice.kind === 'default' ? 'default' : resolve(choice.path), capabilityMask(caps));
-  return cachedFilterProgram(filter, name, join(cache.dir, 'seccomp'), cache.write);
+  const profiles = choice.kind === 'default' ? DEFAULT_FILTERS : [{ name: resolve(choice.path), profile: parseProfile(choice.text, choice.path) }];
+  const programs: Uint8Array[] = [];
+  for (const { name, profile } of profiles) {
+    const filter = resolveProfile(profile, { arch, caps: caps.map((c) => `CAP_${c}`), kernel: release() });
+    programs.push(await cachedFilterProgram(filter, cacheEntryName(name, capabilityMask(caps)), join(cache.dir, 'seccomp'), cache.write));
+  }
+  return programs;
 }
 
-/** Decides capabilities, seccomp filter, kernel paths and sysctls for one container. */
-export async function containerSecurity(opts: RecordedSecurity, network: NetworkMode, cache: FilterCacheOptions): Promise<ContainerSecurity> {
+/** Decides capabilities, seccomp filters, kernel paths and sysctls for one container. */
+export async function containerSecurity(opts: RecordedSecurity, network: NetworkKind, cache: FilterCacheOptions): Promise<ContainerSecurity> {
   const caps = capabilities(opts);
   const sysctls = opts.sysctls.map((item) => parseSysctl(item, network));
   return {
     capabilities: capabilityMask(caps),
     noNewPrivs: opts.noNewPrivs,
-    seccomp: await seccompFilter(opts, caps, cache),
+    seccomp: await seccompFilters(opts, caps, cache),
     ...kernelPaths(opts),
     sysctls,
   };

@@ -11,8 +11,10 @@ import { ContainerError } from '../../errors.js';
 import type { ContainerIdMaps } from '../../sys/idmap.js';
 import { runtimeDir } from '../../sys/paths.js';
 import { containerStatus, LOG_FILE, STATE_FILE, STOP_FILE } from './state.js';
-import { etcFilePaths, renderEtcFiles, writeEtcFiles } from './etc-files.js';
+import { etcFilePaths, writeEtcFiles } from './etc-files.js';
+import { prepareNetwork, type PreparedNetwork } from '../network/prepare.js';
 import { containerSecurity, type ContainerSecurity } from './security.js';
+import { setUpLimits } from './limits.js';
 
 export interface StartIO {
   readonly warn: (line: string) => void;
@@ -34,13 +36,13 @@ export interface StartMode {
 }
 
 /** The container's plan input: its record, with what is decided afresh at each start. */
-export function containerSpec(record: ContainerRecord, idMaps: ContainerIdMaps, security: ContainerSecurity, etcFiles: EtcFiles): ContainerSpec {
+export function containerSpec(record: ContainerRecord, idMaps: ContainerIdMaps, security: ContainerSecurity, etcFiles: EtcFiles, network: PreparedNetwork): ContainerSpec {
   return {
     id: record.id,
     rootfs: record.rootfs,
     uidMap: idMaps.uid,
     gidMap: idMaps.gid,
-    network: record.network,
+    network: network.setup,
     hostname: record.hostname,
     readOnly: record.readOnly,
     etcFiles,
@@ -48,8 +50,11 @@ export function containerSpec(record: ContainerRecord, idMaps: ContainerIdMaps, 
     workdir: record.workdir,
     user: record.user,
     ...security,
+    // The network's own first: the user's --sysctl may change them.
+    sysctls: [...network.sysctls, ...security.sysctls],
     init: record.init,
     tty: record.tty,
+    process: record.limits.process,
     argv: record.argv,
     env: record.env,
   };
@@ -72,11 +77,12 @@ export function profileContext(record: ContainerRecord, plan: readonly Op[]): { 
 /** What the monitor does besides waiting: keep state, log, restart, detach, clean up. */
 function monitorRecords(containers: ContainerStore, record: ContainerRecord, mode: StartMode): Op[] {
   // A container that outlives its run keeps a log, as podman's do; a foreground --rm one
-  // writes straight to the terminal.
+  // has none. Either way the monitor carries its stdio: a terminal of the user's never
+  // reaches it (docs/security.md, "Terminals").
   const logged = mode.detach || !record.autoRemove;
   return [
     { op: 'state', path: containers.path(record.id, STATE_FILE) },
-    ...(record.tty || logged ? [{ op: 'stdio', tty: record.tty, stdin: record.interactive, log: logged ? containers.path(record.id, LOG_FILE) : null } as const] : []),
+    { op: 'stdio', tty: record.tty, stdin: record.interactive, log: logged ? containers.path(record.id, LOG_FILE) : null },
     ...(record.restart.policy !== 'no'
       ? [{ op: 'restart', policy: record.restart.policy, maxRetries: record.restart.maxRetries, stopFile: containers.path(record.id, STOP_FILE) } as const]
       : []),
@@ -109,13 +115,24 @@ export async function startContainer(containers: ContainerStore, idMaps: Contain
 
 async function launch(containers: ContainerStore, idMaps: ContainerIdMaps, record: ContainerRecord, mode: StartMode, io: StartIO): Promise<number> {
   const scratch = runtimeDir();
-  const security = await containerSecurity(record.security, record.network, { dir: scratch, write: true });
-  const etcFiles = etcFilePaths(containers.path(record.id, 'userdata'));
-  writeEtcFiles(etcFiles, renderEtcFiles(record.hostname, record.network));
-  const plan = [...monitorRecords(containers, record, mode), ...compilePlan(containerSpec(record, idMaps, security, etcFiles))];
+  const security = await containerSecurity(record.security, record.network.mode.kind, { dir: scratch, write: true });
+  const network = await prepareNetwork(record, containers, idMaps, { runtimeDir: scratch, dryRun: false });
+  const etcFiles = etcFilePaths(containers.path(record.id, 'userdata'), network.hosts !== null);
+  writeEtcFiles(etcFiles, { hosts: network.hosts, hostname: `${record.hostname}\n`, resolvConf: network.resolvConf });
   rmSync(containers.path(record.id, STOP_FILE), { force: true });
   if (idMaps.warning !== null) io.warn(`WARN: ${idMaps.warning}`);
-  const result = await launchRuntime(encodePlan(plan), scratch, { passStdin: record.interactive, detached: mode.detach });
-  if (result.report !== null) throw reportToError(result.report, { rootfs: record.rootfsDir ?? record.image?.name ?? record.id, ...profileContext(record, plan) });
+  const limits = setUpLimits(containers, record, io.warn);
+  const plan = [...limits.records, ...monitorRecords(containers, record, mode), ...compilePlan(containerSpec(record, idMaps, security, etcFiles, network))];
+  let result;
+  try {
+    result = await launchRuntime(encodePlan(plan), scratch, { passStdin: record.interactive, detached: mode.detach, via: limits.via });
+  } catch (err) {
+    limits.release();
+    throw err;
+  }
+  if (result.report !== null) {
+    limits.release();
+    throw reportToError(result.report, { rootfs: record.rootfsDir ?? record.image?.name ?? record.id, ...profileContext(record, plan) });
+  }
   return result.status;
 }

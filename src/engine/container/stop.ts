@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { ContainerError, UsageError } from '../../errors.js';
+import { signalProcess } from '../../runtime/signal.js';
 import type { ContainerRecord, ContainerStore } from '../../store/containers.js';
 import { sleep } from '../shared/sleep.js';
 import { eachContainer } from './each.js';
@@ -33,13 +34,13 @@ export async function untilStopped(containers: ContainerStore, id: string, timeo
   }
 }
 
+/**
+ * Signals the container's PID 1, the process the state recorded and no later one with its
+ * pid. When it is gone (it exited meanwhile, which is what was wanted) nothing is signalled.
+ */
 export function signalContainer(status: ContainerStatus & { state: 'running' }, signal: number): void {
-  try {
-    process.kill(status.pid, signal);
-  } catch (err) {
-    // ESRCH: it exited meanwhile, which is what was wanted.
-    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-  }
+  if (status.pidStartTime === null) return;
+  signalProcess({ pid: status.pid, startTime: status.pidStartTime }, signal);
 }
 
 /** podman stop: the stop signal, then SIGKILL after the timeout; never restarted after. */

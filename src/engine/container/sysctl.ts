@@ -1,5 +1,6 @@
 import { UsageError } from '../../errors.js';
-import type { NetworkMode, Sysctl } from '../../plan/spec.js';
+import type { NetworkKind } from '../../net/mode.js';
+import type { Sysctl } from '../../plan/spec.js';
 
 /**
  * --sysctl NAME=VALUE, for the kernel parameters that belong to a namespace the container
@@ -18,7 +19,7 @@ function namespaced(dotted: string): boolean {
   return IPC_PARAMETERS.includes(dotted) || dotted.startsWith('fs.mqueue.') || dotted.startsWith('net.') || dotted === 'kernel.domainname';
 }
 
-export function parseSysctl(item: string, network: NetworkMode): Sysctl {
+export function parseSysctl(item: string, network: NetworkKind): Sysctl {
   const eq = item.indexOf('=');
   const name = eq < 0 ? item : item.slice(0, eq);
   const parts = components(name);
@@ -27,8 +28,9 @@ export function parseSysctl(item: string, network: NetworkMode): Sysctl {
   }
   const dotted = parts.join('.');
   if (!namespaced(dotted)) throw new UsageError(`sysctl ${name} is not namespaced: it would change the host`, HINT);
-  if (dotted.startsWith('net.') && network === 'host') {
-    throw new UsageError(`sysctl ${name} cannot be set with --network host: the network namespace is the host's`, HINT);
+  if (dotted.startsWith('net.') && (network === 'host' || network === 'container')) {
+    const owner = network === 'host' ? "the host's" : "another container's";
+    throw new UsageError(`sysctl ${name} cannot be set with --network ${network}: the network namespace is ${owner}`, HINT);
   }
   const value = item.slice(eq + 1);
   if (/[\n\0]/.test(value)) throw new UsageError(`invalid value for sysctl ${name}`, 'give the value on one line');

@@ -1,40 +1,15 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { ContainerError } from '../../errors.js';
 import type { IdMap } from '../../plan/ops.js';
 import { parsePasswd } from '../../rootfs/users.js';
 import { ContainerStore } from '../../store/containers.js';
 import { storeRoot } from '../../store/paths.js';
 import { containerIdMaps } from '../../sys/idmap.js';
-import { procStatFields } from '../../sys/process.js';
+import { processTree } from '../../sys/process.js';
 import { findContainer } from './lookup.js';
 import { containerStatus } from './state.js';
 import { rootFiles } from './exec.js';
 import { formatTable } from '../shared/human.js';
-
-interface HostProcess {
-  readonly pid: number;
-  readonly ppid: number;
-}
-
-function hostProcesses(): HostProcess[] {
-  return readdirSync('/proc').flatMap((name) => {
-    const fields = /^\d+$/.test(name) ? procStatFields(Number(name)) : null;
-    return fields ? [{ pid: Number(name), ppid: Number(fields[1]) }] : [];
-  });
-}
-
-/** `root` and every process below it. */
-function tree(root: number, all: readonly HostProcess[]): number[] {
-  const children = new Map<number, number[]>();
-  for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p.pid]);
-  const found: number[] = [];
-  for (const queue = [root]; queue.length > 0; ) {
-    const pid = queue.shift()!;
-    found.push(pid);
-    queue.push(...(children.get(pid) ?? []));
-  }
-  return found;
-}
 
 function statusField(status: string, field: string): string {
   return new RegExp(`^${field}:\\s*(.*)$`, 'm').exec(status)?.[1] ?? '';
@@ -59,7 +34,7 @@ export async function topContainer(ref: string, io: { out: (line: string) => voi
   const names = new Map(parsePasswd(rootFiles(record)('/etc/passwd')).map((e) => [e.uid, e.name]));
   const nsPid = new Map<number, string>();
   const rows: string[][] = [];
-  for (const pid of tree(status.pid, hostProcesses())) {
+  for (const pid of processTree(status.pid)) {
     let procStatus: string;
     let cmdline: string;
     try {

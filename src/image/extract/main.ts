@@ -16,6 +16,16 @@ import { UnsafeLayerPath } from './layer-path.js';
 
 class LayerError extends Error {}
 
+/** An entry owned by an id the container's map does not reach. */
+class OwnerBeyondMap extends LayerError {
+  constructor(
+    message: string,
+    readonly owner: number,
+  ) {
+    super(message);
+  }
+}
+
 function checkRelative(kind: string, path: string): void {
   if (path.startsWith('/')) throw new LayerError(`${kind} "${path}" is an absolute path`);
   if (path.split('/').includes('..')) throw new LayerError(`${kind} "${path}" contains ".."`);
@@ -68,7 +78,7 @@ async function extractLayer(layer: LayerToExtract, request: ExtractRequest): Pro
       }
       if (entry.type === 'SymbolicLink') symlinks.add(path);
       if (request.preserveOwners && ((entry.uid ?? 0) > request.maxId || (entry.gid ?? 0) > request.maxId)) {
-        throw new LayerError(`"${path}" belongs to ${entry.uid}:${entry.gid}, beyond the ${request.maxId + 1} ids a container maps`);
+        throw new OwnerBeyondMap(`"${path}" belongs to ${entry.uid}:${entry.gid}, beyond the ${request.maxId + 1} ids a container maps`, Math.max(entry.uid ?? 0, entry.gid ?? 0));
       }
     } catch (err) {
       failure = err as Error;
@@ -148,7 +158,8 @@ async function main(): Promise<void> {
     } catch (err) {
       const known = err instanceof LayerError || err instanceof UnsafeLayerPath || err instanceof UnsupportedEntry;
       const message = known ? (err as Error).message : `${(err as Error).message ?? err}`;
-      process.stderr.write(`${JSON.stringify({ blob: layer.blob, message })}\n`);
+      const owner = err instanceof OwnerBeyondMap ? { owner: err.owner } : {};
+      process.stderr.write(`${JSON.stringify({ blob: layer.blob, message, ...owner })}\n`);
       process.exit(EXTRACT_FAILED);
     }
   }

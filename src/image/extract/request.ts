@@ -30,6 +30,8 @@ export interface ExtractedLayer {
 export interface ExtractFailure {
   readonly blob: string;
   readonly message: string;
+  /** Set when an entry's owner is beyond the id map: the highest id it needs. */
+  readonly owner?: number;
 }
 
 export const EXTRACT_FAILED = 3;

@@ -1,9 +1,10 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { NookError } from '../../errors.js';
+import { HostError, NookError } from '../../errors.js';
 import { runInUserns } from '../../runtime/userns.js';
-import type { ContainerIdMaps } from '../../sys/idmap.js';
+import { userName, type ContainerIdMaps } from '../../sys/idmap.js';
+import { allSubordinateEntries, usermodFix } from '../../sys/subids.js';
 import { EXTRACT_FAILED, STDIN, type ExtractedLayer, type ExtractFailure, type LayerToExtract } from './request.js';
 
 /** Where scripts/build.mjs puts the extractor: next to the CLI bundle. */
@@ -54,6 +55,7 @@ async function runExtractor(maps: ContainerIdMaps, layers: readonly LayerToExtra
   if (result.status === EXTRACT_FAILED) {
     const [failure] = parseLines<ExtractFailure>(result.stderr);
     const blob = failure?.blob === STDIN ? options.label : failure?.blob;
+    if (failure?.owner !== undefined) throw rangeTooSmall(blob ?? 'unknown', failure.message, failure.owner, maps);
     throw new LayerExtractError(blob ?? 'unknown', failure?.message ?? result.stderr.trim());
   }
   if (result.status !== 0) {
@@ -62,6 +64,16 @@ async function runExtractor(maps: ContainerIdMaps, layers: readonly LayerToExtra
     });
   }
   return parseLines<ExtractedLayer>(result.stdout);
+}
+
+/** A layer with an owner past the user's subordinate range: the host's to fix, with the exact command. */
+function rangeTooSmall(blob: string, message: string, owner: number, maps: ContainerIdMaps): HostError {
+  const have = Math.min(maps.maxUid, maps.maxGid);
+  const user = userName(process.getuid?.() ?? 0);
+  return new HostError(
+    `layer ${blob.split('/').pop()} needs container ids up to ${owner}, but your subordinate range gives ${have + 1} (${message}); nothing of it was kept`,
+    `give ${user} more subordinate ids, as root: ${usermodFix(user, owner - have, allSubordinateEntries())}`,
+  );
 }
 
 /**
