@@ -1,10 +1,11 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolatedEnv, nook, show, type NookResult } from '../helpers/nook.js';
+import { isolatedEnv, nook, NOOK_BIN, show, type NookResult } from '../helpers/nook.js';
 import { privatePodman, type Podman } from '../helpers/podman.js';
 import { startRegistry } from '../helpers/registry.js';
 import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
@@ -429,7 +430,7 @@ describe('nook build', () => {
   });
 
   it('runs RUN steps with the hardening of nook run, and mounts a stage, the context and a tmpfs', async () => {
-    const status = 'grep -E "^(CapEff|CapBnd|Seccomp|NoNewPrivs):" /proc/self/status';
+    const status = 'grep -E "^(CapEff|CapBnd|Seccomp|Seccomp_filters|NoNewPrivs):" /proc/self/status';
     const dir = context('run-mounts', {
       'Containerfile': [
         `FROM ${BASE} AS tools`,
@@ -540,6 +541,13 @@ describe('nook build', () => {
     imageId(await build(dir, '-t', 'precedence'));
     expect((await inspect('precedence')).Config.Labels).toEqual({ from: 'containerfile' });
     expect(await run('precedence', 'ls', '/ctx')).toBe('Containerfile\nDockerfile\nb.txt\n');
+  });
+
+  it('gives a RUN step no terminal of the user\'s, even when nook build runs on one', async () => {
+    const dir = context('terminal', { 'Containerfile': `FROM ${BASE}\nRUN for fd in 0 1 2; do [ -t $fd ] && echo "fd $fd: terminal" || echo "fd $fd: not a terminal"; done\n` });
+    const command = `${NOOK_BIN} build --no-cache ${dir}`;
+    const { stdout } = await promisify(execFile)('script', ['-qec', command, '/dev/null'], { env });
+    expect(stdout.replaceAll('\r', '')).toContain('fd 0: not a terminal\nfd 1: not a terminal\nfd 2: not a terminal\n');
   });
 
   it('builds a --target stage, from stdin with -f -, and writes --iidfile', async () => {

@@ -6,6 +6,7 @@ import type { Heredoc, Instruction } from '../../build/parse.js';
 import { compilePlan } from '../../plan/compile.js';
 import { encodePlan } from '../../plan/encode.js';
 import { DEFAULT_SECURITY } from '../../plan/security-options.js';
+import type { Op } from '../../plan/ops.js';
 import type { ContainerMount, ContainerSpec } from '../../plan/spec.js';
 import { NO_DNS_SETTINGS, renderResolvConf } from '../../net/dns.js';
 import { LOCALHOST_LINES, renderHosts } from '../../net/hosts.js';
@@ -287,7 +288,8 @@ export async function runStep(build: Build, stage: Stage, ins: Instruction, step
       argv,
       env: runEnv(stage, hostname),
     };
-    const plan = compilePlan(spec);
+    // The monitor carries the step's stdio, as for nook run: no terminal of the user's reaches it.
+    const plan: Op[] = [{ op: 'stdio', tty: false, stdin: false, log: null }, ...compilePlan(spec)];
     const result = await launchRuntime(encodePlan(plan), runtimeDir(), build.options.quiet ? { capture: true } : { passStdin: false });
     if (result.report !== null) throw reportToError(result.report, { rootfs: `stage ${stage.name ?? stage.index}` });
     if (result.status !== 0) {
