@@ -35,9 +35,9 @@ function parsePull(value: string | boolean | undefined): PullPolicy {
   throw new UsageError(`unknown pull policy "${String(value)}"`, 'use --pull missing (the default), always or never');
 }
 
-function parseNetwork(value: string): BuildNetwork {
-  if (value === 'none' || value === 'host') return value;
-  throw new UsageError(`network mode "${value}" is not supported for RUN steps`, 'use --network none (the default) or --network host');
+function parseNetwork(value: string): BuildNetwork | 'default' {
+  if (value === 'default' || value === 'pasta' || value === 'none' || value === 'host') return value;
+  throw new UsageError(`network mode "${value}" is not supported for RUN steps`, 'use --network pasta (the default where it is installed), none or host');
 }
 
 function parseSecrets(values: readonly string[]): Map<string, string> {
@@ -98,7 +98,7 @@ function defineBuild(cmd: Command, onInvoke: (invocation: BuildInvocation) => vo
     .option('--no-cache', 'run every step, reusing no cached layer')
     .addOption(new Option('--pull [policy]', 'when to pull the base images: missing, always or never'))
     .addOption(tlsVerifyOption())
-    .option('--network <mode>', 'network of RUN steps: none or host', 'none')
+    .option('--network <mode>', 'network of RUN steps: pasta, none or host (default: pasta where installed)', 'default')
     .option('--label <key=value>', 'add a label to the image (repeatable)', collect, [])
     .option('--platform <os/arch>', 'only this host\'s platform can be built')
     .option('-q, --quiet', 'print only the image id', false)

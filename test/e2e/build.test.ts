@@ -550,6 +550,22 @@ describe('nook build', () => {
     expect(stdout.replaceAll('\r', '')).toContain('fd 0: not a terminal\nfd 1: not a terminal\nfd 2: not a terminal\n');
   });
 
+  it('gives RUN steps nook run\'s default network (pasta), and none with --network=none', async () => {
+    const server = createServer((_req, res) => res.end('over the network\n'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const url = `http://host.containers.internal:${port}/`;
+      const dir = context('network', {
+        'Containerfile': [`FROM ${BASE}`, `RUN wget -q -O /fetched ${url}`, `RUN --network=none wget -q -T 2 -O /offline ${url} 2>/dev/null || echo no network > /offline`].join('\n'),
+      });
+      imageId(await build(dir, '-t', 'networked'));
+      expect(await run('networked', 'cat', '/fetched', '/offline')).toBe('over the network\nno network\n');
+    } finally {
+      server.close();
+    }
+  });
+
   it('builds a --target stage, from stdin with -f -, and writes --iidfile', async () => {
     const dir = context('target', { 'marker.txt': 'm\n' });
     const iid = join(tmp.path, 'iid');

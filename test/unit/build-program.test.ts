@@ -9,7 +9,7 @@ function parse(...args: string[]): Invocation | undefined {
 }
 
 describe('build command line', () => {
-  it('has podman\'s defaults: context ., missing pull, no network, cache on', () => {
+  it('has podman\'s defaults: context ., missing pull, the default network, cache on', () => {
     expect(parse('build')).toEqual({
       command: 'build',
       options: {
@@ -21,7 +21,7 @@ describe('build command line', () => {
         noCache: false,
         pull: 'missing',
         tlsVerify: true,
-        network: 'none',
+        network: 'default',
         labels: new Map(),
         platform: null,
         quiet: false,

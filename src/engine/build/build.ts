@@ -18,7 +18,8 @@ import { containerIdMaps } from '../../sys/idmap.js';
 import { BuildContext } from './context.js';
 import { BuildError, RunStepFailed } from './errors.js';
 import { buildTime } from './layer-step.js';
-import type { BuildIO, BuildOptions } from './options.js';
+import type { BuildIO, BuildNetwork, BuildOptions } from './options.js';
+import { defaultNetwork } from '../network/default.js';
 import { runStep } from './run-step.js';
 import { copyStage, copyStep, imageStage, workdirStep } from './sources.js';
 import { cacheKey, stageVariables, type Build, type ImageDoc, type Stage } from './stage.js';
@@ -274,6 +275,15 @@ function readContainerfile(options: BuildOptions): { text: string; name: string 
   }
 }
 
+/** RUN steps' network without --network: nook run's default where that is pasta, else none. */
+function runNetworkDefault(options: BuildOptions, io: BuildIO): BuildNetwork {
+  if (options.network !== 'default') return options.network;
+  const chosen = defaultNetwork();
+  if (chosen.kind === 'pasta') return 'pasta';
+  io.err(chosen.kind === 'none' ? (chosen.warning ?? 'WARN: RUN steps have no network') : 'WARN: RUN steps get a network through pasta, which is not installed: they have none (--network none)');
+  return 'none';
+}
+
 /** `nook build`: the image a Containerfile describes, in the store, tagged; its id last on stdout. */
 export async function buildCommand(options: BuildOptions, io: BuildIO): Promise<number> {
   checkPlatform(options.platform);
@@ -299,6 +309,7 @@ export async function buildCommand(options: BuildOptions, io: BuildIO): Promise<
   const progress: BuildIO = options.quiet ? { out: () => undefined, err: io.err } : io;
   const build: Build = {
     options,
+    network: runNetworkDefault(options, io),
     io: progress,
     store,
     maps,

@@ -1,7 +1,10 @@
 import type { PullPolicy } from '../image/auto-pull.js';
 
-/** The network of RUN steps: none (their own namespace with only lo) or the host's. */
-export type BuildNetwork = 'none' | 'host';
+/**
+ * The network of RUN steps: their own namespace reached through pasta (nook run's default
+ * network), one with only lo, or the host's.
+ */
+export type BuildNetwork = 'pasta' | 'none' | 'host';
 
 /** What `nook build` is asked for (the CLI maps its flags onto this). */
 export interface BuildOptions {
@@ -17,8 +20,8 @@ export interface BuildOptions {
   readonly noCache: boolean;
   readonly pull: PullPolicy;
   readonly tlsVerify: boolean;
-  /** RUN steps' network: none (the default) or host. */
-  readonly network: BuildNetwork;
+  /** RUN steps' network; 'default': pasta where nook run would use it, else none. */
+  readonly network: BuildNetwork | 'default';
   /** --label K=V on the final image. */
   readonly labels: ReadonlyMap<string, string>;
   /** --platform: only this host's platform can be built (RUN steps run here). */

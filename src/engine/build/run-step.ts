@@ -6,9 +6,13 @@ import type { Heredoc, Instruction } from '../../build/parse.js';
 import { compilePlan } from '../../plan/compile.js';
 import { encodePlan } from '../../plan/encode.js';
 import { DEFAULT_SECURITY } from '../../plan/security-options.js';
-import type { Op } from '../../plan/ops.js';
-import type { ContainerMount, ContainerSpec } from '../../plan/spec.js';
-import { NO_DNS_SETTINGS, renderResolvConf } from '../../net/dns.js';
+import type { NetworkHelper, Op } from '../../plan/ops.js';
+import type { ContainerMount, ContainerSpec, NetworkSetup } from '../../plan/spec.js';
+import { isLoopbackAddress, NO_DNS_SETTINGS, parseResolvConf, renderResolvConf } from '../../net/dns.js';
+import { PASTA_DNS_FORWARD, pastaArgv } from '../../net/pasta.js';
+import { defaultRoute } from '../../sys/route.js';
+import { helperBinary } from '../network/default.js';
+import { ownNamespaceSysctls } from '../network/prepare.js';
 import { LOCALHOST_LINES, renderHosts } from '../../net/hosts.js';
 import type { BuildNetwork } from './options.js';
 import { layeredKind, resolveLayeredPath } from '../../rootfs/layered.js';
@@ -210,9 +214,9 @@ function createdMountPoints(lowerDirs: readonly string[], paths: readonly string
 
 function networkOf(build: Build, ins: Instruction): BuildNetwork {
   const flag = ins.flags.find((f) => f.name === 'network')?.value;
-  if (flag === undefined || flag === null || flag === 'default') return build.options.network;
-  if (flag === 'none' || flag === 'host') return flag;
-  throw new BuildError(`RUN --network=${flag} is not supported`, 'use none or host');
+  if (flag === undefined || flag === null || flag === 'default') return build.network;
+  if (flag === 'none' || flag === 'host' || flag === 'pasta') return flag;
+  throw new BuildError(`RUN --network=${flag} is not supported`, 'use pasta, none or host');
 }
 
 function hostFile(path: string): string {
@@ -223,11 +227,27 @@ function hostFile(path: string): string {
   }
 }
 
-/** A RUN container's /etc/hosts and resolv.conf, as nook run writes them for the same network. */
-function etcContent(hostname: string, network: BuildNetwork): EtcContent {
-  const base = network === 'host' ? hostFile('/etc/hosts') : LOCALHOST_LINES;
-  const resolvConf = network === 'host' ? hostFile('/etc/resolv.conf') : renderResolvConf(NO_DNS_SETTINGS, 'no network (--network none): no name servers');
-  return { hosts: renderHosts({ base, addHosts: [], ownAddress: null, names: [hostname], hostAddress: null }), hostname: `${hostname}\n`, resolvConf };
+/**
+ * A RUN container's network and its /etc/hosts and resolv.conf, as nook run sets them up for
+ * the same network (without published ports: a step serves nothing).
+ */
+function runNetwork(network: BuildNetwork, hostname: string, stepDir: string): { setup: NetworkSetup; etc: EtcContent } {
+  const hosts = (base: string, ownAddress: string | null, hostAddress: string | null): string => renderHosts({ base, addHosts: [], ownAddress, names: [hostname], hostAddress });
+  const hostDns = parseResolvConf(hostFile('/etc/resolv.conf'));
+  switch (network) {
+    case 'none':
+      return { setup: { kind: 'none' }, etc: { hosts: hosts(LOCALHOST_LINES, null, null), hostname: `${hostname}\n`, resolvConf: renderResolvConf(NO_DNS_SETTINGS, 'no network (--network none): no name servers') } };
+    case 'host':
+      return { setup: { kind: 'host' }, etc: { hosts: hosts(hostFile('/etc/hosts'), null, null), hostname: `${hostname}\n`, resolvConf: renderResolvConf(hostDns) } };
+    case 'pasta': {
+      const route = defaultRoute();
+      // As nook run: a host name server pasta's namespace cannot reach is asked through pasta's forwarder.
+      const forward = hostDns.servers.length === 0 || hostDns.servers.some((s) => isLoopbackAddress(s) || s === route?.gateway);
+      const dns = forward ? { ...hostDns, servers: [PASTA_DNS_FORWARD] } : hostDns;
+      const helper: NetworkHelper = { start: 'clone', argv: pastaArgv(helperBinary('pasta'), [], [], forward), log: join(stepDir, 'network.log'), apiSocket: null, requests: [] };
+      return { setup: { kind: 'helper', helper }, etc: { hosts: hosts(LOCALHOST_LINES, route?.address ?? null, route?.gateway ?? null), hostname: `${hostname}\n`, resolvConf: renderResolvConf(dns) } };
+    }
+  }
 }
 
 /** The environment of a RUN: the stage's ENV, the args in scope that ENV does not set, a PATH. */
@@ -267,14 +287,15 @@ export async function runStep(build: Build, stage: Stage, ins: Instruction, step
     const userdata = join(step.dir, 'userdata');
     mkdirSync(userdata, { mode: 0o700 });
     const etcFiles = etcFilePaths(userdata, true);
-    writeEtcFiles(etcFiles, etcContent(hostname, network));
+    const net = runNetwork(network, hostname, step.dir);
+    writeEtcFiles(etcFiles, net.etc);
     const security = await containerSecurity(DEFAULT_SECURITY, network, { dir: runtimeDir(), write: true });
     const spec: ContainerSpec = {
       id: hostname,
       rootfs: { kind: 'overlay', overlay: step.overlay },
       uidMap: build.maps.uid,
       gidMap: build.maps.gid,
-      network: { kind: network },
+      network: net.setup,
       hostname,
       readOnly: false,
       etcFiles,
@@ -282,6 +303,8 @@ export async function runStep(build: Build, stage: Stage, ins: Instruction, step
       workdir,
       user: { uid: user.uid, gid: user.gid, groups: user.groups },
       ...security,
+      // The step's own network namespace gets nook run's parameters (ping, low ports).
+      sysctls: [...(network === 'host' ? [] : ownNamespaceSysctls(build.maps)), ...security.sysctls],
       init: false,
       tty: false,
       process: { rlimits: [], oomScoreAdj: null },

@@ -13,7 +13,7 @@ import type { LayerRecord } from '../../store/images.js';
 import type { Store } from '../../store/store.js';
 import type { ContainerIdMaps } from '../../sys/idmap.js';
 import type { BuildContext } from './context.js';
-import type { BuildIO, BuildOptions } from './options.js';
+import type { BuildIO, BuildNetwork, BuildOptions } from './options.js';
 
 /** One history entry of an image config. */
 export interface HistoryEntry {
@@ -52,6 +52,8 @@ export interface Stage {
 /** What every step of one build shares. */
 export interface Build {
   readonly options: BuildOptions;
+  /** RUN steps' network, the default resolved. */
+  readonly network: BuildNetwork;
   readonly io: BuildIO;
   readonly store: Store;
   readonly maps: ContainerIdMaps;
