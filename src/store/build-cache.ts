@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic.js';
 import type { Digest } from './digest.js';
@@ -43,6 +43,17 @@ export class BuildCache {
     } catch {
       return null;
     }
+  }
+
+  /** The layers cached steps made: kept while the cache points at them (system check, prune). */
+  async layers(): Promise<Set<Digest>> {
+    const keys = await readdir(this.dir).catch(() => [] as string[]);
+    const layers = new Set<Digest>();
+    for (const key of keys) {
+      const entry = await this.get(key);
+      if (entry?.kind === 'layer') layers.add(entry.diffId);
+    }
+    return layers;
   }
 
   async put(key: string, entry: CacheEntry): Promise<void> {

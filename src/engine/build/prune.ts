@@ -1,6 +1,5 @@
-import { readdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { BuildCache } from '../../store/build-cache.js';
-import type { Digest } from '../../store/digest.js';
 import type { Store } from '../../store/store.js';
 import type { ContainerIdMaps } from '../../sys/idmap.js';
 
@@ -11,12 +10,7 @@ import type { ContainerIdMaps } from '../../sys/idmap.js';
  */
 export async function pruneBuildCache(store: Store, maps: ContainerIdMaps): Promise<number> {
   const cache = new BuildCache(store.root);
-  const keys = await readdir(cache.dir).catch(() => [] as string[]);
-  const layers = new Set<Digest>();
-  for (const key of keys) {
-    const entry = await cache.get(key);
-    if (entry?.kind === 'layer') layers.add(entry.diffId);
-  }
+  const layers = await cache.layers();
   return store.images.update(async (index, held) => {
     const used = await store.images.inUse(index);
     const unused = [...layers].filter((d) => !used.layers.has(d));
