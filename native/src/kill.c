@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "decimal.h"
 #include "proc.h"
 #include "report.h"
 #include "syscalls.h"

@@ -174,8 +174,10 @@ static void tell_first_process(struct launch *l, int status)
 		dup3(null, NOOK_REPORT_FD, O_CLOEXEC);
 		close(null);
 	}
-	/* Fails only when the first process is gone (nook was killed): nobody to tell. */
-	write(l->notify, &byte, 1);
+	/* Fails for good only when the first process is gone (nook was killed): nobody to
+	 * tell then. */
+	while (write(l->notify, &byte, 1) < 0 && errno == EINTR)
+		;
 	close(l->notify);
 	l->notify = -1;
 }

@@ -296,8 +296,8 @@ static void launch_shared(const struct nook_plan *plan, int userns, int netns, i
 		r[0] = pid;
 		r[1] = pid < 0 ? errno : 0;
 	}
-	write(report, r, sizeof r);
-	_exit(0);
+	/* The monitor reads a short report as the launcher's failure. */
+	_exit(nook_write_all(report, r, sizeof r) < 0 ? 1 : 0);
 }
 
 pid_t nook_net_clone_shared(const struct nook_plan *plan, struct nook_error *e)

@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "decimal.h"
 #include "util.h"
 
 /* Largest fixed arity in the op table (mount). */
@@ -101,29 +102,6 @@ static int next_field(struct cursor *c, char **field, struct nook_error *e)
 	*field = c->p;
 	c->p += len + 1;
 	return 0;
-}
-
-/* Decimal as the TypeScript side prints it: digits only, no sign, no leading zero. */
-static bool parse_decimal_n(const char *s, size_t len, uint64_t max, uint64_t *out)
-{
-	uint64_t value = 0;
-
-	if (len == 0 || (s[0] == '0' && len > 1))
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned digit = (unsigned)(s[i] - '0');
-
-		if (s[i] < '0' || s[i] > '9' || digit > max || value > (max - digit) / 10)
-			return false;
-		value = value * 10 + digit;
-	}
-	*out = value;
-	return true;
-}
-
-static bool parse_decimal(const char *s, uint64_t max, uint64_t *out)
-{
-	return parse_decimal_n(s, strlen(s), max, out);
 }
 
 static bool parse_mode(const char *s, mode_t *out)
@@ -313,7 +291,7 @@ static int decode_idmap(const char *op, char **args, int index, struct nook_idma
 		char *space = strchrnul(map_text, ' ');
 		uint64_t id;
 
-		if (!parse_decimal_n(map_text, (size_t)(space - map_text), UINT32_MAX, &id))
+		if (!nook_parse_decimal_n(map_text, (size_t)(space - map_text), UINT32_MAX, &id))
 			return nook_fail(e, EINVAL, "%s: bad number in map", op);
 		map->ids[i] = map_text;
 		map_text = space + (*space == ' ');
@@ -340,7 +318,7 @@ static int decode_groups(const char *list, struct nook_op *op, struct nook_error
 		const char *comma = strchrnul(list, ',');
 		uint64_t gid;
 
-		if (!parse_decimal_n(list, (size_t)(comma - list), UINT32_MAX - 1, &gid))
+		if (!nook_parse_decimal_n(list, (size_t)(comma - list), UINT32_MAX - 1, &gid))
 			return nook_fail(e, EINVAL, "user: bad group list");
 		op->user.groups[i] = (gid_t)gid;
 		list = comma + 1;
@@ -362,7 +340,7 @@ static int decode_vector(struct cursor *c, const char *op, const char *what, siz
 	if (next_field(c, &count_text, e) < 0)
 		return -1;
 	/* Each field takes at least 3 bytes ("0:,"): bounds the allocation by the plan. */
-	if (!parse_decimal(count_text, (uint64_t)(c->end - c->p) / 3, &count) || count < min)
+	if (!nook_parse_decimal(count_text, (uint64_t)(c->end - c->p) / 3, &count) || count < min)
 		return nook_fail(e, EINVAL, "%s: bad %s count '%s'", op, what, count_text);
 	vec = calloc(count + 1, sizeof *vec);
 	if (!vec)
@@ -437,7 +415,7 @@ static bool parse_rlim(const char *s, uint64_t *out)
 		*out = RLIM_INFINITY;
 		return true;
 	}
-	return parse_decimal(s, RLIM_INFINITY - 1, out);
+	return nook_parse_decimal(s, RLIM_INFINITY - 1, out);
 }
 
 static int decode_rlimit(char **args, struct nook_op *op, struct nook_error *e)
@@ -532,7 +510,7 @@ static int decode_setup_op(const char *name, char **args, struct nook_op *op,
 	case NOOK_OP_SECCOMP:
 		return decode_seccomp(args[0], op, e);
 	case NOOK_OP_FORWARD:
-		if (!parse_decimal(args[0], UINT16_MAX, &number) || number == 0)
+		if (!nook_parse_decimal(args[0], UINT16_MAX, &number) || number == 0)
 			return nook_fail(e, EINVAL, "forward: bad port '%s'", args[0]);
 		op->forward.port = (uint16_t)number;
 		op->forward.socket = args[1];
@@ -560,10 +538,10 @@ static int decode_setup_op(const char *name, char **args, struct nook_op *op,
 			return nook_fail(e, EINVAL, "%s: bad mask '%s'", name, args[0]);
 		return 0;
 	case NOOK_OP_USER:
-		if (!parse_decimal(args[0], UINT32_MAX - 1, &number))
+		if (!nook_parse_decimal(args[0], UINT32_MAX - 1, &number))
 			return nook_fail(e, EINVAL, "user: bad uid '%s'", args[0]);
 		op->user.uid = (uid_t)number;
-		if (!parse_decimal(args[1], UINT32_MAX - 1, &number))
+		if (!nook_parse_decimal(args[1], UINT32_MAX - 1, &number))
 			return nook_fail(e, EINVAL, "user: bad gid '%s'", args[1]);
 		op->user.gid = (gid_t)number;
 		return decode_groups(args[2], op, e);
@@ -798,7 +776,7 @@ static int decode_restart(struct nook_plan *plan, char **args, struct nook_error
 	if (i == sizeof policies / sizeof policies[0])
 		return nook_fail(e, EINVAL, "restart: unknown policy '%s'", args[0]);
 	plan->restart.policy = (enum nook_restart_policy)i;
-	if (!parse_decimal(args[1], UINT32_MAX, &plan->restart.max))
+	if (!nook_parse_decimal(args[1], UINT32_MAX, &plan->restart.max))
 		return nook_fail(e, EINVAL, "restart: bad retry count '%s'", args[1]);
 	plan->restart.stop_file = args[2];
 	return check_path("restart", args[2], e);
@@ -810,9 +788,9 @@ static int decode_join(struct nook_plan *plan, const char *name, char **args,
 	unsigned long flags;
 	uint64_t pid;
 
-	if (!parse_decimal(args[0], INT32_MAX, &pid) || pid == 0)
+	if (!nook_parse_decimal(args[0], INT32_MAX, &pid) || pid == 0)
 		return nook_fail(e, EINVAL, "join: bad pid '%s'", args[0]);
-	if (!parse_decimal(args[1], UINT64_MAX, &plan->join.start))
+	if (!nook_parse_decimal(args[1], UINT64_MAX, &plan->join.start))
 		return nook_fail(e, EINVAL, "join: bad start time '%s'", args[1]);
 	if (parse_flags(name, args[2], namespace_flags, N_FLAGS(namespace_flags), &flags, e) < 0)
 		return -1;
@@ -830,7 +808,7 @@ static int decode_oom_score_adj(struct nook_plan *plan, const char *s, struct no
 	bool negative = s[0] == '-';
 	uint64_t value;
 
-	if (!parse_decimal(s + negative, 1000, &value) || (negative && value == 0))
+	if (!nook_parse_decimal(s + negative, 1000, &value) || (negative && value == 0))
 		return nook_fail(e, EINVAL, "oom-score-adj: bad value '%s'", s);
 	plan->oom_score_adj.set = true;
 	plan->oom_score_adj.value = negative ? -(int)value : (int)value;
@@ -932,7 +910,7 @@ static int decode_launch_record(struct nook_plan *plan, struct cursor *c,
 	case NOOK_OP_NETWORK:
 		return decode_network(plan, c, e);
 	case NOOK_OP_SHARE_NET:
-		if (!parse_decimal(args[0], INT32_MAX, &pid) || pid == 0)
+		if (!nook_parse_decimal(args[0], INT32_MAX, &pid) || pid == 0)
 			return nook_fail(e, EINVAL, "share-net: bad pid '%s'", args[0]);
 		plan->share_net.pid = (pid_t)pid;
 		plan->share_net.index = nook_plan_index(plan);
@@ -1001,4 +979,38 @@ int nook_plan_decode(struct nook_plan *plan, struct nook_error *e)
 		plan->cgroup.unshare_ns = true;
 	}
 	return 0;
+}
+
+static void free_op(struct nook_op *op)
+{
+	switch (op->code) {
+	case NOOK_OP_OVERLAY_ROOTFS:
+		free(op->overlay.lower);
+		break;
+	case NOOK_OP_SECCOMP:
+		free(op->seccomp.insns);
+		break;
+	case NOOK_OP_USER:
+		free(op->user.groups);
+		break;
+	case NOOK_OP_EXEC:
+		free(op->exec.argv);
+		free(op->exec.envp);
+		break;
+	default:
+		break;
+	}
+}
+
+void nook_plan_free(struct nook_plan *plan)
+{
+	for (size_t i = 0; i < plan->n_ops; i++)
+		free_op(&plan->ops[i]);
+	free(plan->ops);
+	free(plan->uid_map.ids);
+	free(plan->gid_map.ids);
+	free(plan->exit_argv);
+	free(plan->exit_envp);
+	free(plan->buf);
+	memset(plan, 0, sizeof *plan);
 }

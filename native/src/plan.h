@@ -185,6 +185,9 @@ struct nook_plan {
 
 int nook_plan_read(int fd, struct nook_plan *plan, struct nook_error *e);
 int nook_plan_decode(struct nook_plan *plan, struct nook_error *e);
+/* Frees what reading and decoding allocated, after a failed decode too. The runtime keeps
+ * its plan to the end; a caller that decodes many (the fuzzer) frees each. */
+void nook_plan_free(struct nook_plan *plan);
 
 /* The report index of the record being decoded (-1: nook-plan, or nothing read yet). */
 static inline int nook_plan_index(const struct nook_plan *plan)

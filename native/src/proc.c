@@ -6,26 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "decimal.h"
 #include "syscalls.h"
 #include "util.h"
-
-bool nook_parse_decimal(const char *s, uint64_t max, uint64_t *out)
-{
-	size_t len = strlen(s);
-	uint64_t value = 0;
-
-	if (len == 0 || (s[0] == '0' && len > 1))
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned digit = (unsigned)(s[i] - '0');
-
-		if (s[i] < '0' || s[i] > '9' || digit > max || value > (max - digit) / 10)
-			return false;
-		value = value * 10 + digit;
-	}
-	*out = value;
-	return true;
-}
 
 /* The fields after the command name, which may hold spaces and ')': counted from the last
  * ')'. Field 3 (state) is the first. */

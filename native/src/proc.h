@@ -23,7 +23,4 @@ int nook_proc_stat(pid_t pid, struct nook_proc_stat *st, struct nook_error *e);
  * names another process. */
 int nook_open_process(pid_t pid, uint64_t start, int *pidfd, struct nook_error *e);
 
-/* Decimal as nook prints it: digits only, no sign, no leading zero, at most @max. */
-bool nook_parse_decimal(const char *s, uint64_t max, uint64_t *out);
-
 #endif

@@ -38,7 +38,7 @@ export function addSandboxCommand(program: Command, onInvoke: (invocation: Sandb
     .option('--rw <path>', 'share a file or directory writable ("." for the current directory; repeatable)', collect, [])
     .option('--ro <path>', 'share a file or directory read-only (repeatable)', collect, [])
     .option('--hide <path>', 'hide a file (shows as /dev/null) or directory (shows empty) (repeatable)', collect, [])
-    .option('--network <mode>', 'none (default: only lo), host; pasta and slirp4netns are not available yet')
+    .option('--network <mode>', 'none (default: only lo), pasta or slirp4netns (a namespace of its own, connected), host')
     .option('--allow-host <host[:port]>', 'let HTTP and HTTPS reach this host through nook\'s filtering proxy (default ports 80, 443; repeatable)', collect, [])
     .option('-e, --env <KEY=VALUE>', 'set a variable; -e KEY passes your own KEY (repeatable)', collect, [])
     .option('--keep-env', 'pass your whole environment, except variables that look like secrets')

@@ -9,6 +9,21 @@ export function shellQuote(word: string): string {
 
 const sh = (...words: string[]): string => words.map(shellQuote).join(' ');
 
+/** Records for the monitor (state file, stdio, restarts, detaching), not steps that build the container. */
+// cgroup too: start puts it in front of the plan only where limits are enforced.
+const MONITOR_RECORDS: ReadonlySet<Op['op']> = new Set(['state', 'stdio', 'restart', 'detach', 'exit-command', 'cgroup']);
+
+/**
+ * The step number (1-based) of `plan[opIndex]` among the steps that build the container:
+ * its line in `run --explain`, which shows those steps and not the monitor's records that
+ * a start puts before them. null for a monitor record, or an index not in the plan.
+ */
+export function buildStep(plan: readonly Op[], opIndex: number): number | null {
+  const op = plan[opIndex];
+  if (op === undefined || MONITOR_RECORDS.has(op.op)) return null;
+  return plan.slice(0, opIndex).filter((o) => !MONITOR_RECORDS.has(o.op)).length + 1;
+}
+
 /**
  * Renders a plan as the shell commands that would build the same container by hand
  * (unshare, newuidmap, mount, pivot_root, setpriv …), one line per op. Container paths are

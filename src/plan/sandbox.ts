@@ -1,6 +1,6 @@
 import { kernelInterfaces, privilegeDrop } from './compile.js';
 import { MASKED_PATHS, READONLY_PATHS } from './hardening.js';
-import type { BindFlag, IdMap, Namespace, Op } from './ops.js';
+import type { BindFlag, IdMap, Namespace, NetworkHelper, Op } from './ops.js';
 
 /** Where nook's proxy socket shows inside a sandbox (a read-only bind of its directory). */
 export const SANDBOX_PROXY_DIR = '/run/nook';
@@ -30,8 +30,11 @@ export interface SandboxSpec {
   readonly gid: number;
   /** An empty host directory the root tmpfs is attached on, in the sandbox's mount namespace only. */
   readonly rootMountPoint: string;
-  /** none: a network namespace with only lo; host: the host's. */
-  readonly network: 'none' | 'host';
+  /**
+   * none: a network namespace with only lo; host: the host's; a helper (pasta, slirp4netns)
+   * connects a namespace of its own, with a resolv.conf (host file) whose name servers it reaches.
+   */
+  readonly network: 'none' | 'host' | { readonly helper: NetworkHelper; readonly resolvConf: string };
   readonly view: readonly SandboxEntry[];
   /** Paths masked once the view is built: a file by /dev/null, a directory by an empty read-only tmpfs. */
   readonly hidden: readonly string[];
@@ -80,7 +83,8 @@ function viewOps(view: readonly SandboxEntry[]): Op[] {
  * directories bound onto it (docs/sandbox.md). Pure, like compilePlan.
  */
 export function compileSandboxPlan(spec: SandboxSpec): Op[] {
-  const ownNetwork = spec.network === 'none';
+  const ownNetwork = spec.network !== 'host';
+  const helper = typeof spec.network === 'object' ? spec.network : null;
   const namespaces: Namespace[] = ['user', 'mount', 'pid', 'uts', 'ipc', ...(ownNetwork ? (['net'] as const) : []), 'cgroup'];
   const self = (id: number): IdMap => ({ helper: null, ranges: [{ inside: id, outside: id, count: 1 }] });
   const gidMap = self(spec.gid);
@@ -89,6 +93,7 @@ export function compileSandboxPlan(spec: SandboxSpec): Op[] {
     { op: 'namespaces', namespaces },
     { op: 'uid-map', map: self(spec.uid) },
     { op: 'gid-map', map: gidMap },
+    ...(helper ? [{ op: 'network', helper: helper.helper } as const] : []),
     // The monitor carries stdio: a terminal of the user's never reaches the sandbox, which
     // also leads a session of its own (docs/security.md, "Terminals").
     { op: 'stdio', tty: false, stdin: true, log: null },
@@ -96,6 +101,7 @@ export function compileSandboxPlan(spec: SandboxSpec): Op[] {
     { op: 'tmpfs-rootfs', mountPoint: spec.rootMountPoint },
     ...kernelInterfaces(gidMap, ownNetwork),
     ...viewOps(spec.view),
+    ...(helper ? [{ op: 'bind', source: helper.resolvConf, path: '/etc/resolv.conf', flags: ['ro', 'nosuid', 'nodev', 'noexec', 'create-file'] } as const] : []),
     ...(proxy ? [{ op: 'bind', source: proxy.socketDir, path: SANDBOX_PROXY_DIR, flags: ['ro', 'nosuid', 'nodev', 'noexec', 'create-dir'] } as const] : []),
     // The root itself holds only mount points: nothing may be added to it.
     { op: 'remount-ro', path: '/', flags: [] },
@@ -110,6 +116,7 @@ export function compileSandboxPlan(spec: SandboxSpec): Op[] {
     ...privilegeDrop({ seccomp: spec.seccomp, user: { uid: spec.uid, gid: spec.gid, groups: [] }, capabilities: 0n, noNewPrivs: true }),
     // After the privilege drop: the relay is confined exactly as the command is.
     ...(proxy ? [{ op: 'forward', port: proxy.port, socket: `${SANDBOX_PROXY_DIR}/${PROXY_SOCKET_NAME}` } as const] : []),
+    ...(helper ? [{ op: 'await-network' } as const] : []),
     { op: 'close-fds' },
     // PID 1 stays and reaps: when the command exits, PID 1 does, and the kernel kills
     // whatever the command left behind in the PID namespace.

@@ -1,8 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import type { ProcessUser } from '../plan/spec.js';
 import { readLayeredFile } from './layered.js';
-import { resolveInRoot } from './resolve.js';
 
 export interface ContainerUser extends ProcessUser {
   readonly home: string;
@@ -21,31 +19,20 @@ interface GroupEntry {
   readonly members: readonly string[];
 }
 
-/** Reads a file of the container's root filesystem, '' when it has none. */
+/**
+ * Reads a file of the container's root filesystem, '' when it has none. Throws a
+ * RootfsError for a file nook refuses to read (not a regular file, or too large).
+ */
 export type RootFileReader = (path: string) => string;
 
 /** Files of a plain directory used as the root. */
 export function directoryFiles(root: string): RootFileReader {
-  return (path) => {
-    const host = resolveInRoot(root, path);
-    if (host === null) return '';
-    try {
-      return readFileSync(host, 'utf8');
-    } catch {
-      return '';
-    }
-  };
+  return imageFiles([root]);
 }
 
 /** Files of an image, from its extracted layers (topmost first). */
 export function imageFiles(layers: readonly string[]): RootFileReader {
-  return (path) => {
-    try {
-      return readLayeredFile(layers, path) ?? '';
-    } catch {
-      return '';
-    }
-  };
+  return (path) => readLayeredFile(layers, path) ?? '';
 }
 
 export function parsePasswd(text: string): PasswdEntry[] {

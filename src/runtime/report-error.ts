@@ -4,6 +4,8 @@ import { idMapHelper, UIDMAP_PACKAGE } from '../sys/subids.js';
 import { readUsernsSettings, usernsProblems, type HostProblem } from '../sys/userns.js';
 import { findOnPath } from '../sys/which.js';
 import { runtimeBinary } from './launch.js';
+import { buildStep } from '../plan/explain.js';
+import type { Op } from '../plan/ops.js';
 import { errnoMessage, type RuntimeReport } from './report.js';
 
 const EPERM = 1;
@@ -18,6 +20,18 @@ export interface ReportContext {
   readonly rootfs: string;
   /** The profile's file and the plan index of its seccomp op. */
   readonly seccompProfile?: { readonly path: string; readonly opIndex: number };
+  /**
+   * The plan of a container start, which `run --explain` shows: a failed op is then named
+   * by its step there. Other plans (exec, cp, unshare) have no such listing.
+   */
+  readonly startPlan?: readonly Op[];
+}
+
+/** "at step N (op detail)" for a start, where --explain shows step N; "in op detail" otherwise. */
+function failedStep(report: RuntimeReport, context: ReportContext): { where: string; step: number | null } {
+  const what = `${report.opName}${report.detail ? ` ${report.detail}` : ''}`;
+  const step = context.startPlan === undefined ? null : buildStep(context.startPlan, report.opIndex);
+  return { where: step === null ? `in ${what}` : `at step ${step} (${what})`, step };
 }
 
 /**
@@ -30,7 +44,7 @@ function deniedByProfile(report: RuntimeReport, context: ReportContext): NookErr
   // A file without its x bit says EACCES too: that is the command's fault, not the profile's.
   if (report.opName === 'exec' && report.errno === EACCES) return null;
   return new RuntimeError(
-    `container setup failed at step ${report.opIndex + 1} (${report.opName}${report.detail ? ` ${report.detail}` : ''}), after the seccomp profile ${profile.path} was installed: ${errnoMessage(report.errno)}`,
+    `container setup failed ${failedStep(report, context).where}, after the seccomp profile ${profile.path} was installed: ${errnoMessage(report.errno)}`,
     'the profile must allow what the runtime does after installing it: setgroups, setresgid, setresuid, capset, prctl, execve',
   );
 }
@@ -113,14 +127,20 @@ export function reportToError(report: RuntimeReport, context: ReportContext): No
       `replace that symlink in ${context.rootfs} with a real directory or file`,
     );
   }
+  const failed = failedStep(report, context);
   // AppArmor's restriction lets the namespace be made but takes its capabilities: the first
   // mount or similar then fails.
   const restricted = [EPERM, EACCES].includes(errno) ? usernsBlockers() : [];
   if (restricted.length > 0) {
     return new RuntimeError(
-      `container setup failed at step ${report.opIndex + 1} (${opName}${where}): ${errnoMessage(errno)}, most likely because ${restricted.map((b) => b.problem).join('; ')}`,
+      `container setup failed ${failed.where}: ${errnoMessage(errno)}, most likely because ${restricted.map((b) => b.problem).join('; ')}`,
       restricted.map((b) => b.fix).join('; '),
     );
   }
-  return new RuntimeError(`container setup failed at step ${report.opIndex + 1} (${opName}${where}): ${errnoMessage(errno)}`, 'run again with --explain to see every step');
+  return new RuntimeError(
+    `container setup failed ${failed.where}: ${errnoMessage(errno)}`,
+    failed.step === null
+      ? 'docs/protocol.md says what each setup op does'
+      : `run the same command with --explain: step ${failed.step} is line ${failed.step} of what it prints`,
+  );
 }

@@ -69,11 +69,29 @@ describe('layer extraction inside the user namespace', () => {
     const answer = JSON.parse(result.stdout.trim()) as { diffId: string; entries: number };
     expect(answer.diffId).toMatch(/^sha256:[0-9a-f]{64}$/);
     const base = subordinateStart('/etc/subuid') - 1;
+    const groupBase = subordinateStart('/etc/subgid') - 1;
     const mine = lstatSync(join(dir, 'srv', 'mine'));
-    expect([mine.uid, mine.gid & 0, mine.mode & 0o7777]).toEqual([base + 42, 0, 0o640]);
+    expect([mine.uid, mine.gid, mine.mode & 0o7777]).toEqual([base + 42, groupBase + 43, 0o640]);
     expect(lstatSync(join(dir, 'srv', 'setuid')).mode & 0o7777).toBe(0o4755);
     expect(lstatSync(join(dir, 'srv', 'again')).ino).toBe(mine.ino);
     expect(lstatSync(join(dir, 'srv', 'link')).isSymbolicLink()).toBe(true);
+  });
+
+  it('takes an owner field it cannot read as 0, as the id check does', async () => {
+    // Found by the layer-entries fuzzer: node-tar leaves such a field undefined, and chown threw.
+    const unreadableGid = (tar: Buffer): Buffer => {
+      const damaged = Buffer.from(tar);
+      damaged.fill(0, 116, 124).write('x', 116);
+      damaged.fill(0x20, 148, 156);
+      let sum = 0;
+      for (const byte of damaged.subarray(0, 512)) sum += byte;
+      damaged.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+      return damaged;
+    };
+    const { result, dir } = await extract([{ type: 'dir', path: 'srv/', uid: 1000, gid: 1000 }], unreadableGid);
+    expect(result.status, show(result)).toBe(0);
+    const srv = lstatSync(join(dir, 'srv'));
+    expect([srv.uid, srv.gid]).toEqual([subordinateStart('/etc/subuid') - 1 + 1000, process.getgid!()]);
   });
 
   for (const [name, compress] of [
@@ -154,4 +172,17 @@ describe('layer extraction inside the user namespace', () => {
       expect(readFileSync(join(outside, 'secret'), 'utf8')).toBe('host secret');
     });
   }
+
+  it('refuses a NUL byte in a name or a link target as a malformed layer', async () => {
+    // Found by the layer-entries fuzzer (node's fs threw a TypeError on it): node-tar cuts a
+    // header field at its first NUL only up to a line break, so `a\0\n\0b` reads `a\n\0b`.
+    for (const [entries, message] of [
+      [[{ type: 'file', path: 'a\0\n\0b', body: 'x' }], 'entry contains a NUL byte (after "a\\n")'],
+      [[{ type: 'symlink', path: 'link', target: 'a\0\n\0b' }], 'symlink target of "link" contains a NUL byte (after "a\\n")'],
+    ] as const) {
+      const { result } = await extract(entries);
+      expect(result.status, show(result)).toBe(3);
+      expect(JSON.parse(result.stderr.trim().split('\n').pop()!).message).toBe(message);
+    }
+  });
 });

@@ -64,6 +64,15 @@ async function inspect(name: string): Promise<{ State: { Status: string; Pid: nu
   return (JSON.parse(await ok(['inspect', name])) as never[])[0]!;
 }
 
+/** Whether process `pid` has exited (gone, or a zombie not reaped yet). */
+function processGone(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z');
+  } catch {
+    return true;
+  }
+}
+
 async function until(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
   const start = Date.now();
   while (!(await check())) {
@@ -141,9 +150,12 @@ describe('a detached container', () => {
     expect(await ok(['logs', 'flaky'])).toBe('try\ntry\ntry\n');
 
     await ok(['run', '-d', '--name', 'always', '--restart', 'always', '--rootfs', rootfs, '--', 'sleep', '100']);
+    const monitor = (await inspect('always')).State.ConmonPid;
     await ok(['stop', '-t', '0', 'always']);
-    await new Promise((r) => setTimeout(r, 400));
+    // Restarts are the monitor's: once it is gone, none can come any more.
+    await waitFor(() => processGone(monitor), 'the monitor to exit');
     expect(await state('always')).toBe('exited');
+    expect((await inspect('always')).RestartCount).toBe(0);
     await ok(['rm', 'flaky', 'always']);
   });
 
@@ -154,7 +166,7 @@ describe('a detached container', () => {
     process.kill(State.ConmonPid, 'SIGKILL');
     await until(async () => (await state('orphan')) === 'exited', 'the container to show exited');
     // The container died with its monitor.
-    await waitFor(() => !existsSync(`/proc/${State.Pid}`) || readFileSync(`/proc/${State.Pid}/stat`, 'utf8').includes(') Z'), 'the container to die');
+    await waitFor(() => processGone(State.Pid), 'the container to die');
 
     rmSync(join(env.XDG_RUNTIME_DIR!, 'nook'), { recursive: true, force: true });
     expect(await state('survivor')).toBe('running');
@@ -200,16 +212,19 @@ describe('foreground containers', () => {
   });
 
   it('-t gives the container a terminal of its own devpts, and follows resizes', async () => {
-    // script(1) runs nook on a pseudo-terminal; a background stty resizes that terminal
-    // while the container sleeps, and the container sees the new size.
-    const inner = `${NOOK_BIN} run --rm -it --rootfs ${rootfs} -- sh -c 'tty; stty size; read line; sleep 2; stty size; echo "got $line"'`;
-    const resize = '(sleep 1; stty rows 50 cols 150 < /dev/tty) &';
+    // script(1) runs nook on a pseudo-terminal. Once the container has shown the first size,
+    // the test has a background stty resize that terminal, and the container waits until it
+    // sees the new size (a resize that never arrives leaves it waiting: the test times out).
+    const resizeNow = join(tmp.path, 'resize-now');
+    const inner = `${NOOK_BIN} run --rm -it --rootfs ${rootfs} -- sh -c 'tty; stty size; read line; until [ "$(stty size)" = "50 150" ]; do sleep 0.05; done; stty size; echo "got $line"'`;
+    const resize = `(until [ -e ${resizeNow} ]; do sleep 0.05; done; stty rows 50 cols 150 < /dev/tty) &`;
     const child = spawn('script', ['-qfec', `stty rows 30 cols 100; ${resize} ${inner}`, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     const closed = new Promise<number | null>((r) => child.on('close', r));
     try {
       await waitFor(() => /30 100/.test(out), 'the first size', 15_000);
+      writeFileSync(resizeNow, '');
       child.stdin.write('typed\n');
       expect(await closed, out).toBe(0);
     } finally {
@@ -369,11 +384,25 @@ describe('concurrency and kills', () => {
   it('parallel starts of one container run it once', async () => {
     const shared = join(tmp.path, 'starts');
     mkdirSync(shared);
-    await ok(['create', '--name', 'once-only', '-v', `${shared}:/shared`, IMAGE, 'sh', '-c', 'echo started >> /shared/log; sleep 100']);
+    // A sleep no other test runs: the container's PID 1 is this sh, then (sh execs its last
+    // command) this sleep.
+    const seconds = String(1_000_000 + process.pid);
+    const command = `echo started >> /shared/log; sleep ${seconds}`;
+    const pid1 = [`sh\0-c\0${command}\0`, `sleep\0${seconds}\0`];
+    await ok(['create', '--name', 'once-only', '-v', `${shared}:/shared`, IMAGE, 'sh', '-c', command]);
     const results = await Promise.all(Array.from({ length: 6 }, () => nook(['start', 'once-only'], { env })));
     for (const r of results) expect(r.status, show(r)).toBe(0);
-    await waitFor(() => existsSync(join(shared, 'log')), 'the container to start');
-    await new Promise((r) => setTimeout(r, 300));
+    // A start that launched the container returned only once its command was exec'd: each
+    // container launched is running now, whether or not it has written its line yet.
+    const launched = readdirSync('/proc').filter((pid) => {
+      try {
+        return pid1.includes(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+      } catch {
+        return false;
+      }
+    });
+    expect(launched).toHaveLength(1);
+    await waitFor(() => existsSync(join(shared, 'log')), 'the container to write its line');
     expect(readFileSync(join(shared, 'log'), 'utf8')).toBe('started\n');
     await ok(['rm', '-f', '-t', '0', 'once-only']);
   });

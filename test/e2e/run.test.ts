@@ -253,9 +253,14 @@ describe('--init', () => {
   });
 
   it('reaps orphans the command leaves behind', async () => {
-    // The inner shell exits at once; its sleep is orphaned, reparented to PID 1, and ends.
-    const script = 'sh -c "sleep 0.2 &"; sleep 1; for s in /proc/[0-9]*/stat; do cut -d" " -f3 "$s"; done | grep -c Z || true';
-    expect(await sh(script, ['--init'])).toBe('0\n');
+    // The inner shell exits at once; its sleep is orphaned, reparented to PID 1 (nook-init),
+    // and ends. Only a reaped process leaves /proc: an unreaped one stays a zombie for good,
+    // and the loop (and the test) never ends.
+    const script = 'sh -c "sleep 0.2 & echo \\$! > /tmp/orphan"; pid=$(cat /tmp/orphan); while [ -e /proc/$pid ]; do sleep 0.05; done; echo "reaped $pid"';
+    const out = await sh(script, ['--init']);
+    expect(out).toMatch(/^reaped [0-9]+\n$/);
+    // PID 1 is nook-init and the command sh is PID 2: the orphan was another process.
+    expect(Number(out.split(' ')[1])).toBeGreaterThan(2);
   });
 
   it('passes a signal on to a command that set no handler for it', async () => {
@@ -365,6 +370,26 @@ describe('bad input', () => {
     await expectRefused(['run', '--rootfs', rootfs, '-u', 'nosuchuser', 'true'], /unable to find user nosuchuser/);
     await expectRefused(['run', '--rootfs', rootfs, '-u', 'a:b:c', 'true'], /invalid user "a:b:c"/);
     await expectRefused(['run', '--rootfs', rootfs, '-u', '70000', 'true'], /outside the container's id map/);
+  });
+
+  it('names a failed step by its line in --explain, whatever the monitor records before it', async () => {
+    // A file bound over a directory: the kernel refuses the bind, an op with no message of its own.
+    const file = join(tmp.path, 'a-file');
+    writeFileSync(file, 'x');
+    const args = ['--rootfs', rootfs, '-v', `${file}:/tmp`, '--', 'true'];
+    const listing = await nook(['run', '--explain', ...args], { env });
+    expect(listing.status, show(listing)).toBe(0);
+    const lines = listing.stdout.split('\n');
+    const bind = lines.findIndex((line) => line.startsWith(`touch ${rootfs}/tmp && mount --rbind ${file} ${rootfs}/tmp`)) + 1;
+    expect(bind).toBeGreaterThan(0);
+    // Foreground --rm puts one monitor record before the steps, -d --rm four.
+    for (const mode of [['--rm'], ['-d', '--rm']]) {
+      const result = await nook(['run', ...mode, ...args], { env });
+      expect(result.status, show(result)).toBe(125);
+      expect(result.stderr).toMatch(
+        new RegExp(`^Error: container setup failed at step ${bind} \\(bind /tmp\\): [a-z ]+ \\(E[A-Z]+\\) \\(hint: run the same command with --explain: step ${bind} is line ${bind} of what it prints\\)\n$`),
+      );
+    }
   });
 
   it('prints the plan with --explain and runs nothing', async () => {

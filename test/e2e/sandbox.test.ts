@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultRoute } from '../../src/sys/route.js';
 import { isolatedEnv, nook, NOOK_BIN, show, waitFor, type NookResult } from '../helpers/nook.js';
 import { tempDir } from '../helpers/rootfs.js';
 
@@ -26,11 +27,11 @@ const REPO = join(import.meta.dirname, '..', '..');
 const CLIENT = `
 import http from 'node:http';
 import net from 'node:net';
-const [mode, port] = process.argv.slice(2);
+const [mode, port, host = '127.0.0.1'] = process.argv.slice(2);
 const proxy = new URL(process.env.HTTP_PROXY ?? 'http://127.0.0.1:3128');
 const body = (res, done) => { let b = ''; res.setEncoding('utf8'); res.on('data', (d) => (b += d)); res.on('end', () => done(b.trim())); };
 if (mode === 'direct') {
-  const s = net.connect(Number(port), '127.0.0.1');
+  const s = net.connect(Number(port), host);
   s.on('connect', () => { console.log('connected'); s.destroy(); });
   s.on('error', (e) => console.log(e.code));
 } else if (mode === 'get') {
@@ -245,13 +246,25 @@ describe('network', () => {
     expect(result.stderr).toBe(`nook sandbox: refused a connection to 127.0.0.1:${other}: not an allowed host (--allow-host)\n`);
   });
 
-  it('refuses --allow-host with the host network, and networks that are not connected yet', async () => {
-    const host = await sandbox(['--network', 'host', '--allow-host', 'example.com', '--', 'true']);
-    expect(host.status).toBe(125);
-    expect(host.stderr).toMatch(/^Error: --allow-host needs --network none/);
-    const pasta = await sandbox(['--network', 'pasta', '--', 'true']);
-    expect(pasta.status).toBe(125);
-    expect(pasta.stderr).toMatch(/^Error: --network pasta is not available in nook sandbox yet/);
+  it('refuses --allow-host with any network but none', async () => {
+    for (const network of ['host', 'pasta']) {
+      const refused = await sandbox(['--network', network, '--allow-host', 'example.com', '--', 'true']);
+      expect(refused.status, show(refused)).toBe(125);
+      expect(refused.stderr).toMatch(/^Error: --allow-host needs --network none/);
+    }
+  });
+
+  it('with --network pasta, has a namespace of its own that reaches the host through the gateway, and name servers it can ask', async () => {
+    const gateway = defaultRoute()?.gateway;
+    expect(gateway, 'this host needs a default route for pasta').toBeDefined();
+    const port = await helloServer();
+    const script = `node client.mjs direct ${port} ${gateway}; grep -c '^nameserver ' /etc/resolv.conf; ls /sys/class/net | grep -vc '^lo$'`;
+    expect(await sh(script, ['--network', 'pasta'])).toBe('connected\n1\n1\n');
+    // slirp4netns keeps the host's loopback closed unless asked (allow_host_loopback).
+    const slirp = await sh(`node client.mjs direct ${port} 10.0.2.2; grep -c '^nameserver 10.0.2.3$' /etc/resolv.conf`, ['--network', 'slirp4netns']);
+    expect(slirp).toMatch(/^(ECONNREFUSED|ENETUNREACH)\n1\n$/);
+    // Nothing of it is left: no helper process, no file in the runtime dir.
+    expect(readdirSync(join(home, 'runtime', 'nook')).filter((f) => f.startsWith('sandbox-') && f !== 'sandbox-root')).toEqual([]);
   });
 });
 

@@ -291,21 +291,23 @@ describe('the runtime decodes the new ops strictly', () => {
 
   it('refuses a malformed seccomp program or a second session before creating anything', () => {
     const insn = '0600000000000000';
-    for (const [setup, why] of [
-      [['seccomp', 'zz'.repeat(8)], /lowercase hex/],
-      [['seccomp', insn.toUpperCase().replace(/0/g, 'A')], /lowercase hex/],
-      [['seccomp', '00'], /1 to 4096 instructions/],
-      [['seccomp', ''], /1 to 4096 instructions/],
-      [['seccomp', insn.repeat(4097)], /1 to 4096 instructions/],
-      [['session', 'session'], /given twice/],
-      [['sysctl', '/etc/shadow', 'x'], /not under \/proc\/sys/],
-      [['sysctl', '/proc/sys/../../etc/shadow', 'x'], /normalized/],
-      [['bind', '/tmp', '/mnt', 'rec,private,slave'], /more than one propagation flag/],
-      [['bind', '/tmp', '/mnt', 'rshared'], /unknown flag 'rshared'/],
+    // The faulty record's index: after namespaces (0), uid-map (1) and gid-map (2).
+    const FIRST = '3';
+    for (const [setup, why, at] of [
+      [['seccomp', 'zz'.repeat(8)], /lowercase hex/, FIRST],
+      [['seccomp', insn.toUpperCase().replace(/0/g, 'A')], /lowercase hex/, FIRST],
+      [['seccomp', '00'], /1 to 4096 instructions/, FIRST],
+      [['seccomp', ''], /1 to 4096 instructions/, FIRST],
+      [['seccomp', insn.repeat(4097)], /1 to 4096 instructions/, FIRST],
+      [['session', 'session'], /given twice/, '4'],
+      [['sysctl', '/etc/shadow', 'x'], /not under \/proc\/sys/, FIRST],
+      [['sysctl', '/proc/sys/../../etc/shadow', 'x'], /normalized/, FIRST],
+      [['bind', '/tmp', '/mnt', 'rec,private,slave'], /more than one propagation flag/, FIRST],
+      [['bind', '/tmp', '/mnt', 'rshared'], /unknown flag 'rshared'/, FIRST],
     ] as const) {
       const { status, report } = runPlan(setup);
       expect(status, setup.join(' ').slice(0, 60)).toBe(125);
-      expect(report.slice(0, 3), setup.join(' ').slice(0, 60)).toEqual(['error', report[1], 'plan']);
+      expect(report.slice(0, 3), setup.join(' ').slice(0, 60)).toEqual(['error', at, 'plan']);
       expect(report[4]).toMatch(why);
     }
   });
@@ -383,9 +385,11 @@ describe('escapes from inside the container', () => {
     const digest = (): string => createHash('sha256').update(readFileSync(binary)).digest('hex');
     const before = digest();
     let seen: Promise<{ monitor: number; exe: string }> | undefined;
-    const script = 'echo up; for p in /proc/[0-9]*; do echo x >> $p/exe; done 2>/dev/null; sleep 2';
-    const result = await nook(['run', '--rm', '--rootfs', rootfs, '--', 'sh', '-c', script], {
+    // The container stays until the test has looked at the monitor and closes its stdin.
+    const script = 'echo up; for p in /proc/[0-9]*; do echo x >> $p/exe; done 2>/dev/null; read line || true';
+    const result = await nook(['run', '--rm', '-i', '--rootfs', rootfs, '--', 'sh', '-c', script], {
       env,
+      keepStdinOpen: true,
       onSpawn: (child, stdout) => {
         seen = waitFor(() => stdout().includes('up'), 'the container').then(() => {
           const monitor = childrenOf(child.pid!).find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'nook-monitor') ?? -1;
@@ -395,6 +399,7 @@ describe('escapes from inside the container', () => {
           } catch (err) {
             exe = (err as NodeJS.ErrnoException).code ?? 'error';
           }
+          child.stdin!.end();
           return { monitor, exe };
         });
       },
@@ -433,10 +438,10 @@ describe('escapes from inside the container', () => {
     const started = await nook(['run', '-d', '--name', 'fds', '--rootfs', rootfs, '--', 'sleep', '100'], { env });
     expect(started.status, show(started)).toBe(0);
     try {
-      // What a child of the exec'd shell inherits is what the exec got (ls's own dir fd aside);
-      // it is looked at once its shell has set it up (a background job's stdin is redirected).
-      const fds = await nook(['exec', 'fds', 'sh', '-c', 'sleep 2 & sleep 0.3; ls /proc/$!/fd'], { env });
-      expect(fds.stdout.trim().split('\n').sort(), show(fds)).toEqual(['0', '1', '2']);
+      // The exec'd command itself lists its fds: stdio, and 3, the one ls opens to read the
+      // directory (the lowest free number: a leaked fd would push it up).
+      const fds = await nook(['exec', 'fds', 'ls', '/proc/self/fd'], { env });
+      expect(fds.stdout.trim().split('\n').sort(), show(fds)).toEqual(['0', '1', '2', '3']);
     } finally {
       await nook(['rm', '-f', '-t', '0', 'fds'], { env });
     }

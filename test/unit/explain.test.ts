@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { compilePlan } from '../../src/plan/compile.js';
-import { explainPlan, shellQuote } from '../../src/plan/explain.js';
+import { buildStep, explainPlan, shellQuote } from '../../src/plan/explain.js';
+import type { Op } from '../../src/plan/ops.js';
 import { makeSpec, ROOTFS, SINGLE_MAP } from './spec-fixture.js';
 
 /** What a POSIX shell makes of `words` after quoting: each word printed NUL-terminated. */
@@ -87,5 +88,24 @@ describe('explainPlan of a volume', () => {
   it('shows the bind with its flags and propagation', () => {
     const [line] = explainPlan([{ op: 'bind', source: '/h', path: '/a', flags: ['rec', 'ro', 'nosuid', 'slave', 'create-dir'] }]);
     expect(line).toBe('mkdir -p /a && mount --rbind /h /a && mount -o remount,bind,ro,nosuid /a && mount --make-rslave /a');
+  });
+});
+
+describe('buildStep', () => {
+  it("numbers a start plan's ops as the lines of run --explain, which leaves out the monitor's records", () => {
+    const build = compilePlan(makeSpec({ tty: true, init: true }));
+    const monitor: Op[] = [
+      { op: 'state', path: '/s/state' },
+      { op: 'stdio', tty: true, stdin: true, log: '/s/ctr.log' },
+      { op: 'restart', policy: 'always', maxRetries: 0, stopFile: '/s/stop' },
+      { op: 'detach' },
+      { op: 'exit-command', argv: ['/usr/bin/node', 'nook', 'rm', 'c0ffee'], env: [] },
+    ];
+    const start = [...monitor, ...build];
+    const listed = explainPlan(build);
+    const rendered = explainPlan(start);
+    for (let i = 0; i < monitor.length; i++) expect(buildStep(start, i)).toBeNull();
+    for (let i = monitor.length; i < start.length; i++) expect(listed[buildStep(start, i)! - 1]).toBe(rendered[i]);
+    expect(buildStep(start, start.length)).toBeNull();
   });
 });

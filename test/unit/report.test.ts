@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ExecError, RootfsError, RuntimeError } from '../../src/errors.js';
+import { compilePlan } from '../../src/plan/compile.js';
+import { explainPlan } from '../../src/plan/explain.js';
+import type { Op } from '../../src/plan/ops.js';
 import { reportToError } from '../../src/runtime/report-error.js';
 import { decodeNetstrings, decodeReport, errnoMessage, type RuntimeReport } from '../../src/runtime/report.js';
+import { makeSpec } from './spec-fixture.js';
 
 const ENOENT = 2;
 const EPERM = 1;
@@ -85,12 +89,20 @@ describe('reportToError', () => {
     }
   });
 
-  it('reports other setup failures with their 1-based step and errno', () => {
-    const err = reportToError(report('mount', EPERM, '/dev/pts', 9), context);
+  it("names a start's failed op by its step in run --explain, which leaves out the monitor's records", () => {
+    const startPlan: Op[] = [{ op: 'state', path: '/s/state' }, { op: 'detach' }, ...compilePlan(makeSpec())];
+    const at = startPlan.findIndex((op) => op.op === 'mount' && op.path === '/dev/pts');
+    const err = reportToError(report('mount', EPERM, '/dev/pts', at), { ...context, startPlan });
     expect(err).toBeInstanceOf(RuntimeError);
     expect(err.exitCode).toBe(125);
-    expect(err.message).toContain('step 10');
-    expect(err.message).toContain('EPERM');
+    expect(err.message).toBe(`container setup failed at step ${at - 1} (mount /dev/pts): operation not permitted (EPERM)`);
+    expect(err.hint).toBe(`run the same command with --explain: step ${at - 1} is line ${at - 1} of what it prints`);
+    expect(explainPlan(compilePlan(makeSpec()))[at - 2]).toMatch(/^mount -t devpts .* \/srv\/rootfs\/dev\/pts$/);
+  });
+
+  it('names the op without a step where no --explain lists it (exec, cp, unshare)', () => {
+    const err = reportToError(report('mount', EPERM, '/dev/pts', 9), context);
+    expect(err.message).toBe('container setup failed in mount /dev/pts: operation not permitted (EPERM)');
   });
 
   it("names the user's seccomp profile when a step after it is refused", () => {

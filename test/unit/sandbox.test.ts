@@ -94,6 +94,19 @@ describe('compileSandboxPlan', () => {
     expect(allOf(host, 'bind').find((op) => op.path === '/sys')).toEqual({ op: 'bind', source: '/sys', path: '/sys', flags: ['rec', 'ro', 'nofollow'] });
   });
 
+  it('with a user-mode stack: its own net namespace, the helper record, its resolv.conf over the host\'s, and the wait before exec', () => {
+    const helper = { start: 'clone', argv: ['/usr/bin/pasta', '--config-net'], log: '/run/n.log', apiSocket: null, requests: [] } as const;
+    const plan = compileSandboxPlan(spec({ network: { helper, resolvConf: '/run/user/1000/nook/sandbox-resolv.conf.tmp-1-a' } }));
+    const names = plan.map((op) => op.op);
+    expect(plan[0]).toEqual({ op: 'namespaces', namespaces: ['user', 'mount', 'pid', 'uts', 'ipc', 'net', 'cgroup'] });
+    expect(plan[3]).toEqual({ op: 'network', helper });
+    expect(allOf(plan, 'bind').find((op) => op.path === '/etc/resolv.conf')).toEqual({
+      op: 'bind', source: '/run/user/1000/nook/sandbox-resolv.conf.tmp-1-a', path: '/etc/resolv.conf', flags: ['ro', 'nosuid', 'nodev', 'noexec', 'create-file'],
+    });
+    expect(names.indexOf('await-network')).toBe(names.indexOf('close-fds') - 1);
+    expect(allOf(plan, 'loopback-up')).toHaveLength(1);
+  });
+
   it('with a proxy: its socket dir bound read-only at /run/nook, the forwarder started after the privilege drop', () => {
     const proxied = compileSandboxPlan(spec({ proxy: { socketDir: '/run/user/1000/nook/proxy.tmp-1-abc', port: 3128 } }));
     const names = proxied.map((op) => op.op);

@@ -1,6 +1,6 @@
 import { UsageError } from '../../errors.js';
 import { effectiveCommand } from '../../image/run-config.js';
-import { resolveInRoot } from '../../rootfs/resolve.js';
+import { existsInRoot } from '../../rootfs/resolve.js';
 import type { CreateOptions } from './create-options.js';
 import type { PreparedRoot } from './root.js';
 
@@ -11,7 +11,7 @@ import type { PreparedRoot } from './root.js';
 export function containerCommand(opts: Pick<CreateOptions, 'source' | 'entrypoint' | 'command'>, root: PreparedRoot): readonly string[] {
   if (opts.source.kind === 'rootfs') {
     if (opts.command.length > 0) return opts.command;
-    if (root.rootfs.kind === 'directory' && resolveInRoot(root.rootfs.path, '/bin/sh') !== null) return ['/bin/sh'];
+    if (root.rootfs.kind === 'directory' && existsInRoot(root.rootfs.path, '/bin/sh')) return ['/bin/sh'];
     throw new UsageError(
       `no command given, and rootfs "${opts.source.path}" has no /bin/sh to run by default`,
       `name the command: nook run --rootfs ${opts.source.path} -- CMD [ARG...]`,

@@ -4,7 +4,7 @@ import { runtimeDirPath } from '../../sys/paths.js';
 import { createContainer, plannedContainer } from './create.js';
 import type { CreateOptions } from './create-options.js';
 import { etcFilePaths } from './etc-files.js';
-import { prepareNetwork } from '../network/prepare.js';
+import { NETWORK_LOG, prepareNetwork } from '../network/prepare.js';
 import { removeContainer } from './remove.js';
 import { containerSecurity } from './security.js';
 import { containerSpec, startContainer } from './start.js';
@@ -24,7 +24,7 @@ export interface RunIO {
 async function explainRun(opts: RunOptions, io: RunIO): Promise<number> {
   const { record, containers, idMaps } = await plannedContainer(opts, io);
   const security = await containerSecurity(record.security, record.network.mode.kind, { dir: runtimeDirPath(), write: false });
-  const network = await prepareNetwork(record, containers, idMaps, { runtimeDir: runtimeDirPath(), dryRun: true });
+  const network = await prepareNetwork(record, containers, idMaps, { runtimeDir: runtimeDirPath(), logPath: containers.path(record.id, NETWORK_LOG), dryRun: true });
   const spec = containerSpec(record, idMaps, security, etcFilePaths(containers.path(record.id, 'userdata'), network.hosts !== null), network);
   for (const line of explainPlan(compilePlan(spec))) io.out(line);
   return 0;

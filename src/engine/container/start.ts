@@ -12,7 +12,7 @@ import type { ContainerIdMaps } from '../../sys/idmap.js';
 import { runtimeDir } from '../../sys/paths.js';
 import { containerStatus, LOG_FILE, STATE_FILE, STOP_FILE } from './state.js';
 import { etcFilePaths, writeEtcFiles } from './etc-files.js';
-import { prepareNetwork, type PreparedNetwork } from '../network/prepare.js';
+import { NETWORK_LOG, prepareNetwork, type PreparedNetwork } from '../network/prepare.js';
 import { containerSecurity, type ContainerSecurity } from './security.js';
 import { setUpLimits } from './limits.js';
 
@@ -116,7 +116,7 @@ export async function startContainer(containers: ContainerStore, idMaps: Contain
 async function launch(containers: ContainerStore, idMaps: ContainerIdMaps, record: ContainerRecord, mode: StartMode, io: StartIO): Promise<number> {
   const scratch = runtimeDir();
   const security = await containerSecurity(record.security, record.network.mode.kind, { dir: scratch, write: true });
-  const network = await prepareNetwork(record, containers, idMaps, { runtimeDir: scratch, dryRun: false });
+  const network = await prepareNetwork(record, containers, idMaps, { runtimeDir: scratch, logPath: containers.path(record.id, NETWORK_LOG), dryRun: false });
   const etcFiles = etcFilePaths(containers.path(record.id, 'userdata'), network.hosts !== null);
   writeEtcFiles(etcFiles, { hosts: network.hosts, hostname: `${record.hostname}\n`, resolvConf: network.resolvConf });
   rmSync(containers.path(record.id, STOP_FILE), { force: true });
@@ -132,7 +132,7 @@ async function launch(containers: ContainerStore, idMaps: ContainerIdMaps, recor
   }
   if (result.report !== null) {
     limits.release();
-    throw reportToError(result.report, { rootfs: record.rootfsDir ?? record.image?.name ?? record.id, ...profileContext(record, plan) });
+    throw reportToError(result.report, { rootfs: record.rootfsDir ?? record.image?.name ?? record.id, startPlan: plan, ...profileContext(record, plan) });
   }
   return result.status;
 }

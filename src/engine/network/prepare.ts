@@ -18,6 +18,9 @@ import { assertPortsFree } from './host-ports.js';
 /** In a container's dir: what its network helper printed (the last line explains a failure). */
 export const NETWORK_LOG = 'network.log';
 
+/** What the network is built for: a container (its record), or a sandbox. */
+export type NetworkOwner = Pick<ContainerRecord, 'id' | 'name' | 'hostname' | 'network'>;
+
 /** What a start needs to build the container's network, decided afresh each time. */
 export interface PreparedNetwork {
   readonly setup: NetworkSetup;
@@ -31,6 +34,8 @@ export interface PreparedNetwork {
 export interface PrepareOptions {
   /** Where per-user sockets go (slirp4netns's API socket). */
   readonly runtimeDir: string;
+  /** Where the helper's output goes (a container's NETWORK_LOG). */
+  readonly logPath: string;
   /** --explain: nothing is bound or checked. */
   readonly dryRun: boolean;
 }
@@ -67,8 +72,8 @@ function pastaDns(host: DnsSettings, route: DefaultRoute | null, user: DnsSettin
   return { dns: overrideDns(base, user), forward: unreachable };
 }
 
-function slirpApiSocket(record: ContainerRecord, runtimeDir: string): string {
-  const path = join(runtimeDir, `slirp-${record.id.slice(0, 16)}.sock`);
+function slirpApiSocket(owner: NetworkOwner, runtimeDir: string): string {
+  const path = join(runtimeDir, `slirp-${owner.id.slice(0, 16)}.sock`);
   // sockaddr_un's limit.
   if (Buffer.byteLength(path) > 107) {
     throw new HostError(`the slirp4netns API socket path ${path} is too long`, 'set XDG_RUNTIME_DIR to a shorter directory, or use --network pasta');
@@ -95,7 +100,7 @@ function sharedPid(containers: ContainerStore, id: string, name: string): { pid:
  * command, the namespace to share, /etc/hosts and resolv.conf, the namespace's sysctls. A
  * published host port that is taken fails here, naming it, before anything starts.
  */
-export async function prepareNetwork(record: ContainerRecord, containers: ContainerStore, idMaps: ContainerIdMaps, options: PrepareOptions): Promise<PreparedNetwork> {
+export async function prepareNetwork(record: NetworkOwner, containers: ContainerStore, idMaps: ContainerIdMaps, options: PrepareOptions): Promise<PreparedNetwork> {
   const net: NetworkConfig = record.network;
   const mode = net.mode;
   const names = [record.hostname, record.name];
@@ -124,7 +129,7 @@ export async function prepareNetwork(record: ContainerRecord, containers: Contai
       const helper: NetworkHelper = {
         start: 'clone',
         argv: pastaArgv(helperBinary('pasta'), net.ports, mode.options, forward),
-        log: containers.path(record.id, NETWORK_LOG),
+        log: options.logPath,
         apiSocket: null,
         requests: [],
       };
@@ -142,7 +147,7 @@ export async function prepareNetwork(record: ContainerRecord, containers: Contai
       const helper: NetworkHelper = {
         start: 'id-maps',
         argv: slirpArgv(helperBinary('slirp4netns'), mode.options, apiSocket),
-        log: containers.path(record.id, NETWORK_LOG),
+        log: options.logPath,
         apiSocket,
         requests: hostForwardRequests(net.ports, mode.options),
       };

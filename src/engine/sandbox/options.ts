@@ -1,4 +1,4 @@
-/** `--network` of a sandbox; pasta and slirp4netns are accepted but not connected yet. */
+/** `--network` of a sandbox: none (the default), a user-mode stack of its own, or the host's. */
 export type SandboxNetwork = 'none' | 'pasta' | 'slirp4netns' | 'host';
 
 /** What `nook sandbox` was asked for on its command line (the CLI maps flags onto this). */

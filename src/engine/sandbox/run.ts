@@ -1,17 +1,18 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../../errors.js';
 import { encodePlan } from '../../plan/encode.js';
 import { explainPlan } from '../../plan/explain.js';
 import { planJson } from '../../plan/json.js';
-import type { Op } from '../../plan/ops.js';
+import type { IdMap, NetworkHelper, Op } from '../../plan/ops.js';
 import { compileSandboxPlan, PROXY_SOCKET_NAME, type SandboxSpec } from '../../plan/sandbox.js';
 import { DEFAULT_SECURITY, type RecordedSecurity } from '../../plan/security-options.js';
 import { launchRuntime } from '../../runtime/launch.js';
 import { reportToError } from '../../runtime/report-error.js';
 import { runtimeDir, runtimeDirPath } from '../../sys/paths.js';
 import { containerSecurity } from '../container/security.js';
+import { randomId } from '../shared/random-id.js';
 import { describeRule, parseAllowRule, type AllowRule } from './allow.js';
 import { sandboxEnvironment } from './environment.js';
 import type { SandboxNetwork, SandboxOptions } from './options.js';
@@ -41,7 +42,7 @@ interface Settings {
   readonly rw: readonly string[];
   readonly ro: readonly string[];
   readonly hide: readonly string[];
-  readonly network: 'none' | 'host';
+  readonly network: SandboxNetwork;
   readonly allow: readonly AllowRule[];
   readonly env: readonly string[];
   readonly keepEnv: boolean;
@@ -54,20 +55,12 @@ function configDir(): string {
   return join(xdg && xdg.startsWith('/') ? xdg : join(homedir(), '.config'), 'nook');
 }
 
-function usableNetwork(network: SandboxNetwork): 'none' | 'host' {
-  if (network === 'none' || network === 'host') return network;
-  throw new UsageError(
-    `--network ${network} is not available in nook sandbox yet`,
-    'use --network none (the default; --allow-host lets HTTP and HTTPS out to the hosts you name) or --network host',
-  );
-}
-
 async function settingsFor(opts: SandboxOptions): Promise<Settings> {
   const profile: SandboxProfile = opts.profile === undefined ? EMPTY_PROFILE : await loadProfile(opts.profile, configDir());
-  const network = usableNetwork(opts.network ?? profile.network ?? 'none');
+  const network = opts.network ?? profile.network ?? 'none';
   const allow = [...profile.allowHosts, ...opts.allowHosts].map(parseAllowRule);
   if (allow.length > 0 && network !== 'none') {
-    throw new UsageError('--allow-host needs --network none', 'with the host\'s network everything is reachable already: leave --allow-host out, or use --network none');
+    throw new UsageError('--allow-host needs --network none', 'with any other network everything is reachable already: leave --allow-host out, or use --network none');
   }
   return {
     rw: [...profile.rw, ...opts.rw],
@@ -89,6 +82,10 @@ function summary(command: readonly string[], sight: SandboxView, settings: Setti
   const network =
     settings.network === 'host'
       ? "the host's network, all of it"
+      : settings.network === 'pasta'
+        ? "its own namespace through pasta: whatever the host reaches, and the host's own 127.0.0.1 at the gateway address"
+        : settings.network === 'slirp4netns'
+          ? "its own namespace through slirp4netns: whatever the host reaches, but not the host's 127.0.0.1"
       : settings.allow.length === 0
         ? 'none: only its own lo'
         : `only HTTP and HTTPS to ${settings.allow.map(describeRule).join(' ')}, through nook's proxy (HTTP_PROXY=http://127.0.0.1:${PROXY_PORT}); nothing else`;
@@ -145,7 +142,7 @@ export async function runSandbox(opts: SandboxOptions, io: SandboxIO): Promise<n
   const settings = await settingsFor(opts);
   if (settings.memory !== undefined) io.warn(`WARN: --memory ${settings.memory} is not enforced: nook sandbox has no cgroup limits yet`);
   const home = process.env.HOME || homedir();
-  const sight = sandboxView({ cwd: process.cwd(), home, rw: settings.rw, ro: settings.ro, hide: settings.hide, network: settings.network });
+  const sight = sandboxView({ cwd: process.cwd(), home, rw: settings.rw, ro: settings.ro, hide: settings.hide, network: settings.network === 'host' ? 'host' : 'none' });
   if (sight.cwdNotShared !== null) io.warn(`nook sandbox: ${sight.cwdNotShared}`);
 
   const explaining = opts.explain !== null;
@@ -154,11 +151,14 @@ export async function runSandbox(opts: SandboxOptions, io: SandboxIO): Promise<n
   const proxyDir = settings.allow.length === 0 ? null : explaining ? join(scratch, `proxy.tmp-${process.pid}-XXXXXX`) : makeProxyDir(scratch);
   const proxyUrl = `http://127.0.0.1:${PROXY_PORT}`;
   const proxyEnv = proxyDir === null ? {} : { http_proxy: proxyUrl, HTTP_PROXY: proxyUrl, https_proxy: proxyUrl, HTTPS_PROXY: proxyUrl };
+  const uid = process.getuid?.() ?? 0;
+  const gid = process.getgid?.() ?? 0;
+  const userMode = settings.network === 'pasta' || settings.network === 'slirp4netns' ? await userModeNetwork(settings.network, { uid, gid, scratch, dryRun: explaining }) : null;
   const spec: SandboxSpec = {
-    uid: process.getuid?.() ?? 0,
-    gid: process.getgid?.() ?? 0,
+    uid,
+    gid,
     rootMountPoint: join(scratch, 'sandbox-root'),
-    network: settings.network,
+    network: userMode === null ? (settings.network === 'host' ? 'host' : 'none') : { helper: userMode.helper, resolvConf: userMode.resolvConf },
     view: sight.view,
     hidden: sight.hidden,
     workdir: sight.workdir,
@@ -193,5 +193,39 @@ export async function runSandbox(opts: SandboxOptions, io: SandboxIO): Promise<n
   } finally {
     await proxy?.close();
     if (proxyDir !== null) rmSync(proxyDir, { recursive: true, force: true });
+    for (const file of userMode?.files ?? []) rmSync(file, { force: true });
   }
+}
+
+/**
+ * pasta or slirp4netns for a sandbox, decided as for a container (prepareNetwork) with no
+ * ports and the host's name servers: the helper, and a resolv.conf it can answer, written
+ * in the runtime dir with the helper's log (both removed when the sandbox ends).
+ */
+async function userModeNetwork(
+  kind: 'pasta' | 'slirp4netns',
+  c: { readonly uid: number; readonly gid: number; readonly scratch: string; readonly dryRun: boolean },
+): Promise<{ helper: NetworkHelper; resolvConf: string; files: string[] }> {
+  const [{ prepareNetwork }, { parseNetwork }, { ContainerStore }, { storeRoot }] = await Promise.all([
+    import('../network/prepare.js'),
+    import('../../net/mode.js'),
+    import('../../store/containers.js'),
+    import('../../store/paths.js'),
+  ]);
+  const mode = parseNetwork(kind);
+  if (mode.kind !== 'pasta' && mode.kind !== 'slirp4netns') throw new Error(`unexpected network mode ${mode.kind}`);
+  const id = randomId();
+  const temp = (what: string): string => join(c.scratch, `sandbox-${what}.tmp-${process.pid}-${id.slice(0, 12)}`);
+  const logPath = temp('network.log');
+  const self = (own: number): IdMap => ({ helper: null, ranges: [{ inside: own, outside: own, count: 1 }] });
+  const prepared = await prepareNetwork(
+    { id, name: 'sandbox', hostname: 'sandbox', network: { mode, ports: [], dns: { servers: [], search: [], options: [] }, addHosts: [], noHosts: true } },
+    new ContainerStore(storeRoot()),
+    { uid: self(c.uid), gid: self(c.gid), maxUid: c.uid, maxGid: c.gid, warning: null },
+    { runtimeDir: c.scratch, logPath, dryRun: c.dryRun },
+  );
+  if (prepared.setup.kind !== 'helper') throw new Error(`unexpected network setup ${prepared.setup.kind}`);
+  const resolvConf = temp('resolv.conf');
+  if (!c.dryRun) writeFileSync(resolvConf, prepared.resolvConf, { mode: 0o644 });
+  return { helper: prepared.setup.helper, resolvConf, files: [resolvConf, logPath] };
 }

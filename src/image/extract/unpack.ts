@@ -12,7 +12,7 @@ const S_ISGID = 0o2000;
 export class UnsupportedEntry extends Error {}
 
 /**
- * Writes the entries of a layer that the layer checks in main.ts have let through, into
+ * Writes the entries of a layer that the layer checks in layer.ts have let through, into
  * the layer's directory, with what node-tar's UnpackSync wrote (same modes, times and
  * owners) but fewer syscalls: the directory starts empty, so an entry is simply created,
  * and only when that fails does it look at what is in the way (a missing parent, an
@@ -65,7 +65,8 @@ export class LayerWriter {
     });
     entry.on('end', () => {
       if (entry.mtime) futimesSync(fd, entry.atime ?? new Date(), entry.mtime);
-      if (this.chowns(entry)) fchownSync(fd, entry.uid!, entry.gid!);
+      const owner = this.owner(entry);
+      if (owner) fchownSync(fd, owner.uid, owner.gid);
       // Exact, whatever the umask; and the kernel drops setuid/setgid at a chown (ping, su
       // and passwd in images rely on them).
       if (mode & 0o6000) fchmodSync(fd, mode);
@@ -83,7 +84,8 @@ export class LayerWriter {
       // An earlier entry's parent, or the layer root ("./"): kept, with this entry's mode.
       made = false;
     }
-    if (this.chowns(entry)) chownSync(path, entry.uid!, entry.gid!);
+    const owner = this.owner(entry);
+    if (owner) chownSync(path, owner.uid, owner.gid);
     if (!made || mode & S_ISGID) chmodSync(path, mode);
     if (entry.mtime) this.dirTimes.push({ path, atime: entry.atime ?? new Date(), mtime: entry.mtime });
   }
@@ -117,7 +119,13 @@ export class LayerWriter {
     return make();
   }
 
-  private chowns(entry: ReadEntry): boolean {
-    return this.preserveOwners && ((entry.uid ?? 0) !== 0 || (entry.gid ?? 0) !== 0);
+  /**
+   * The owner to give the entry, or null to leave it container root's. An id field node-tar
+   * could not read is 0, as the layer checks (layer.ts) took it.
+   */
+  private owner(entry: ReadEntry): { uid: number; gid: number } | null {
+    const uid = entry.uid ?? 0;
+    const gid = entry.gid ?? 0;
+    return this.preserveOwners && (uid !== 0 || gid !== 0) ? { uid, gid } : null;
   }
 }
