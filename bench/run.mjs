@@ -5,8 +5,9 @@
 // (start and exec rounds, default 25), --warmup N (default 3), --scale-rounds N (default 5),
 // --pull-rounds N (default 5), --pull-warmup N (default 1), --stop-rounds N (default 10),
 // --transfer-mb N (network download size, default 200), --transfer-rounds N (default 3),
-// --latency-requests N (default 200), --only start,scale,pull,exec,stop,detached,sandbox,network
-// (default: all). See docs/benchmarks.md for how to read it.
+// --latency-requests N (default 200), --build-rounds N (default 3), --only
+// start,scale,pull,exec,stop,detached,sandbox,network,build (default: all). See
+// docs/benchmarks.md for how to read it.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,7 @@ import { bwrapPeer, helperVersions, nodePeer, nookImagePeer, nookPeer, podmanPee
 import { capture } from './lib/spawn.mjs';
 import { nookContainers, podmanContainers } from './lib/containers.mjs';
 import { notMeasured, toJson, toMarkdown } from './lib/report.mjs';
+import { measureBuild } from './build.mjs';
 import { measureDetached } from './detached.mjs';
 import { measureNetwork } from './network.mjs';
 import { measureExec } from './exec.mjs';
@@ -29,7 +31,7 @@ import { measureStop } from './stop.mjs';
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(benchDir, '..');
 const SCALE_LEVELS = [1, 8, 32];
-const SECTIONS = ['start', 'scale', 'pull', 'exec', 'stop', 'detached', 'sandbox', 'network'];
+const SECTIONS = ['start', 'scale', 'pull', 'exec', 'stop', 'detached', 'sandbox', 'network', 'build'];
 // The sections that need the fixture's peers (podman's imported image, nook's imported image).
 const PEER_SECTIONS = ['start', 'scale', 'exec', 'stop', 'detached', 'network'];
 
@@ -49,6 +51,7 @@ function settingsFromArgs() {
       'transfer-mb': { type: 'string', default: '200' },
       'transfer-rounds': { type: 'string', default: '3' },
       'latency-requests': { type: 'string', default: '200' },
+      'build-rounds': { type: 'string', default: '3' },
       only: { type: 'string', default: SECTIONS.join(',') },
     },
   });
@@ -74,6 +77,7 @@ function settingsFromArgs() {
     transferRounds: count('transfer-rounds', 1),
     latencyRequests: count('latency-requests', 1),
     stopWarmup: 1,
+    buildRounds: count('build-rounds', 1),
   };
 }
 
@@ -151,6 +155,7 @@ async function main() {
     let detached = null;
     let sandbox = null;
     let network = null;
+    let build = null;
     if (PEER_SECTIONS.some(wants)) {
       log('preparing peers…');
       const peers = preparePeers(workDir, rootfs, env, notes);
@@ -217,6 +222,16 @@ async function main() {
       else notes.push(...pull.notes);
     }
 
+    if (wants('build')) {
+      log('build: cold and warm builds…');
+      try {
+        build = measureBuild({ repoRoot, workDir, rootfs, env, rounds: settings.buildRounds }, log);
+      } catch (err) {
+        build = { skipped: `the build section failed: ${err.message}` };
+      }
+      notes.push(...(build.skipped ? [`build skipped: ${build.skipped}`] : build.notes));
+    }
+
     const results = {
       machine: machineInfo(),
       load: { start: startLoad, end: loadAverage() },
@@ -230,6 +245,7 @@ async function main() {
       detached,
       sandbox,
       network,
+      build,
       notes,
     };
     results.notMeasured = notMeasured(results);

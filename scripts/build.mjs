@@ -66,6 +66,8 @@ async function buildCli() {
   await esbuild.build({ ...common, entryPoints: [join(root, 'src', 'image', 'flatten', 'main.ts')], outfile: join(root, 'dist', 'flatten.cjs'), external: ['koffi'] });
   // nook cp and export: the copier runs as root of the container's user namespace.
   await esbuild.build({ ...common, entryPoints: [join(root, 'src', 'copy', 'main.ts')], outfile: join(root, 'dist', 'copy.cjs'), external: ['koffi'] });
+  // nook build: a step's COPY/ADD and the diff of its upper dir into a layer.
+  await esbuild.build({ ...common, entryPoints: [join(root, 'src', 'image', 'diff', 'main.ts')], outfile: join(root, 'dist', 'diff.cjs'), external: ['koffi', 'tar'] });
 }
 
 /**

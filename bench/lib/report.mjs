@@ -11,6 +11,7 @@ export const NOT_MEASURED = [
   { figure: 'Stop latency', status: NOT_YET, section: 'stop' },
   { figure: 'Detached containers: memory (RSS of nook processes) and disk per container', status: NOT_YET, section: 'detached' },
   { figure: 'Network: start with the default network, throughput and latency through a published port', status: NOT_YET, section: 'network' },
+  { figure: 'Build: cold and warm `nook build` vs `podman build`', status: NOT_YET, section: 'build' },
 ];
 
 /** NOT_MEASURED without what this run did measure (a section that ran and was not skipped). */
@@ -254,6 +255,30 @@ function networkSection(network, settings) {
   return lines.join('\n');
 }
 
+function buildSection(build) {
+  const intro = (kind) =>
+    `Wall time of one \`build\` of the Containerfile above, in ms, ${kind}: ${plural(build.settings.rounds, 'round')}, each building once with every tool (order reversed every other round).`;
+  const lines = [
+    '## Build',
+    '',
+    '```Dockerfile',
+    build.containerfile,
+    '```',
+    '',
+    intro('cold (a fresh store per round holding only the base image, no build cache)'),
+    '',
+    table(['command', 'median', 'min', 'max', 'failures'], build.cold.map((c) => [`\`${c.label}\``, ms(c.median), ms(c.min), ms(c.max), `${c.failures}/${c.n + c.failures}`])),
+    '',
+    intro('warm (the same build again, nothing changed)'),
+    '',
+    table(['command', 'median', 'min', 'max', 'failures'], build.warm.map((c) => [`\`${c.label}\``, ms(c.median), ms(c.min), ms(c.max), `${c.failures}/${c.n + c.failures}`])),
+    '',
+    comparisonTable(build.comparisons),
+  ];
+  for (const c of [...build.cold, ...build.warm]) for (const e of c.errors) lines.push('', `- \`${c.label}\` failed: ${e}`);
+  return lines.join('\n');
+}
+
 export function toMarkdown(r) {
   const parts = ['# nook benchmarks', '', machineSection(r)];
   if (r.start) parts.push('', startSection(r.start, r.settings));
@@ -264,6 +289,7 @@ export function toMarkdown(r) {
   if (r.detached && !r.detached.skipped) parts.push('', detachedSection(r.detached));
   if (r.sandbox && !r.sandbox.skipped) parts.push('', sandboxSection(r.sandbox, r.settings));
   if (r.network && !r.network.skipped) parts.push('', networkSection(r.network, r.settings));
+  if (r.build && !r.build.skipped) parts.push('', buildSection(r.build));
   parts.push('', '## Not measured yet', '', table(['figure', 'status'], r.notMeasured.map((x) => [x.figure, x.status])));
   if (r.notes.length) parts.push('', '## Notes', '', ...r.notes.map((n) => `- ${n}`));
   return parts.join('\n') + '\n';

@@ -80,6 +80,10 @@ async function execute(invocation: Invocation): Promise<number> {
       const { exists } = await import('../engine/system/exists.js');
       return exists(invocation);
     }
+    case 'build': {
+      const { buildCommand } = await import('../engine/build/build.js');
+      return buildCommand(invocation.options, io);
+    }
     case 'info': {
       const { showInfo } = await import('../engine/system/info.js');
       return showInfo(invocation.options, io);

@@ -278,3 +278,30 @@ export function resolveLayeredPath(layers: readonly string[], path: string): str
     throw err;
   }
 }
+
+/**
+ * What the image has at `path` (layers topmost first), its symlinks on the way followed
+ * inside the image: 'dir', 'other' (a file, a device), or null when it is not there.
+ */
+export function layeredKind(layers: readonly string[], path: string): 'dir' | 'other' | null {
+  try {
+    return withWalk(layers, (walk) => {
+      const entry = walk.walk(path)?.entry;
+      if (entry === undefined || entry.kind === 'missing') return null;
+      return entry.kind === 'dir' ? 'dir' : 'other';
+    });
+  } catch (err) {
+    if (ABSENT.has((err as NodeJS.ErrnoException).code ?? '')) return null;
+    throw err;
+  }
+}
+
+/**
+ * An image's layer dirs (topmost first) as overlayfs takes them: a layer the image has
+ * twice (two steps that changed the same nothing) only once, at its topmost place. The
+ * kernel refuses a lower dir given twice; the lower copy changes nothing, since whatever it
+ * holds the upper one holds too, and wins.
+ */
+export function distinctLowerDirs(layers: readonly string[]): string[] {
+  return [...new Set(layers)];
+}

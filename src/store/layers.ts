@@ -108,6 +108,34 @@ export class LayerStore {
     await this.publish(maps, extracted.temp, extracted.layer.diffId);
   }
 
+  /**
+   * Makes `dir` (on the store's filesystem, its content already in layer form: overlay
+   * whiteouts and opaque markers, owners as mapped ids) the extracted layer `layer`, by
+   * renaming it into place: a build step's upper dir, whose tar is the layer's blob.
+   */
+  async adopt(maps: ContainerIdMaps, layer: LayerSource, dir: string, entries: number): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    if (await this.has(layer.diffId)) return;
+    const temp = tempPathFor(this.path(layer.diffId));
+    try {
+      await mkdir(temp, { mode: 0o755 });
+      await rename(dir, join(temp, 'diff'));
+      await this.complete(temp, layer, { target: join(temp, 'diff'), diffId: layer.diffId, entries, skippedDevices: 0 });
+      await this.publish(maps, temp, layer.diffId);
+    } catch (err) {
+      await this.discard(maps, [temp]);
+      throw err;
+    }
+  }
+
+  /** A directory on the store's filesystem for work whose result becomes layers (build steps). */
+  async scratch(): Promise<string> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const dir = tempPathFor(join(this.dir, 'build'));
+    await mkdir(dir, { mode: 0o700 });
+    return dir;
+  }
+
   /** Removes temp dirs of extractions that failed or were abandoned. */
   async discard(maps: ContainerIdMaps, temps: readonly string[]): Promise<void> {
     await removeAsContainerRoot(maps, temps).catch(() => undefined);

@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { lock } from 'proper-lockfile';
 import { StoreError } from '../errors.js';
 
 /** Handed to the locked section: call assertHeld() right before a write that must be exclusive. */
@@ -21,6 +20,10 @@ export interface StoreLock {
 export async function withStoreLock<T>(root: string, fn: (held: StoreLock) => Promise<T>): Promise<T> {
   let compromised: Error | undefined;
   let release: () => Promise<void>;
+  // Loaded here, not with the store: commands that only read it (and an unchanged
+  // rebuild) do not pay the ~15 ms proper-lockfile and graceful-fs take to load.
+  // (require, not import(): the CLI bundle runs in a vm.Script, which has no dynamic import.)
+  const { lock } = require('proper-lockfile') as typeof import('proper-lockfile');
   try {
     release = await lock(root, {
       lockfilePath: join(root, 'store.lock'),

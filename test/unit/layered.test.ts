@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RootfsError } from '../../src/errors.js';
-import { MAX_ROOT_FILE, readLayeredFile, resolveLayeredPath } from '../../src/rootfs/layered.js';
+import { distinctLowerDirs, layeredKind, MAX_ROOT_FILE, readLayeredFile, resolveLayeredPath } from '../../src/rootfs/layered.js';
 
 describe('resolveLayeredPath', () => {
   let base: string;
@@ -140,5 +140,33 @@ describe('readLayeredFile', () => {
     // A 0:0 character device needs mknod; a regular file in the way hides the directory too.
     writeFileSync(join(upper, 'etc'), '');
     expect(readLayeredFile([upper, lower], '/etc/passwd')).toBeNull();
+  });
+});
+
+describe('distinctLowerDirs', () => {
+  it('keeps a layer the image has twice once, at its topmost place', () => {
+    expect(distinctLowerDirs(['/l/c', '/l/x', '/l/b', '/l/x', '/l/a'])).toEqual(['/l/c', '/l/x', '/l/b', '/l/a']);
+  });
+});
+
+describe('layeredKind', () => {
+  it('tells a directory from a file, through links and whiteouts of the layers', () => {
+    const base = mkdtempSync(join(tmpdir(), 'nook-kind-'));
+    try {
+      const lower = join(base, 'lower');
+      const upper = join(base, 'upper');
+      mkdirSync(join(lower, 'usr', 'lib'), { recursive: true });
+      writeFileSync(join(lower, 'usr', 'file'), '');
+      mkdirSync(upper);
+      symlinkSync('usr/lib', join(upper, 'lib'));
+      expect(layeredKind([upper, lower], '/')).toBe('dir');
+      expect(layeredKind([upper, lower], '/usr/lib')).toBe('dir');
+      expect(layeredKind([upper, lower], '/lib')).toBe('dir');
+      expect(layeredKind([upper, lower], '/usr/file')).toBe('other');
+      expect(layeredKind([upper, lower], '/usr/none')).toBeNull();
+      expect(layeredKind([upper, lower], '/usr/file/below')).toBeNull();
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
   });
 });

@@ -9,7 +9,7 @@ import { findLocalImage } from '../../image/local.js';
 import { parseRunConfig, type RunConfig } from '../../image/run-config.js';
 import type { RootfsSource } from '../../plan/spec.js';
 import { ContainerStore } from '../../store/containers.js';
-import { resolveLayeredPath, topLayerRootMode } from '../../rootfs/layered.js';
+import { distinctLowerDirs, resolveLayeredPath, topLayerRootMode } from '../../rootfs/layered.js';
 import { directoryFiles, imageFiles, type RootFileReader } from '../../rootfs/users.js';
 import type { Store } from '../../store/store.js';
 import type { ContainerIdMaps } from '../../sys/idmap.js';
@@ -81,7 +81,7 @@ export async function prepareImageRoot(
   const record = await store.images.readRecord(id);
   const config = parseRunConfig(await store.blobs.read(record.configDigest));
   const dir = join(store.root, 'containers', containerId);
-  const overlay = { lowerDirs: [...record.diffIds].reverse().map((d) => store.layers.diffPath(d)), upperDir: join(dir, 'upper'), workDir: join(dir, 'work'), target: join(dir, 'merged') };
+  const overlay = { lowerDirs: distinctLowerDirs([...record.diffIds].reverse().map((d) => store.layers.diffPath(d))), upperDir: join(dir, 'upper'), workDir: join(dir, 'work'), target: join(dir, 'merged') };
   const files = imageFiles(overlay.lowerDirs);
   const copy = join(dir, 'rootfs');
   const rootfs: RootfsSource = options.driver === 'overlay' ? { kind: 'overlay', overlay } : { kind: 'directory', path: copy };

@@ -52,7 +52,7 @@ function readHostFile(path: string): string {
  * An unprivileged user in the container may bind port 80 and ping (ICMP echo sockets for
  * every group the container has), as podman sets them: the namespace is the container's.
  */
-function ownNamespaceSysctls(idMaps: ContainerIdMaps): Sysctl[] {
+export function ownNamespaceSysctls(idMaps: ContainerIdMaps): Sysctl[] {
   const lastGid = Math.max(0, ...idMaps.gid.ranges.map((r) => r.inside + r.count - 1));
   return [
     { path: '/proc/sys/net/ipv4/ip_unprivileged_port_start', value: '0' },

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { StoreError } from '../../errors.js';
 import { imageLayers } from '../../image/commit.js';
+import { BuildCache } from '../../store/build-cache.js';
 import { removeAsContainerRoot } from '../../image/extract/run.js';
 import { checkImage, checkIndexFile, checkLayers, indexFromRecords, type ImageDamage, type LayerDamage } from '../../store/check.js';
 import type { ContainerRecord, ContainerStore } from '../../store/containers.js';
@@ -75,9 +76,9 @@ function checkContainers(containers: ContainerStore, index: ImageIndex): Contain
   });
 }
 
-/** Layers the images of `index` and the overlay containers use. */
+/** Layers the images of `index`, the overlay containers and the build cache use. */
 async function referencedLayers(store: Store, index: ImageIndex, containers: ContainerStore): Promise<Set<Digest>> {
-  const used = new Set<Digest>();
+  const used = await new BuildCache(store.root).layers();
   for (const id of Object.keys(index.images)) {
     const record = await store.images.readRecord(id).catch(() => null);
     for (const d of record?.diffIds ?? []) used.add(d);

@@ -40,7 +40,7 @@ export async function resetSystem(options: { force: boolean }, io: SystemIO): Pr
  * container uses, and with --volumes the volumes no container uses.
  */
 export async function pruneSystem(options: { force: boolean; volumes: boolean }, io: SystemIO): Promise<number> {
-  const what = ['all stopped containers', 'all dangling images', ...(options.volumes ? ['all volumes not used by at least one container'] : [])];
+  const what = ['all stopped containers', 'all dangling images', 'all build cache', ...(options.volumes ? ['all volumes not used by at least one container'] : [])];
   if (!options.force && !(await confirmed(`WARNING! This command removes:\n${what.map((w) => `\t- ${w}`).join('\n')}`))) return 0;
   io.out('Deleted Containers');
   await removeStopped(await openContainers(), io.out);
@@ -60,6 +60,11 @@ export async function pruneSystem(options: { force: boolean; volumes: boolean },
     const left = (await (await openStore()).images.readIndex()).images;
     for (const id of dangling) if (!(id in left)) io.out(id);
   }
+  io.out('Deleted Build Cache');
+  const { pruneBuildCache } = await import('../build/prune.js');
+  const { containerIdMaps } = await import('../../sys/idmap.js');
+  const layers = await pruneBuildCache(await openStore(), containerIdMaps());
+  if (layers > 0) io.out(`${layers} layer${layers === 1 ? '' : 's'}`);
   return 0;
 }
 
