@@ -2,7 +2,7 @@
 // Each target runs for the given time (default 60 s) from its seed corpus; a finding is
 // written to native/build/fuzz/findings/ and makes the run fail.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -39,7 +39,9 @@ function planDecoder(seconds) {
   // seeds in the repository are only read.
   const work = join(out, 'corpus-plan-decoder');
   mkdirSync(work, { recursive: true });
-  return spawnSync(
+  const logPath = join(out, 'plan-decoder.log');
+  const log = openSync(logPath, 'w');
+  const status = spawnSync(
     binary,
     [
       `-max_total_time=${seconds}`,
@@ -53,8 +55,15 @@ function planDecoder(seconds) {
       work,
       corpus('plan-decoder'),
     ],
-    { stdio: 'inherit' },
+    { stdio: ['ignore', 'inherit', log] },
   ).status;
+  closeSync(log);
+  // libFuzzer prints a line per new input (megabytes in a CI log): its end says how it went,
+  // and on a finding it holds the report and the input's path.
+  const lines = readFileSync(logPath, 'utf8').trimEnd().split('\n');
+  console.log(lines.slice(status === 0 ? -12 : -150).join('\n'));
+  console.log(`(the whole output: ${logPath})`);
+  return status;
 }
 
 /** The layer extractor's entry handling, as root of a user namespace like the real one. */
