@@ -5,7 +5,7 @@ import type { CopyEnd, CopyRequest, CopyResult } from './request.js';
 import { O_NOFOLLOW, O_PATH, SysError } from './syscalls.js';
 import { BadArchive, readTar } from './tar-in.js';
 import { TarSink } from './tar-out.js';
-import { copyTarget, followsLast, isContentsOnly, TargetError, type DestinationState } from './target.js';
+import { copyTarget, followsLast, isContentsOnly, TargetError } from './target.js';
 import { RootedTree } from './tree.js';
 import { walk } from './walk.js';
 import { CopyConflict, TreeSink } from './write-tree.js';
@@ -18,21 +18,6 @@ import { CopyConflict, TreeSink } from './write-tree.js';
  */
 
 type Tree = Extract<CopyEnd, { kind: 'tree' }>;
-
-function stateOf(tree: RootedTree, path: string): DestinationState {
-  let fd: number;
-  try {
-    fd = tree.open(path, O_PATH);
-  } catch (err) {
-    if ((err as SysError).code === 'ENOENT') return 'missing';
-    throw err;
-  }
-  try {
-    return fstatSync(fd).isDirectory() ? 'directory' : 'other';
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** Whether the source (not what a final symlink points to, unless written `LINK/`) is a directory. */
 function sourceIsDirectory(tree: RootedTree, path: string): boolean {
@@ -47,9 +32,9 @@ function sourceIsDirectory(tree: RootedTree, path: string): boolean {
 /** The sink for a tree destination, and the name the source gets there. */
 function treeSink(source: Tree, destination: Tree, request: CopyRequest, sourceTree: RootedTree): { sink: Sink; name: string } {
   const tree = RootedTree.open(destination.root);
-  const state = stateOf(tree, destination.path);
+  const state = tree.kind(destination.path);
   const parent = posix.dirname(posix.normalize(destination.path));
-  const target = copyTarget({ path: source.path, isDirectory: sourceIsDirectory(sourceTree, source.path) }, destination.path, state, stateOf(tree, parent) === 'directory');
+  const target = copyTarget({ path: source.path, isDirectory: sourceIsDirectory(sourceTree, source.path) }, destination.path, state, tree.kind(parent) === 'directory');
   return { sink: new TreeSink(tree, target.dir, request.owner), name: target.name };
 }
 
@@ -62,7 +47,7 @@ async function copy(request: CopyRequest): Promise<number> {
   if (source.kind === 'stream') {
     if (destination.kind !== 'tree') throw new TargetError('a tar stream can only be copied into a directory');
     const tree = RootedTree.open(destination.root);
-    const state = stateOf(tree, destination.path);
+    const state = tree.kind(destination.path);
     if (state === 'missing') throw new TargetError(`"${destination.path}": no such file or directory`, destination.path);
     if (state !== 'directory') throw new TargetError(`"${destination.path}": not a directory (a tar stream is extracted into a directory)`);
     return (await readTar(process.stdin, new TreeSink(tree, posix.normalize(destination.path), request.owner))).skipped;

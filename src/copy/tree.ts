@@ -1,4 +1,4 @@
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { posix } from 'node:path';
 import { O_DIRECTORY, O_PATH, openat2, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, SysError } from './syscalls.js';
 
@@ -19,6 +19,22 @@ export class RootedTree {
   /** An fd on the absolute path `path`; `flags` as for open(2) (O_NOFOLLOW: a final symlink itself). */
   open(path: string, flags: number, mode = 0): number {
     return openat2(this.rootFd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, mode);
+  }
+
+  /** What `path` is in the tree, its last symlink followed inside it. */
+  kind(path: string): 'directory' | 'other' | 'missing' {
+    let fd: number;
+    try {
+      fd = this.open(path, O_PATH);
+    } catch (err) {
+      if ((err as SysError).code === 'ENOENT') return 'missing';
+      throw err;
+    }
+    try {
+      return fstatSync(fd).isDirectory() ? 'directory' : 'other';
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /**

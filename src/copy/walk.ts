@@ -85,23 +85,29 @@ class Walker {
     }
   }
 
-  /** At most `size` bytes: a tar header already promised that many. */
   private copyContent(fd: number, size: number, body: FileBody): void {
-    const file = reopen(fd, O_RDONLY);
-    try {
-      const buffer = Buffer.alloc(Math.min(CHUNK, Math.max(size, 1)));
-      let left = size;
-      while (left > 0) {
-        const n = readSync(file, buffer, 0, Math.min(buffer.length, left), null);
-        if (n === 0) break;
-        body.write(buffer.subarray(0, n));
-        left -= n;
-      }
-    } finally {
-      closeSync(file);
-    }
-    body.close();
+    sendFile(reopen(fd, O_RDONLY), size, body);
   }
+}
+
+/**
+ * Sends at most `size` bytes of the open file `fd` (a tar header already promised that
+ * many) into `body`, then closes both.
+ */
+export function sendFile(fd: number, size: number, body: FileBody): void {
+  try {
+    const buffer = Buffer.alloc(Math.min(CHUNK, Math.max(size, 1)));
+    let left = size;
+    while (left > 0) {
+      const n = readSync(fd, buffer, 0, Math.min(buffer.length, left), null);
+      if (n === 0) break;
+      body.write(buffer.subarray(0, n));
+      left -= n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  body.close();
 }
 
 /**

@@ -1,11 +1,11 @@
-import { closeSync, createReadStream, fchownSync, fstatSync, lstatSync, lutimesSync, openSync, readdirSync, readlinkSync, readSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
+import { closeSync, createReadStream, fchownSync, lstatSync, lutimesSync, openSync, readdirSync, readlinkSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
 import { posix, join } from 'node:path';
 import type { Entry, FileBody, Sink } from '../../copy/entry.js';
 import { mkdirat, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY, openat2, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS, SysError } from '../../copy/syscalls.js';
 import { readTar } from '../../copy/tar-in.js';
 import { TarSink } from '../../copy/tar-out.js';
 import { RootedTree } from '../../copy/tree.js';
-import { walk } from '../../copy/walk.js';
+import { sendFile, walk } from '../../copy/walk.js';
 import { TreeSink } from '../../copy/write-tree.js';
 import { componentRegex, hasWildcard } from '../../build/glob.js';
 import { IgnoreMatcher } from '../../build/ignore.js';
@@ -48,21 +48,6 @@ function mkdirp(tree: RootedTree, path: string, owner: Owner): void {
       }
     }
     current = next;
-  }
-}
-
-function kindAt(tree: RootedTree, path: string, follow: boolean): 'directory' | 'other' | 'missing' {
-  let fd: number;
-  try {
-    fd = tree.open(path, O_PATH | (follow ? 0 : O_NOFOLLOW));
-  } catch (err) {
-    if ((err as SysError).code === 'ENOENT') return 'missing';
-    throw err;
-  }
-  try {
-    return fstatSync(fd).isDirectory() ? 'directory' : 'other';
-  } finally {
-    closeSync(fd);
   }
 }
 
@@ -127,7 +112,7 @@ function expandInTree(tree: RootedTree, pattern: string): string[] {
     }
     matches = next;
   }
-  return matches.filter((m) => kindAt(tree, m, true) !== 'missing');
+  return matches.filter((m) => tree.kind(m) !== 'missing');
 }
 
 /** The sources of a copy, a stage's wildcards expanded; several need a directory destination. */
@@ -159,7 +144,7 @@ async function copy(tree: RootedTree, op: Extract<WriteOp, { kind: 'copy' }>): P
   for (const source of concreteSources(op)) {
     const from = RootedTree.open(source.root);
     try {
-      const kind = kindAt(from, source.path, true);
+      const kind = from.kind(source.path);
       if (kind === 'missing') throw new StepError(`"${source.contextPath ?? source.path}": no such file or directory`);
       if (source.unpack) {
         mkdirp(tree, op.destination, op.owner ?? root);
@@ -174,7 +159,7 @@ async function copy(tree: RootedTree, op: Extract<WriteOp, { kind: 'copy' }>): P
       if (kind === 'directory') {
         dir = op.destination;
         name = '.';
-      } else if (op.destinationIsDirectory || kindAt(tree, op.destination, true) === 'directory') {
+      } else if (op.destinationIsDirectory || tree.kind(op.destination) === 'directory') {
         dir = op.destination;
         name = posix.basename(source.path);
       } else {
@@ -269,7 +254,7 @@ function diff(request: DiffRequest): number {
         }
         if (st.nlink > 1) links.set(key, entryPath);
         const body = sink.add({ ...common, path: entryPath, type: 'file', size: st.size });
-        if (body) copyFile(path, st.size, body);
+        if (body) sendFile(openSync(path, O_RDONLY | O_NOFOLLOW), st.size, body);
       } else {
         // A fifo or socket the step made: a user namespace cannot make devices, nor can the next one.
         entries--;
@@ -283,23 +268,6 @@ function diff(request: DiffRequest): number {
   sink.finish();
   closeSync(fd);
   return entries;
-}
-
-function copyFile(path: string, size: number, body: FileBody): void {
-  const fd = openSync(path, O_RDONLY | O_NOFOLLOW);
-  try {
-    const buffer = Buffer.alloc(Math.min(256 * 1024, Math.max(size, 1)));
-    let left = size;
-    while (left > 0) {
-      const n = readSync(fd, buffer, 0, Math.min(buffer.length, left), null);
-      if (n === 0) break;
-      body.write(buffer.subarray(0, n));
-      left -= n;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  body.close();
 }
 
 async function main(): Promise<void> {
