@@ -3,16 +3,13 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { ArchiveError, NookError } from '../errors.js';
 import type { Digest } from '../store/digest.js';
-import { digestOf } from '../store/hashing.js';
-import type { ImageRecord } from '../store/images.js';
 import type { Store } from '../store/store.js';
 import type { ContainerIdMaps } from '../sys/idmap.js';
-import { OCI_CONFIG_TYPE } from './archive/oci.js';
 import { readTar } from './archive/tar-read.js';
 import type { CommitResult } from './commit.js';
 import { compressionOf } from './decompress.js';
 import { storeImage, withBlobCleanup } from './ingest.js';
-import { MEDIA_TYPES } from './manifest.js';
+import { localImage } from './local-image.js';
 import { hostPlatform } from './platform.js';
 
 const OCI_LAYER_TYPES = {
@@ -59,36 +56,13 @@ export async function importTarball(store: Store, maps: ContainerIdMaps, source:
         history: [{ created, created_by: `/bin/sh -c #(nop) ADD file:${diffId.slice('sha256:'.length)} in /`, comment: 'imported from tarball' }],
       }),
     );
-    const configDigest = digestOf(config);
     const layerDescriptor = { mediaType: OCI_LAYER_TYPES[compressionOf(head)], digest: layer.digest, size: layer.size };
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: MEDIA_TYPES.ociManifest,
-        config: { mediaType: OCI_CONFIG_TYPE, digest: configDigest, size: config.length },
-        layers: [layerDescriptor],
-      }),
-    );
-    const manifestDigest = digestOf(manifest);
-    for (const [digest, bytes] of [[configDigest, config], [manifestDigest, manifest]] as const) {
+    const { manifest, configDigest, record } = localImage(config, [layerDescriptor], { diffIds: [diffId], os, architecture, variant: undefined, created });
+    for (const [digest, bytes] of [[configDigest, config], [record.manifestDigest, manifest]] as const) {
       if (await store.blobs.has(digest)) continue;
       await store.blobs.writeBytes(digest, bytes, `${digest} of ${what}`);
       added.push(digest);
     }
-    const record: ImageRecord = {
-      id: configDigest.slice('sha256:'.length),
-      configDigest,
-      manifestDigest,
-      manifestMediaType: MEDIA_TYPES.ociManifest,
-      indexDigest: undefined,
-      layers: [layerDescriptor],
-      diffIds: [diffId],
-      os,
-      architecture,
-      variant: undefined,
-      created,
-      size: config.length + layer.size,
-    };
     return storeImage(store, maps, record, names, []);
   });
 }

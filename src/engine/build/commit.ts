@@ -1,9 +1,7 @@
-import { OCI_CONFIG_TYPE } from '../../image/archive/oci.js';
 import { commitImage } from '../../image/commit.js';
-import { MEDIA_TYPES } from '../../image/manifest.js';
+import { localImage } from '../../image/local-image.js';
 import { StoreError } from '../../errors.js';
-import { digestOf } from '../../store/hashing.js';
-import type { ImageRecord, LayerRecord } from '../../store/images.js';
+import type { LayerRecord } from '../../store/images.js';
 import { buildTime } from './layer-step.js';
 import { cacheKey, type Build, type Stage } from './stage.js';
 
@@ -52,33 +50,15 @@ export async function commitBuild(build: Build, stage: Stage, names: readonly st
     history: stage.doc.history,
   };
   const configBytes = Buffer.from(JSON.stringify(doc));
-  const configDigest = digestOf(configBytes);
-  const layers = stage.layers.map(ociLayer);
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: MEDIA_TYPES.ociManifest,
-      config: { mediaType: OCI_CONFIG_TYPE, digest: configDigest, size: configBytes.length },
-      layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
-    }),
-  );
-  const manifestDigest = digestOf(manifest);
-  await store.blobs.writeBytes(configDigest, configBytes, 'the built image config');
-  await store.blobs.writeBytes(manifestDigest, manifest, 'the built image manifest');
-  const record: ImageRecord = {
-    id: configDigest.slice('sha256:'.length),
-    configDigest,
-    manifestDigest,
-    manifestMediaType: MEDIA_TYPES.ociManifest,
-    indexDigest: undefined,
-    layers,
-    diffIds: [...stage.diffIds],
+  const { manifest, configDigest, record } = localImage(configBytes, stage.layers.map(ociLayer), {
+    diffIds: stage.diffIds,
     os: stage.doc.os,
     architecture: stage.doc.architecture,
     variant: stage.doc.variant,
     created,
-    size: configBytes.length + layers.reduce((sum, l) => sum + l.size, 0),
-  };
+  });
+  await store.blobs.writeBytes(configDigest, configBytes, 'the built image config');
+  await store.blobs.writeBytes(record.manifestDigest, manifest, 'the built image manifest');
   const result = await commitImage(store, record, names, []);
   if (result === undefined) throw new StoreError('layers of the image were removed while it was built', 'another nook command removed images meanwhile: build again');
   await build.cache.put(key, { kind: 'image', id: record.id });
