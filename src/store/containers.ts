@@ -181,18 +181,22 @@ export class ContainerStore {
 
   /** Every container that exists with a valid record, in no particular order. */
   list(): ContainerRecord[] {
-    return this.ids().flatMap((id) => {
-      const record = this.read(id);
-      return record ? [record] : [];
-    });
+    return this.scan().valid;
   }
 
-  /** Containers whose record is there but unusable: shown by ps -a, removed by rm -f. */
-  corrupt(): CorruptContainer[] {
-    return this.ids().flatMap((id) => {
-      const loaded = this.exists(id) ? this.load(id) : null;
-      return loaded?.kind === 'corrupt' ? [loaded.container] : [];
-    });
+  /**
+   * Every container that exists, each record read once: the valid ones, and those whose
+   * record is there but unusable (shown by ps -a, removed by rm -f).
+   */
+  scan(): { valid: ContainerRecord[]; corrupt: CorruptContainer[] } {
+    const valid: ContainerRecord[] = [];
+    const corrupt: CorruptContainer[] = [];
+    for (const id of this.ids()) {
+      const loaded = this.load(id);
+      if (loaded.kind === 'valid') valid.push(loaded.record);
+      else if (loaded.kind === 'corrupt') corrupt.push(loaded.container);
+    }
+    return { valid, corrupt };
   }
 
   /**

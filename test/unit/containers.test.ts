@@ -179,7 +179,7 @@ describe('parseContainerRecord', () => {
       store.commit(valid);
       writeFileSync(store.path(id, 'config.json'), '{');
       expect(store.list()).toEqual([]);
-      expect(store.corrupt()).toEqual([{ id, names: ['web'], file: store.path(id, 'config.json'), reason: expect.stringMatching(/not JSON/) }]);
+      expect(store.scan().corrupt).toEqual([{ id, names: ['web'], file: store.path(id, 'config.json'), reason: expect.stringMatching(/not JSON/) }]);
       expect(store.leftovers()).toEqual([]);
       store.begin(ID(10));
       expect(() => store.claimName('web', ID(10))).toThrow(NameInUseError);

@@ -91,7 +91,8 @@ function corruptJson(container: CorruptContainer): Record<string, unknown> {
 }
 
 export async function listContainers(opened: OpenedContainers, options: PsOptions, io: ContainerIO): Promise<number> {
-  const records = await removeEnded(opened, opened.containers.list());
+  const scanned = opened.containers.scan();
+  const records = await removeEnded(opened, scanned.valid);
   // A status filter asks about stopped containers too, as podman's does.
   const all = options.all || options.filters.some((f) => f.key === 'status');
   const rows = records
@@ -99,7 +100,7 @@ export async function listContainers(opened: OpenedContainers, options: PsOption
     .filter(({ status }) => all || status.state === 'running')
     .filter(({ record, status }) => passes(options.filters, record, status))
     .sort((a, b) => b.record.created.localeCompare(a.record.created));
-  const corrupt = opened.containers.corrupt().filter((container) => corruptShown(options, container));
+  const corrupt = scanned.corrupt.filter((container) => corruptShown(options, container));
   if (options.quiet) {
     for (const id of [...rows.map(({ record }) => record.id), ...corrupt.map((c) => c.id)]) io.out(options.noTrunc ? id : id.slice(0, 12));
   } else if (options.format.kind === 'json') {
