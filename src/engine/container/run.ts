@@ -39,7 +39,7 @@ export async function runContainer(opts: RunOptions, io: RunIO): Promise<number>
   const { record, containers, idMaps } = await createContainer(opts, io);
   let started = false;
   try {
-    const status = await startContainer(containers, idMaps, record, { detach: opts.detach }, io);
+    const status = await startContainer(containers, idMaps, record, { detach: opts.detach, replay: { nameAsked: opts.name !== undefined } }, io);
     started = true;
     if (opts.detach) io.out(record.id);
     return status;

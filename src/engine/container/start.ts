@@ -15,6 +15,7 @@ import { etcFilePaths, writeEtcFiles } from './etc-files.js';
 import { NETWORK_LOG, prepareNetwork, type PreparedNetwork } from '../network/prepare.js';
 import { containerSecurity, type ContainerSecurity } from './security.js';
 import { setUpLimits } from './limits.js';
+import { recordFastRun } from './fast-run.js';
 
 export interface StartIO {
   readonly warn: (line: string) => void;
@@ -33,6 +34,8 @@ export class StartBusyError extends ContainerError {
 /** Whether the monitor runs on in the background (start, run -d) or nook waits for the end. */
 export interface StartMode {
   readonly detach: boolean;
+  /** Set by `nook run`: keep what this start decides for bin/nook to replay (fast-run.ts). */
+  readonly replay?: { readonly nameAsked: boolean };
 }
 
 /** The container's plan input: its record, with what is decided afresh at each start. */
@@ -64,8 +67,8 @@ export function containerSpec(record: ContainerRecord, idMaps: ContainerIdMaps, 
 function removeCommand(id: string): Op {
   const keep = ['HOME', 'PATH', 'XDG_DATA_HOME', 'XDG_CONFIG_HOME', 'XDG_RUNTIME_DIR', 'LANG'];
   const env = keep.flatMap((k) => (process.env[k] === undefined ? [] : [`${k}=${process.env[k]}`]));
-  // The CLI runs from dist/nook.cjs: bin/nook is next to it.
-  return { op: 'exit-command', argv: [process.execPath, join(__dirname, '..', 'bin', 'nook'), 'rm', '-v', id], env };
+  // The CLI runs from dist/nook.cjs; its loader, bin/nook.cjs, is next to it.
+  return { op: 'exit-command', argv: [process.execPath, join(__dirname, '..', 'bin', 'nook.cjs'), 'rm', '-v', id], env };
 }
 
 /** Where the user's seccomp profile sits in a plan, so a failure after it can name it. */
@@ -123,9 +126,14 @@ async function launch(containers: ContainerStore, idMaps: ContainerIdMaps, recor
   if (idMaps.warning !== null) io.warn(`WARN: ${idMaps.warning}`);
   const limits = setUpLimits(containers, record, io.warn);
   const plan = [...limits.records, ...monitorRecords(containers, record, mode), ...compilePlan(containerSpec(record, idMaps, security, etcFiles, network))];
+  const encoded = encodePlan(plan);
+  if (mode.replay) {
+    const extras = limits.records.length > 0 || limits.via !== undefined || idMaps.warning !== null;
+    recordFastRun({ containers, record, runtimeDir: scratch, detach: mode.detach, extras, plan: encoded }, { asked: mode.replay.nameAsked });
+  }
   let result;
   try {
-    result = await launchRuntime(encodePlan(plan), scratch, { passStdin: record.interactive, detached: mode.detach, via: limits.via });
+    result = await launchRuntime(encoded, scratch, { passStdin: record.interactive, detached: mode.detach, via: limits.via });
   } catch (err) {
     limits.release();
     throw err;
