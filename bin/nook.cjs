@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 'use strict';
+// bin/nook (native/launcher) runs this with the node on PATH when it has nothing to replay.
 // Runs the CLI bundle with V8's code cache (written by scripts/build.mjs), so the bundle's
 // functions are not parsed and compiled again at every start. Node 20 has no built-in
 // compile cache for CommonJS; a stale or foreign cache is rejected by V8 and only costs

@@ -1,8 +1,8 @@
-// Builds what `bin/nook` runs: the C runtime (native/build/nook-runtime) and the CLI bundle
+// Builds bin/nook (the C launcher), what it runs: the C runtime (native/build/nook-runtime) and the CLI bundle
 // (dist/nook.cjs). One CommonJS file keeps start-up near the Node floor: no module
 // resolution walk, no ESM loader, nothing loaded that the command does not reach.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,9 +12,15 @@ const what = process.argv[2] ?? 'all';
 
 const NATIVE_FLAGS = ['-O2', '-g', '-Wall', '-Wextra', '-std=gnu11', '-D_GNU_SOURCE'];
 
-function nativeSources() {
-  const srcDir = join(root, 'native', 'src');
+function nativeSources(dir = 'src') {
+  const srcDir = join(root, 'native', dir);
   return readdirSync(srcDir).filter((f) => f.endsWith('.c')).map((f) => join(srcDir, f));
+}
+
+/** The launcher answers --version itself: the version it prints is package.json's. */
+function launcherFlags() {
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  return [`-DNOOK_VERSION="${version}"`];
 }
 
 // No -Werror here: a compiler newer than ours, or a distribution's default flags (Ubuntu's
@@ -24,6 +30,8 @@ function buildNative() {
   const out = join(root, 'native', 'build', 'nook-runtime');
   mkdirSync(dirname(out), { recursive: true });
   execFileSync(process.env.CC ?? 'cc', [...NATIVE_FLAGS, '-o', out, ...nativeSources()], { stdio: 'inherit' });
+  // bin/nook, the command users run (native/launcher/main.c).
+  execFileSync(process.env.CC ?? 'cc', [...NATIVE_FLAGS, ...launcherFlags(), '-o', join(root, 'bin', 'nook'), ...nativeSources('launcher')], { stdio: 'inherit' });
 }
 
 /**
@@ -41,6 +49,7 @@ function checkNative() {
     ]) {
       console.log(`nook build: ${cc} ${extra.join(' ')} -Werror`);
       execFileSync(cc, [...NATIVE_FLAGS, ...extra, '-Werror', '-o', join(out, 'nook-runtime'), ...nativeSources()], { stdio: 'inherit' });
+      execFileSync(cc, [...NATIVE_FLAGS, ...launcherFlags(), ...extra, '-Werror', '-o', join(out, 'nook'), ...nativeSources('launcher')], { stdio: 'inherit' });
     }
   } finally {
     rmSync(out, { recursive: true, force: true });
@@ -78,7 +87,7 @@ function buildCodeCache() {
   const rootfs = mkdtempSync(join(tmpdir(), 'nook-build-'));
   try {
     rmSync(join(root, 'dist', 'nook.cjs.cache'), { force: true });
-    execFileSync(process.execPath, [join(root, 'bin', 'nook'), 'run', '--explain', '--rootfs', rootfs, '-u', '0:0', '-e', 'A=1', '--', 'true'], {
+    execFileSync(process.execPath, [join(root, 'bin', 'nook.cjs'), 'run', '--explain', '--rootfs', rootfs, '-u', '0:0', '-e', 'A=1', '--', 'true'], {
       env: { ...process.env, NOOK_WRITE_CODE_CACHE: '1' },
       stdio: 'ignore',
     });

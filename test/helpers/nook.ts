@@ -48,6 +48,8 @@ export function nook(args: readonly string[], opts: NookOptions): Promise<NookRe
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    // nook may be gone before it reads stdin (bin/nook fails fast): not the test's failure.
+    child.stdin.on('error', () => undefined);
     if (!opts.keepStdinOpen) child.stdin.end(opts.input ?? '');
     child.on('error', reject);
     child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));

@@ -1,0 +1,259 @@
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isolatedEnv, nook, NOOK_BIN, show, waitFor, type NookResult } from '../helpers/nook.js';
+import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
+import { findOnPath } from '../../src/sys/which.js';
+
+// bin/nook replays a `run --rm` it has seen when none of the run's inputs changed
+// (docs/fast-path.md). A replay never starts Node: these tests tell replays from CLI runs
+// by giving nook a PATH whose only node can be taken away.
+
+let tmp: { path: string; cleanup: () => void };
+let rootfs: string;
+let nodeLink: string;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(() => {
+  tmp = tempDir('fast-path');
+  rootfs = makeBusyboxRootfs(join(tmp.path, 'rootfs'));
+  const bin = join(tmp.path, 'bin');
+  mkdirSync(bin);
+  for (const tool of ['newuidmap', 'newgidmap']) {
+    const found = findOnPath(tool);
+    if (found === null) throw new Error(`${tool} is missing: install uidmap (.ci/run does)`);
+    symlinkSync(found, join(bin, tool));
+  }
+  nodeLink = join(bin, 'node');
+  env = { ...isolatedEnv(join(tmp.path, 'home')), PATH: bin };
+});
+
+afterAll(async () => {
+  withNode(true);
+  const ids = await nook(['ps', '-aq'], { env });
+  if (ids.stdout.trim()) await nook(['rm', '-f', '-t', '0', ...ids.stdout.trim().split('\n')], { env });
+  // Image layers hold files of container ids.
+  await nook(['unshare', '/bin/rm', '-rf', storeDir()], { env });
+  tmp.cleanup();
+});
+
+/** Puts node on nook's PATH, or takes it away: then only a replay can run a container. */
+function withNode(present: boolean): void {
+  rmSync(nodeLink, { force: true });
+  if (present) symlinkSync(process.execPath, nodeLink);
+}
+
+const NO_NODE = /cannot run node/;
+
+function run(args: readonly string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<NookResult> {
+  return nook(['run', '--rm', '--network', 'none', ...args], { env: opts.env ?? env, ...(opts.input === undefined ? {} : { input: opts.input }) });
+}
+
+function entryDir(e: NodeJS.ProcessEnv = env): string {
+  return join(e.XDG_RUNTIME_DIR!, 'nook', 'fast');
+}
+
+function storeDir(e: NodeJS.ProcessEnv = env): string {
+  return join(e.XDG_DATA_HOME!, 'nook');
+}
+
+describe('a repeated nook run --rm', () => {
+  it('is replayed without Node, with the same output and exit code', async () => {
+    withNode(true);
+    const args = ['--rootfs', rootfs, 'sh', '-c', 'echo out; echo err >&2; exit 7'];
+    const first = await run(args);
+    expect(first.status, show(first)).toBe(7);
+    expect(readdirSync(entryDir())).toHaveLength(1);
+    withNode(false);
+    const replayed = await run(args);
+    expect({ status: replayed.status, stdout: replayed.stdout, stderr: replayed.stderr }).toEqual({ status: 7, stdout: 'out\n', stderr: 'err\n' });
+    // Anything not seen before needs the CLI, which needs node.
+    const other = await run(['--rootfs', rootfs, 'true']);
+    expect(other.status, show(other)).toBe(125);
+    expect(other.stderr).toMatch(NO_NODE);
+    withNode(true);
+  });
+
+  it('leaves no container, name or temp file behind', async () => {
+    withNode(true);
+    const args = ['--rootfs', rootfs, 'sh', '-c', 'echo hi > /tmp/x'];
+    expect((await run(args)).status).toBe(0);
+    withNode(false);
+    expect((await run(args)).status).toBe(0);
+    withNode(true);
+    expect(readdirSync(join(storeDir(), 'containers'))).toEqual([]);
+    expect(readdirSync(join(storeDir(), 'container-names'))).toEqual([]);
+    expect(readdirSync(join(env.XDG_RUNTIME_DIR!, 'nook')).filter((n) => n.startsWith('.'))).toEqual([]);
+  });
+
+  it('writes the container the CLI writes, with a fresh id, name and created time', async () => {
+    withNode(true);
+    const args = ['--rm', '-i', '--network', 'none', '--rootfs', rootfs, '-e', 'A=1', 'cat'];
+    const snapshot = async (): Promise<{ files: Record<string, string>; id: string; name: string; created: string }> => {
+      let child: ChildProcess | undefined;
+      const done = nook(['run', ...args], { env, keepStdinOpen: true, onSpawn: (c) => (child = c) });
+      const containers = join(storeDir(), 'containers');
+      await waitFor(() => readdirSync(containers).some((id) => existsSync(join(containers, id, 'state'))), 'the container to run');
+      const [id] = readdirSync(containers);
+      const dir = join(containers, id!);
+      const record = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { name: string; created: string };
+      const files: Record<string, string> = {};
+      for (const path of ['config.json', 'userdata', 'userdata/hosts', 'userdata/hostname', 'userdata/resolv.conf']) {
+        const st = lstatSync(join(dir, path));
+        files[path] = `${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} ${st.isFile() ? readFileSync(join(dir, path), 'utf8') : '(dir)'}`;
+      }
+      child!.stdin!.end();
+      expect((await done).status).toBe(0);
+      return { files, id: id!, ...record };
+    };
+    const normal = (s: Awaited<ReturnType<typeof snapshot>>): Record<string, string> =>
+      Object.fromEntries(
+        Object.entries(s.files).map(([k, v]) => [k, v.replaceAll(s.id, 'ID').replaceAll(s.id.slice(0, 12), 'SHORT').replaceAll(`"${s.name}"`, 'NAME').replaceAll(` ${s.name}\n`, ' NAME\n').replaceAll(s.created, 'CREATED')]),
+      );
+    const byCli = await snapshot();
+    withNode(false);
+    const replayed = await snapshot();
+    withNode(true);
+    expect(replayed.id).not.toBe(byCli.id);
+    expect(Date.parse(replayed.created)).toBeGreaterThanOrEqual(Date.parse(byCli.created));
+    expect(normal(replayed)).toEqual(normal(byCli));
+  });
+
+  it('shows in ps while it runs, and stops like any container', async () => {
+    withNode(true);
+    const args = ['--rootfs', rootfs, 'sleep', '300'];
+    const first = run(args);
+    await waitFor(() => readdirSync(join(storeDir(), 'containers')).length === 1, 'the first container');
+    await waitFor(() => execFileSync(NOOK_BIN, ['ps', '-q'], { env, encoding: 'utf8' }).trim() !== '', 'the first container to run');
+    execFileSync(NOOK_BIN, ['stop', '-t', '0', execFileSync(NOOK_BIN, ['ps', '-q'], { env, encoding: 'utf8' }).trim()], { env });
+    expect((await first).status).toBe(137);
+    withNode(false);
+    const replayed = run(args);
+    await waitFor(() => readdirSync(join(storeDir(), 'containers')).some((id) => existsSync(join(storeDir(), 'containers', id, 'state'))), 'the replayed container to run');
+    withNode(true);
+    const ps = execFileSync(NOOK_BIN, ['ps', '--format', '{{.Command}} {{.Status}}'], { env, encoding: 'utf8' });
+    expect(ps).toMatch(/^sleep 300 Up /);
+    const id = execFileSync(NOOK_BIN, ['ps', '-q'], { env, encoding: 'utf8' }).trim();
+    execFileSync(NOOK_BIN, ['stop', '-t', '0', id], { env });
+    expect((await replayed).status).toBe(137);
+    expect(readdirSync(join(storeDir(), 'containers'))).toEqual([]);
+  });
+
+  it('runs side by side with itself, each replay its own container', async () => {
+    withNode(true);
+    const args = ['--rootfs', rootfs, 'cat', '/etc/hostname'];
+    expect((await run(args)).status).toBe(0);
+    withNode(false);
+    const results = await Promise.all(Array.from({ length: 8 }, () => run(args)));
+    withNode(true);
+    for (const r of results) expect(r.status, show(r)).toBe(0);
+    expect(new Set(results.map((r) => r.stdout)).size).toBe(8);
+    expect(readdirSync(join(storeDir(), 'containers'))).toEqual([]);
+    expect(readdirSync(join(storeDir(), 'container-names'))).toEqual([]);
+  });
+});
+
+describe('a run whose inputs changed', () => {
+  it('is decided afresh: a file it read (the rootfs passwd)', async () => {
+    withNode(true);
+    const passwd = join(rootfs, 'etc', 'passwd');
+    const before = readFileSync(passwd, 'utf8');
+    const args = ['--rootfs', rootfs, '-u', 'app', 'id', '-u'];
+    try {
+      expect((await run(args)).stdout).toBe('1000\n');
+      writeFileSync(passwd, before.replace('app:x:1000:1000', 'app:x:1234:1000'));
+      withNode(false);
+      const without = await run(args);
+      expect(without.stderr).toMatch(NO_NODE);
+      withNode(true);
+      expect((await run(args)).stdout).toBe('1234\n');
+    } finally {
+      writeFileSync(passwd, before);
+    }
+  });
+
+  it('is decided afresh: a variable it read', async () => {
+    withNode(true);
+    const args = ['--rootfs', rootfs, '-e', 'GREETING', 'sh', '-c', 'echo $GREETING'];
+    expect((await run(args, { env: { ...env, GREETING: 'hello' } })).stdout).toBe('hello\n');
+    withNode(false);
+    expect((await run(args, { env: { ...env, GREETING: 'hello' } })).stdout).toBe('hello\n');
+    expect((await run(args, { env: { ...env, GREETING: 'bye' } })).stderr).toMatch(NO_NODE);
+    withNode(true);
+    expect((await run(args, { env: { ...env, GREETING: 'bye' } })).stdout).toBe('bye\n');
+  });
+
+  it('is decided afresh: the image a tag names', async () => {
+    withNode(true);
+    const image = (content: string): string => {
+      const dir = join(tmp.path, `image-${content}`);
+      makeBusyboxRootfs(dir);
+      writeFileSync(join(dir, 'which'), `${content}\n`);
+      const tar = `${dir}.tar`;
+      execFileSync('tar', ['-C', dir, '-cf', tar, '.']);
+      return tar;
+    };
+    const imported = async (tar: string): Promise<void> => {
+      const r = await nook(['import', tar, 'fast:test'], { env });
+      expect(r.status, show(r)).toBe(0);
+    };
+    await imported(image('one'));
+    // The first run of an image may probe the host (the storage driver) in a child process,
+    // which is not replayable: the second is recorded.
+    for (let i = 0; i < 2; i++) expect((await run(['fast:test', 'cat', '/which'])).stdout).toBe('one\n');
+    withNode(false);
+    expect((await run(['fast:test', 'cat', '/which'])).stdout).toBe('one\n');
+    withNode(true);
+    await imported(image('two'));
+    withNode(false);
+    expect((await run(['fast:test', 'cat', '/which'])).stderr).toMatch(NO_NODE);
+    withNode(true);
+    expect((await run(['fast:test', 'cat', '/which'])).stdout).toBe('two\n');
+    expect(readdirSync(join(storeDir(), 'containers'))).toEqual([]);
+  });
+});
+
+describe('what a replay cannot do is left to the CLI', () => {
+  it('a command that is not there: the same error and exit code as the CLI gives', async () => {
+    withNode(true);
+    const args = ['--rootfs', rootfs, 'not-there'];
+    const first = await run(args);
+    const second = await run(args);
+    expect(first.status).toBe(127);
+    expect({ status: second.status, stderr: second.stderr }).toEqual({ status: first.status, stderr: first.stderr });
+    expect(readdirSync(join(storeDir(), 'containers'))).toEqual([]);
+  });
+
+  it('a --name in use: the CLI names the holder', async () => {
+    withNode(true);
+    const args = ['--name', 'taken', '--rootfs', rootfs, 'true'];
+    expect((await run(args)).status).toBe(0);
+    const holder = await nook(['run', '-d', '--network', 'none', '--name', 'taken', '--rootfs', rootfs, 'sleep', '300'], { env });
+    expect(holder.status, show(holder)).toBe(0);
+    const refused = await run(args);
+    expect(refused.status).toBe(125);
+    expect(refused.stderr).toMatch(/the container name "taken" is already in use/);
+    await nook(['rm', '-f', '-t', '0', 'taken'], { env });
+  });
+
+  it('NOOK_NO_FAST_PATH, or an entry anyone else could have written, is not replayed', async () => {
+    withNode(true);
+    const args = ['--rootfs', rootfs, 'echo', 'checked'];
+    expect((await run(args)).status).toBe(0);
+    withNode(false);
+    expect((await run(args, { env: { ...env, NOOK_NO_FAST_PATH: '1' } })).stderr).toMatch(NO_NODE);
+    for (const name of readdirSync(entryDir())) chmodSync(join(entryDir(), name), 0o644);
+    expect((await run(args)).stderr).toMatch(NO_NODE);
+    withNode(true);
+  });
+});
+
+describe('nook --version', () => {
+  it('is answered by bin/nook with the CLI’s own answer', () => {
+    const launcher = execFileSync(NOOK_BIN, ['--version'], { encoding: 'utf8' });
+    const cli = execFileSync(process.execPath, [`${NOOK_BIN}.cjs`, '--version'], { encoding: 'utf8' });
+    expect(launcher).toBe(cli);
+    expect(launcher).toBe(`${(JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version}\n`);
+  });
+});
