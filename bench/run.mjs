@@ -98,12 +98,12 @@ function preparePeers(workDir, rootfs, env, notes) {
   const nook = nookPeer(repoRoot, rootfs, env);
   const node = nodePeer(env);
   const versions = { nook: nook.version, node: node.version, ...helperVersions(env) };
-  const cases = [nook.run, node.run, nook.explain];
+  const cases = [nook.run, nook.cli, node.run, nook.explain];
   const cleanups = [];
   const image = nookImagePeer(repoRoot, workDir, rootfs, env);
   if (image.cleanup) cleanups.push(image.cleanup);
   if (image.skipped) notes.push(`nook run IMAGE skipped: ${image.skipped}`);
-  else cases.push(image.run);
+  else cases.push(image.run, image.cli);
   let podman = null;
   let podmanRun = null;
   for (const [name, peer] of [
