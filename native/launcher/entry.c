@@ -294,9 +294,17 @@ static bool decode_decision(struct cursor *c, struct fast_entry *e)
 {
 	struct bytes kind;
 
+	e->runtime = next_str(c);
+	e->pass_stdin = same(next(c), "1");
+	e->plan = next(c);
+	kind = next(c);
+	if (same(kind, "exec"))
+		return !c->bad && c->p == c->end;
+	if (!same(kind, "run"))
+		return false;
+	e->new_container = true;
 	e->containers_dir = next_str(c);
 	e->names_dir = next_str(c);
-	e->runtime = next_str(c);
 	e->id = next_str(c);
 	e->created = next_str(c);
 	kind = next(c);
@@ -326,8 +334,6 @@ static bool decode_decision(struct cursor *c, struct fast_entry *e)
 		if ((!f->dir && !same(type, "file")) || f->path[0] == '/' || f->path[0] == '\0' || strstr(f->path, "..") || f->mode > 07777)
 			return false;
 	}
-	e->pass_stdin = same(next(c), "1");
-	e->plan = next(c);
 	return !c->bad && c->p == c->end && strlen(e->id) == 64 && strlen(e->created) == 24 && e->name[0] != '\0';
 }
 

@@ -1,4 +1,4 @@
-/* A replayable run, as src/runtime/fast-entry.ts writes it (docs/fast-path.md): read,
+/* A replayable run or exec, as src/runtime/fast-entry.ts writes it (docs/fast-path.md): read,
  * checked against this process's inputs, and decoded. Strings point into the entry's
  * buffer and are NUL-terminated there. */
 #ifndef NOOK_LAUNCHER_ENTRY_H
@@ -21,7 +21,12 @@ struct entry_file {
 
 struct fast_entry {
 	char *buf; /* owns every string below */
-	const char *containers_dir, *names_dir, *runtime;
+	const char *runtime;
+	bool pass_stdin;
+	struct bytes plan;
+	/* run: a container made around the plan (the fields below); exec: the plan joins one */
+	bool new_container;
+	const char *containers_dir, *names_dir;
 	const char *id, *created;
 	bool random_name;
 	const char *name;
@@ -29,8 +34,6 @@ struct fast_entry {
 	size_t n_adjectives, n_nouns;
 	struct entry_file *files;
 	size_t n_files;
-	bool pass_stdin;
-	struct bytes plan;
 };
 
 /* The runtime dir the TypeScript side writes entries to (src/sys/paths.ts), into @out. */

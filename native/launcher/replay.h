@@ -1,6 +1,6 @@
-/* Replays a `nook run --rm` the TypeScript side decided before (docs/fast-path.md): a new
- * container in the store with a fresh id, name and created time, the runtime run on the
- * recorded plan, and the container removed when it ends. */
+/* Replays a `nook run --rm` or `nook exec` the TypeScript side decided before
+ * (docs/fast-path.md): for a run, a new container in the store with a fresh id, name and
+ * created time around the recorded plan, removed when it ends; for an exec, the plan alone. */
 #ifndef NOOK_LAUNCHER_REPLAY_H
 #define NOOK_LAUNCHER_REPLAY_H
 

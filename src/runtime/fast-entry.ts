@@ -2,7 +2,7 @@ import { closeSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unli
 import { join } from 'node:path';
 
 /**
- * A replayable `nook run`, as bin/nook (native/launcher) reads it: the inputs the decision
+ * A replayable `nook run` or `nook exec`, as bin/nook (native/launcher) reads it: the inputs the decision
  * was made from, and what the decision was (files to write, the plan). The field form is the
  * plan's (`<length>:<bytes>,`); the order is fixed and described in docs/fast-path.md.
  */
@@ -18,6 +18,18 @@ export type DependencySignature =
   /** Files whose stat says nothing about their content (procfs): the bytes themselves. */
   | { readonly kind: 'content'; readonly bytes: Buffer };
 
+/** What a replayed `run` makes afresh in the store before the plan runs, and removes after. */
+export interface NewContainer {
+  readonly containersDir: string;
+  readonly namesDir: string;
+  /** The values the files and the plan carry that a replay makes afresh. */
+  readonly id: string;
+  readonly created: string;
+  readonly name: { readonly kind: 'fixed'; readonly name: string } | { readonly kind: 'random'; readonly name: string; readonly adjectives: readonly string[]; readonly nouns: readonly string[] };
+  /** The container dir's content, parents first. */
+  readonly files: readonly { readonly path: string; readonly type: 'dir' | 'file'; readonly mode: number; readonly content: Buffer }[];
+}
+
 export interface FastEntry {
   readonly argv: readonly string[];
   readonly cwd: string;
@@ -32,17 +44,11 @@ export interface FastEntry {
   /** Each interface's first IPv4 address, as the launcher lists them, when the decision read them. */
   readonly interfaces: string | null;
   readonly dependencies: ReadonlyMap<string, DependencySignature>;
-  readonly containersDir: string;
-  readonly namesDir: string;
   readonly runtime: string;
-  /** The values the files and the plan carry that a replay makes afresh. */
-  readonly id: string;
-  readonly created: string;
-  readonly name: { readonly kind: 'fixed'; readonly name: string } | { readonly kind: 'random'; readonly name: string; readonly adjectives: readonly string[]; readonly nouns: readonly string[] };
-  /** The container dir's content, parents first. */
-  readonly files: readonly { readonly path: string; readonly type: 'dir' | 'file'; readonly mode: number; readonly content: Buffer }[];
   readonly passStdin: boolean;
   readonly plan: Buffer;
+  /** `run`: the container to make around the plan; `exec`: none, the plan joins one. */
+  readonly container: NewContainer | null;
 }
 
 /** Where entries live: in the runtime dir (tmpfs, the user's only), keyed by command line and cwd. */
@@ -90,14 +96,15 @@ function signatureFields(signature: DependencySignature): Buffer[] {
   }
 }
 
+function containerFields(c: NewContainer): Buffer[] {
+  const name = c.name.kind === 'fixed' ? [field('fixed'), field(c.name.name)] : [field('random'), field(c.name.name), ...list(c.name.adjectives), ...list(c.name.nouns)];
+  const files = c.files.flatMap((f) => [field(f.path), field(f.type), field(f.mode.toString(8)), field(f.content)]);
+  return [field(c.containersDir), field(c.namesDir), field(c.id), field(c.created), ...name, field(String(c.files.length)), ...files];
+}
+
 export function encodeFastEntry(entry: FastEntry): Buffer {
   const env = [...entry.env.vars].flatMap(([name, value]) => [field(name), field(value === null ? '-' : `=${value}`)]);
   const deps = [...entry.dependencies].flatMap(([path, signature]) => [field(path), ...signatureFields(signature)]);
-  const name =
-    entry.name.kind === 'fixed'
-      ? [field('fixed'), field(entry.name.name)]
-      : [field('random'), field(entry.name.name), ...list(entry.name.adjectives), ...list(entry.name.nouns)];
-  const files = entry.files.flatMap((f) => [field(f.path), field(f.type), field(f.mode.toString(8)), field(f.content)]);
   return Buffer.concat([
     field(FAST_ENTRY_MAGIC),
     field(FAST_ENTRY_VERSION),
@@ -113,16 +120,10 @@ export function encodeFastEntry(entry: FastEntry): Buffer {
     field(entry.interfaces ?? '-'),
     field(String(entry.dependencies.size)),
     ...deps,
-    field(entry.containersDir),
-    field(entry.namesDir),
     field(entry.runtime),
-    field(entry.id),
-    field(entry.created),
-    ...name,
-    field(String(entry.files.length)),
-    ...files,
     field(entry.passStdin ? '1' : '0'),
     field(entry.plan),
+    ...(entry.container === null ? [field('exec')] : [field('run'), ...containerFields(entry.container)]),
   ]);
 }
 

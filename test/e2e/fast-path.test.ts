@@ -249,6 +249,34 @@ describe('what a replay cannot do is left to the CLI', () => {
   });
 });
 
+describe('a repeated nook exec', () => {
+  it('is replayed without Node into the same process, and decided afresh once the container restarted', async () => {
+    withNode(true);
+    const started = await nook(['run', '-d', '--network', 'none', '--name', 'execd', '--rootfs', rootfs, 'sleep', '300'], { env });
+    expect(started.status, show(started)).toBe(0);
+    const args = ['exec', '-e', 'X=1', 'execd', 'sh', '-c', 'echo $X $(cat /proc/1/cmdline | tr "\\0" " "); exit 4'];
+    for (let i = 0; i < 2; i++) {
+      const r = await nook(args, { env });
+      expect({ status: r.status, stdout: r.stdout }, show(r)).toEqual({ status: 4, stdout: '1 sleep 300\n' });
+    }
+    withNode(false);
+    const replayed = await nook(args, { env });
+    expect({ status: replayed.status, stdout: replayed.stdout, stderr: replayed.stderr }).toEqual({ status: 4, stdout: '1 sleep 300\n', stderr: '' });
+    withNode(true);
+    expect((await nook(['stop', '-t', '0', 'execd'], { env })).status).toBe(0);
+    expect((await nook(['start', 'execd'], { env })).status).toBe(0);
+    withNode(false);
+    expect((await nook(args, { env })).stderr).toMatch(NO_NODE);
+    withNode(true);
+    expect((await nook(args, { env })).stdout).toBe('1 sleep 300\n');
+    expect((await nook(['stop', '-t', '0', 'execd'], { env })).status).toBe(0);
+    const stopped = await nook(args, { env });
+    expect(stopped.status).toBe(125);
+    expect(stopped.stderr).toMatch(/can only exec in a running container/);
+    await nook(['rm', '-f', 'execd'], { env });
+  });
+});
+
 describe('nook --version', () => {
   it('is answered by bin/nook with the CLI’s own answer', () => {
     const launcher = execFileSync(NOOK_BIN, ['--version'], { encoding: 'utf8' });

@@ -16,6 +16,7 @@ import { containerEnv, envObject } from './env.js';
 import { normalPath } from './path.js';
 import { containerSecurity } from './security.js';
 import { profileContext } from './start.js';
+import { recordFastExec } from './fast-path.js';
 
 const ESRCH = 3;
 
@@ -67,7 +68,9 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
       env: containerEnv(envObject(record.env), opts.env),
     }),
   ];
-  const result = await launchRuntime(encodePlan(plan), runtimeDir(), { passStdin: opts.interactive });
+  const encoded = encodePlan(plan);
+  recordFastExec({ runtimeDir: runtimeDir(), plan: encoded, passStdin: opts.interactive });
+  const result = await launchRuntime(encoded, runtimeDir(), { passStdin: opts.interactive });
   if (result.report?.opName === 'join' && result.report.errno === ESRCH) throw processGone(record, status.pid);
   if (result.report !== null) throw reportToError(result.report, { rootfs: record.name, ...profileContext(record, plan) });
   return result.status;

@@ -15,7 +15,7 @@ import { etcFilePaths, writeEtcFiles } from './etc-files.js';
 import { NETWORK_LOG, prepareNetwork, type PreparedNetwork } from '../network/prepare.js';
 import { containerSecurity, type ContainerSecurity } from './security.js';
 import { setUpLimits } from './limits.js';
-import { recordFastRun } from './fast-run.js';
+import { recordFastRun } from './fast-path.js';
 
 export interface StartIO {
   readonly warn: (line: string) => void;
@@ -34,7 +34,7 @@ export class StartBusyError extends ContainerError {
 /** Whether the monitor runs on in the background (start, run -d) or nook waits for the end. */
 export interface StartMode {
   readonly detach: boolean;
-  /** Set by `nook run`: keep what this start decides for bin/nook to replay (fast-run.ts). */
+  /** Set by `nook run`: keep what this start decides for bin/nook to replay (fast-path.ts). */
   readonly replay?: { readonly nameAsked: boolean };
 }
 

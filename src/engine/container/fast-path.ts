@@ -1,13 +1,13 @@
 import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { fastEntryDir, writeFastEntry, type DependencySignature, type FastEntry } from '../../runtime/fast-entry.js';
+import { fastEntryDir, writeFastEntry, type DependencySignature, type FastEntry, type NewContainer } from '../../runtime/fast-entry.js';
 import { runtimeBinary } from '../../runtime/launch.js';
 import type { ContainerRecord, ContainerStore } from '../../store/containers.js';
 import { tracedInputs, type PathUse, type TracedInputs } from '../../sys/input-trace.js';
 import { ADJECTIVES, NOUNS } from '../shared/random-name.js';
 
-/** What a foreground start knows when it is about to launch the runtime. */
+/** What a foreground `run` knows when it is about to launch the runtime. */
 export interface LaunchDecision {
   readonly containers: ContainerStore;
   readonly record: ContainerRecord;
@@ -45,18 +45,26 @@ function replayable(decision: LaunchDecision, inputs: TracedInputs): boolean {
   return ['none', 'pasta', 'slirp4netns', 'host'].includes(record.network.mode.kind);
 }
 
-/** The inputs a replay must find unchanged, or null when one of them cannot be checked. */
-function dependencies(decision: LaunchDecision, inputs: TracedInputs): Map<string, DependencySignature> | null {
-  const { runtimeDir, containers } = decision;
-  // The store's own bookkeeping (sweeps, name claims), the entries, and the plan and
-  // report files launchRuntime makes and unlinks: none of them shapes the plan.
-  const own = [containers.dir, containers.namesDir, fastEntryDir(runtimeDir)];
+/**
+ * The runtime checks the process it joins by pid and start time (the plan carries both),
+ * so an exec's read of /proc/PID/stat (which changes as the process runs) is not an input.
+ */
+const PROCESS_STAT = /^\/proc\/\d+\/stat$/;
+
+/**
+ * The inputs a replay must find unchanged, or null when one of them cannot be checked.
+ * `ignored`: dirs whose reads do not shape the plan.
+ */
+function dependencies(runtimeDir: string, inputs: TracedInputs, ignored: readonly string[]): Map<string, DependencySignature> | null {
+  // The entries, and the plan and report files launchRuntime makes and unlinks.
+  const own = [...ignored, fastEntryDir(runtimeDir)];
   const scratch = /^\.(plan|report)-/;
   const used = new Map(
     [...inputs.paths].filter(
       ([p]) =>
         !own.some((dir) => p === dir || p.startsWith(`${dir}/`)) &&
         !UNRELATED.includes(p) &&
+        !PROCESS_STAT.test(p) &&
         !(dirname(p) === runtimeDir && scratch.test(basename(p))),
     ),
   );
@@ -102,7 +110,7 @@ export function interfaceSummary(): string {
 }
 
 /** The container dir as it is before launch, parents first; null if it holds what a replay cannot write. */
-function containerFiles(dir: string): FastEntry['files'] | null {
+function containerFiles(dir: string): NewContainer['files'] | null {
   const files: { path: string; type: 'dir' | 'file'; mode: number; content: Buffer }[] = [];
   let total = 0;
   const walk = (relative: string): boolean => {
@@ -143,24 +151,43 @@ function ttys(): string {
   return [0, 1, 2].map((fd) => (isatty(fd) ? '1' : '0')).join('');
 }
 
-/**
- * Keeps what this run decided for bin/nook to replay, when the run is replayable and every
- * input can be checked. Never fails the run: without an entry the next run decides again.
- */
-export function recordFastRun(decision: LaunchDecision, name: { readonly asked: boolean }): void {
-  const inputs = tracedInputs();
-  if (inputs === null || !replayable(decision, inputs)) return;
+/** The entry's key and inputs: what every replay checks, whatever it replays. */
+function keyAndInputs(inputs: TracedInputs, deps: ReadonlyMap<string, DependencySignature>): Omit<FastEntry, 'runtime' | 'passStdin' | 'plan' | 'container'> {
+  const envNames = inputs.env === 'all' ? Object.keys(process.env) : [...inputs.env];
+  return {
+    argv: process.argv.slice(2),
+    cwd: process.cwd(),
+    uid: process.getuid?.() ?? 0,
+    gid: process.getgid?.() ?? 0,
+    ttys: ttys(),
+    kernel: os.release(),
+    env: { kind: inputs.env === 'all' ? 'all' : 'some', vars: new Map(envNames.sort().map((n) => [n, process.env[n] ?? null])) },
+    interfaces: inputs.interfaces ? interfaceSummary() : null,
+    dependencies: deps,
+  };
+}
+
+/** Writes the entry; never fails the command: without an entry the next one decides again. */
+function keep(runtimeDir: string, make: () => FastEntry | null): void {
   try {
-    const entry = fastEntry(decision, inputs, name, ttys());
-    if (entry !== null) writeFastEntry(decision.runtimeDir, entry);
+    const entry = make();
+    if (entry !== null) writeFastEntry(runtimeDir, entry);
   } catch {
-    // An entry is an optimisation: a run that cannot write one is still a run.
+    // An entry is an optimisation: a command that cannot write one still runs.
   }
 }
 
-function fastEntry(decision: LaunchDecision, inputs: TracedInputs, name: { readonly asked: boolean }, ttys: string): FastEntry | null {
+/** Keeps what this run decided for bin/nook to replay, when it is replayable and every input can be checked. */
+export function recordFastRun(decision: LaunchDecision, name: { readonly asked: boolean }): void {
+  const inputs = tracedInputs();
+  if (inputs === null || !replayable(decision, inputs)) return;
+  keep(decision.runtimeDir, () => runEntry(decision, inputs, name));
+}
+
+function runEntry(decision: LaunchDecision, inputs: TracedInputs, name: { readonly asked: boolean }): FastEntry | null {
   const { record, containers } = decision;
-  const deps = dependencies(decision, inputs);
+  // The store's own bookkeeping (sweeps, name claims) does not shape the plan.
+  const deps = dependencies(decision.runtimeDir, inputs, [containers.dir, containers.namesDir]);
   const files = containerFiles(containers.path(record.id));
   if (deps === null || files === null) return null;
   // The created time is made afresh by the replay: it must be the record's field alone; a
@@ -168,25 +195,32 @@ function fastEntry(decision: LaunchDecision, inputs: TracedInputs, name: { reado
   const everything = Buffer.concat([decision.plan, ...files.map((f) => f.content)]);
   if (record.created.length !== 24 || occurrences(everything, record.created) !== 1) return null;
   if (!name.asked && occurrences(decision.plan, record.name) !== 0) return null;
-  const envNames = inputs.env === 'all' ? Object.keys(process.env) : [...inputs.env];
   return {
-    argv: process.argv.slice(2),
-    cwd: process.cwd(),
-    uid: process.getuid?.() ?? 0,
-    gid: process.getgid?.() ?? 0,
-    ttys,
-    kernel: os.release(),
-    env: { kind: inputs.env === 'all' ? 'all' : 'some', vars: new Map(envNames.sort().map((n) => [n, process.env[n] ?? null])) },
-    interfaces: inputs.interfaces ? interfaceSummary() : null,
-    dependencies: deps,
-    containersDir: containers.dir,
-    namesDir: containers.namesDir,
+    ...keyAndInputs(inputs, deps),
     runtime: runtimeBinary(),
-    id: record.id,
-    created: record.created,
-    name: name.asked ? { kind: 'fixed', name: record.name } : { kind: 'random', name: record.name, adjectives: ADJECTIVES, nouns: NOUNS },
-    files,
     passStdin: record.interactive,
     plan: decision.plan,
+    container: {
+      containersDir: containers.dir,
+      namesDir: containers.namesDir,
+      id: record.id,
+      created: record.created,
+      name: name.asked ? { kind: 'fixed', name: record.name } : { kind: 'random', name: record.name, adjectives: ADJECTIVES, nouns: NOUNS },
+      files,
+    },
   };
+}
+
+/**
+ * Keeps what this exec decided: the plan that joins the container's process. Its inputs
+ * include the container's record and state, which its monitor rewrites when the container
+ * stops or restarts.
+ */
+export function recordFastExec(decision: { readonly runtimeDir: string; readonly plan: Buffer; readonly passStdin: boolean }): void {
+  const inputs = tracedInputs();
+  if (inputs === null || inputs.spawned) return;
+  keep(decision.runtimeDir, () => {
+    const deps = dependencies(decision.runtimeDir, inputs, []);
+    return deps === null ? null : { ...keyAndInputs(inputs, deps), runtime: runtimeBinary(), passStdin: decision.passStdin, plan: decision.plan, container: null };
+  });
 }
