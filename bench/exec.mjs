@@ -18,8 +18,11 @@ export function measureExec({ nook, podman, node, rootfs }, settings, log) {
     const mine = nook.start(['--rootfs', rootfs], SLEEPER);
     if (!mine.ok) return { skipped: `nook cannot start a detached container (${mine.error})` };
     started.push([nook, mine.id]);
+    // The same exec again and again: from the second on, bin/nook replays it without Node
+    // (docs/fast-path.md); the `cli` row is the CLI deciding it afresh.
     const cases = [
       { id: 'nook-exec', label: 'nook exec CTR true', cmd: nook.bin, args: ['exec', mine.id, 'true'], env: nook.env },
+      { id: 'nook-exec-cli', label: 'NOOK_NO_FAST_PATH=1 nook exec CTR true', cmd: nook.bin, args: ['exec', mine.id, 'true'], env: { ...nook.env, NOOK_NO_FAST_PATH: '1' } },
       node,
     ];
     if (podman) {
@@ -33,7 +36,8 @@ export function measureExec({ nook, podman, node, rootfs }, settings, log) {
     const { active, rounds, commands, notes: roundNotes } = measureRounds(cases, settings, log, { section: 'exec', keep: 'nook-exec' });
     const { add, out } = pairedComparisons(active, rounds);
     add('nook-exec', 'node', 'nook exec vs `node -e 0` (the floor)');
-    add('nook-exec', 'podman-exec', 'nook exec vs podman exec');
+    add('nook-exec', 'podman-exec', 'nook exec vs podman exec', 'nook exec ≤ 0.2 × podman exec', (c) => (c.medianOfRatios !== null ? c.medianOfRatios <= 0.2 : null));
+    add('nook-exec-cli', 'podman-exec', 'nook exec through the CLI vs podman exec');
     return { commands, comparisons: out, notes: [...notes, ...roundNotes] };
   } finally {
     for (const [tool, id] of started) tool.remove([id]);

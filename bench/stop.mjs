@@ -92,7 +92,7 @@ export function measureStop({ nook, podman, rootfs }, { rounds: runs, warmup }, 
 
   const commands = cases.map((c) => commandRow(c.id, c.label, samples[c.id], failures[c.id]));
   const { add, out } = pairedComparisons(cases, rounds);
-  add('nook-stop', 'podman-stop', 'nook stop vs podman stop');
+  add('nook-stop', 'podman-stop', 'nook stop vs podman stop', 'nook stop ≤ 0.3 × podman stop', (c) => (c.medianOfRatios !== null ? c.medianOfRatios <= 0.3 : null));
   add('nook-rm', 'podman-rm', 'nook rm -f vs podman rm -f');
   return { commands, comparisons: out, notes: [] };
 }
