@@ -100,6 +100,12 @@ function comparisons(active, rounds) {
   // The like-for-like pair: both start a container from an image in their store.
   add('nook-image', 'podman', 'nook run IMAGE vs podman run IMAGE', 'nook ≤ 0.25 × podman', (c) => (c.medianOfRatios !== null ? c.medianOfRatios <= 0.25 : null));
   add('nook-image', 'nook', 'nook run IMAGE vs nook run --rootfs');
+  for (const [id, name] of [
+    ['nook-version', 'nook --version'],
+    ['nook-ps', 'nook ps'],
+  ]) {
+    add(id, 'node', `${name} vs \`node -e 0\``, `${name} within 5 ms of node -e 0`, (c) => (c.medianOfDifferences !== null ? c.medianOfDifferences <= 5 : null));
+  }
   // A first run (or one whose inputs changed): the CLI decides it.
   add('nook-cli', 'node', 'nook through the CLI vs `node -e 0`');
   add('nook-cli', 'nook-explain', 'nook through the CLI vs its CLI alone (`--explain`)');
