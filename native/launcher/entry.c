@@ -298,7 +298,7 @@ static bool decode_decision(struct cursor *c, struct fast_entry *e)
 	e->pass_stdin = same(next(c), "1");
 	e->plan = next(c);
 	kind = next(c);
-	if (same(kind, "exec"))
+	if (same(kind, "plan"))
 		return !c->bad && c->p == c->end;
 	if (!same(kind, "run"))
 		return false;

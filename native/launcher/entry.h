@@ -1,4 +1,4 @@
-/* A replayable run or exec, as src/runtime/fast-entry.ts writes it (docs/fast-path.md): read,
+/* A replayable run, exec or sandbox, as src/runtime/fast-entry.ts writes it (docs/fast-path.md): read,
  * checked against this process's inputs, and decoded. Strings point into the entry's
  * buffer and are NUL-terminated there. */
 #ifndef NOOK_LAUNCHER_ENTRY_H
@@ -24,7 +24,7 @@ struct fast_entry {
 	const char *runtime;
 	bool pass_stdin;
 	struct bytes plan;
-	/* run: a container made around the plan (the fields below); exec: the plan joins one */
+	/* run: a container made around the plan (the fields below); else the plan alone */
 	bool new_container;
 	const char *containers_dir, *names_dir;
 	const char *id, *created;

@@ -1,5 +1,5 @@
-/* bin/nook: the command users run. It answers --version itself, replays a `nook run` or
- * `nook exec` that the CLI decided before when none of that decision's inputs changed (docs/fast-path.md),
+/* bin/nook: the command users run. It answers --version itself, replays a `nook run`,
+ * `exec` or `sandbox` that the CLI decided before when none of that decision's inputs changed (docs/fast-path.md),
  * and otherwise runs the CLI (bin/nook.cjs) with the node found on PATH, as a
  * `#!/usr/bin/env node` line would. */
 #include <errno.h>
@@ -59,7 +59,8 @@ static void try_replay(int argc, char **argv)
 	struct fast_entry entry;
 	int status = 0;
 
-	if (getenv("NOOK_NO_FAST_PATH") || argc < 2 || (strcmp(argv[1], "run") != 0 && strcmp(argv[1], "exec") != 0))
+	if (getenv("NOOK_NO_FAST_PATH") || argc < 2 ||
+	    (strcmp(argv[1], "run") != 0 && strcmp(argv[1], "exec") != 0 && strcmp(argv[1], "sandbox") != 0))
 		return;
 	if (!getcwd(cwd, sizeof cwd) || fast_runtime_dir(runtime_dir, sizeof runtime_dir) < 0 ||
 	    fast_entry_path(path, sizeof path, runtime_dir, argc, argv, cwd) < 0)

@@ -1,6 +1,6 @@
-/* Replays a `nook run --rm` or `nook exec` the TypeScript side decided before
+/* Replays a `nook run --rm`, `exec` or `sandbox` the TypeScript side decided before
  * (docs/fast-path.md): for a run, a new container in the store with a fresh id, name and
- * created time around the recorded plan, removed when it ends; for an exec, the plan alone. */
+ * created time around the recorded plan, removed when it ends; else the plan alone. */
 #ifndef NOOK_LAUNCHER_REPLAY_H
 #define NOOK_LAUNCHER_REPLAY_H
 

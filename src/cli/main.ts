@@ -119,8 +119,8 @@ async function execute(invocation: Invocation): Promise<number> {
 /** Parses argv, runs the command, and turns every failure into one message and an exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   let invocation: Invocation | undefined;
-  // What `run` and `exec` read while they decide is what bin/nook checks before replaying them.
-  if ((argv[0] === 'run' || argv[0] === 'exec') && process.env.NOOK_NO_FAST_PATH === undefined) startInputTrace();
+  // What `run`, `exec` and `sandbox` read while they decide is what bin/nook checks before replaying them.
+  if (['run', 'exec', 'sandbox'].includes(argv[0] ?? '') && process.env.NOOK_NO_FAST_PATH === undefined) startInputTrace();
   try {
     createProgram(io, (i) => (invocation = i), argv).parse([...argv], { from: 'user' });
     if (invocation === undefined) return 0;

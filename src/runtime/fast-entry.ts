@@ -2,7 +2,7 @@ import { closeSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unli
 import { join } from 'node:path';
 
 /**
- * A replayable `nook run` or `nook exec`, as bin/nook (native/launcher) reads it: the inputs the decision
+ * A replayable `nook run`, `exec` or `sandbox`, as bin/nook (native/launcher) reads it: the inputs the decision
  * was made from, and what the decision was (files to write, the plan). The field form is the
  * plan's (`<length>:<bytes>,`); the order is fixed and described in docs/fast-path.md.
  */
@@ -47,7 +47,7 @@ export interface FastEntry {
   readonly runtime: string;
   readonly passStdin: boolean;
   readonly plan: Buffer;
-  /** `run`: the container to make around the plan; `exec`: none, the plan joins one. */
+  /** `run`: the container to make around the plan; null: the plan alone (an exec, a sandbox). */
   readonly container: NewContainer | null;
 }
 
@@ -123,7 +123,7 @@ export function encodeFastEntry(entry: FastEntry): Buffer {
     field(entry.runtime),
     field(entry.passStdin ? '1' : '0'),
     field(entry.plan),
-    ...(entry.container === null ? [field('exec')] : [field('run'), ...containerFields(entry.container)]),
+    ...(entry.container === null ? [field('plan')] : [field('run'), ...containerFields(entry.container)]),
   ]);
 }
 

@@ -277,6 +277,27 @@ describe('a repeated nook exec', () => {
   });
 });
 
+describe('a repeated nook sandbox', () => {
+  it('is replayed without Node; with a timeout (nook must stay beside it) it is not', async () => {
+    withNode(true);
+    const project = join(tmp.path, 'project');
+    mkdirSync(project, { recursive: true });
+    const sandbox = (args: readonly string[]): Promise<NookResult> => nook(['sandbox', ...args, '--', '/bin/sh', '-c', 'echo in $PWD; exit 5'], { env, cwd: project });
+    for (let i = 0; i < 2; i++) {
+      const r = await sandbox([]);
+      expect({ status: r.status, stdout: r.stdout }, show(r)).toEqual({ status: 5, stdout: `in ${project}\n` });
+    }
+    withNode(false);
+    const replayed = await sandbox([]);
+    expect({ status: replayed.status, stdout: replayed.stdout, stderr: replayed.stderr }).toEqual({ status: 5, stdout: `in ${project}\n`, stderr: '' });
+    withNode(true);
+    for (let i = 0; i < 2; i++) expect((await sandbox(['--timeout', '30'])).status).toBe(5);
+    withNode(false);
+    expect((await sandbox(['--timeout', '30'])).stderr).toMatch(NO_NODE);
+    withNode(true);
+  });
+});
+
 describe('nook --version', () => {
   it('is answered by bin/nook with the CLI’s own answer', () => {
     const launcher = execFileSync(NOOK_BIN, ['--version'], { encoding: 'utf8' });

@@ -16,7 +16,7 @@ import { containerEnv, envObject } from './env.js';
 import { normalPath } from './path.js';
 import { containerSecurity } from './security.js';
 import { profileContext } from './start.js';
-import { recordFastExec } from './fast-path.js';
+import { recordFastPlan } from './fast-path.js';
 
 const ESRCH = 3;
 
@@ -69,7 +69,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     }),
   ];
   const encoded = encodePlan(plan);
-  recordFastExec({ runtimeDir: runtimeDir(), plan: encoded, passStdin: opts.interactive });
+  recordFastPlan({ runtimeDir: runtimeDir(), plan: encoded, passStdin: opts.interactive });
   const result = await launchRuntime(encoded, runtimeDir(), { passStdin: opts.interactive });
   if (result.report?.opName === 'join' && result.report.errno === ESRCH) throw processGone(record, status.pid);
   if (result.report !== null) throw reportToError(result.report, { rootfs: record.name, ...profileContext(record, plan) });

@@ -212,11 +212,11 @@ function runEntry(decision: LaunchDecision, inputs: TracedInputs, name: { readon
 }
 
 /**
- * Keeps what this exec decided: the plan that joins the container's process. Its inputs
- * include the container's record and state, which its monitor rewrites when the container
- * stops or restarts.
+ * Keeps a decision that is a plan alone (an exec, a sandbox): the launcher replays it by
+ * running the runtime on it. An exec's inputs include the container's record and state,
+ * which its monitor rewrites when the container stops or restarts.
  */
-export function recordFastExec(decision: { readonly runtimeDir: string; readonly plan: Buffer; readonly passStdin: boolean }): void {
+export function recordFastPlan(decision: { readonly runtimeDir: string; readonly plan: Buffer; readonly passStdin: boolean }): void {
   const inputs = tracedInputs();
   if (inputs === null || inputs.spawned) return;
   keep(decision.runtimeDir, () => {

@@ -9,6 +9,7 @@ import type { IdMap, NetworkHelper, Op } from '../../plan/ops.js';
 import { compileSandboxPlan, PROXY_SOCKET_NAME, type SandboxSpec } from '../../plan/sandbox.js';
 import { DEFAULT_SECURITY, type RecordedSecurity } from '../../plan/security-options.js';
 import { launchRuntime } from '../../runtime/launch.js';
+import { recordFastPlan } from '../container/fast-path.js';
 import { reportToError } from '../../runtime/report-error.js';
 import { runtimeDir, runtimeDirPath } from '../../sys/paths.js';
 import { containerSecurity } from '../container/security.js';
@@ -183,7 +184,13 @@ export async function runSandbox(opts: SandboxOptions, io: SandboxIO): Promise<n
       );
     }
     const timeoutMs = settings.timeoutSeconds === undefined ? undefined : settings.timeoutSeconds * 1000;
-    const result = await launchRuntime(encodePlan(plan), scratch, { passStdin: true, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+    const encoded = encodePlan(plan);
+    // A sandbox that needs nook beside the runtime (the proxy, the timeout, a network
+    // helper's files, a warning) is not replayed.
+    if (proxy === null && timeoutMs === undefined && userMode === null && settings.memory === undefined && sight.cwdNotShared === null) {
+      recordFastPlan({ runtimeDir: scratch, plan: encoded, passStdin: true });
+    }
+    const result = await launchRuntime(encoded, scratch, { passStdin: true, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
     if (result.timedOut) {
       io.warn(`nook sandbox: ${opts.command[0]} timed out after ${settings.timeoutSeconds} s: everything in the sandbox was killed`);
       return TIMED_OUT;
