@@ -392,6 +392,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "signal") == 0)
 		return nook_signal_main(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "stop") == 0)
+		return nook_stop_main(argc, argv);
 	if (argc > 1) {
 		fprintf(stderr, "nook-runtime: unknown mode '%s'\n", argv[1]);
 		return NOOK_EXIT_FAILED;

@@ -81,7 +81,7 @@ export async function executeContainerCommand(invocation: ContainerInvocation, i
       return startContainers(opened, invocation.containers, invocation.attach, io);
     case 'stop':
       return eachContainer(invocation.containers, opened, io, async (record, ref) => {
-        await stopContainer(opened.containers, record, invocation.timeout ?? record.stopTimeout, io);
+        stopContainer(opened.containers, record, invocation.timeout ?? record.stopTimeout, io);
         io.out(ref);
       });
     case 'kill':

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { ContainerError, UsageError } from '../../errors.js';
-import { signalProcess } from '../../runtime/signal.js';
+import { signalAndAwaitExit, signalProcess } from '../../runtime/signal.js';
 import type { ContainerRecord, ContainerStore } from '../../store/containers.js';
 import { sleep } from '../shared/sleep.js';
 import { eachContainer } from './each.js';
@@ -43,17 +43,25 @@ export function signalContainer(status: ContainerStatus & { state: 'running' }, 
   signalProcess({ pid: status.pid, startTime: status.pidStartTime }, signal);
 }
 
+/**
+ * Signals the container's PID 1 as signalContainer does and waits up to `timeoutMs` for its
+ * monitor to exit, which it does once the end is on record; the status after.
+ */
+export function signalAndAwaitStop(containers: ContainerStore, id: string, status: ContainerStatus & { state: 'running' }, signal: number, timeoutMs: number): ContainerStatus {
+  const pid1 = status.pidStartTime === null ? null : { pid: status.pid, startTime: status.pidStartTime };
+  signalAndAwaitExit({ pid: status.monitorPid, startTime: status.monitorStartTime }, pid1, signal, timeoutMs);
+  return containerStatus(containers, id);
+}
+
 /** podman stop: the stop signal, then SIGKILL after the timeout; never restarted after. */
-export async function stopContainer(containers: ContainerStore, record: ContainerRecord, timeout: number, io: ContainerIO): Promise<void> {
+export function stopContainer(containers: ContainerStore, record: ContainerRecord, timeout: number, io: ContainerIO): void {
   let status = containerStatus(containers, record.id);
   if (status.state !== 'running') return;
   writeFileSync(containers.path(record.id, STOP_FILE), '');
-  signalContainer(status, parseSignal(record.stopSignal));
-  status = await untilStopped(containers, record.id, timeout * 1000);
+  status = signalAndAwaitStop(containers, record.id, status, parseSignal(record.stopSignal), timeout * 1000);
   if (status.state !== 'running') return;
   if (timeout > 0) io.err(`WARN: StopSignal ${record.stopSignal} failed to stop container ${record.name} in ${timeout} seconds, resorting to SIGKILL`);
-  signalContainer(status, constants.signals.SIGKILL);
-  status = await untilStopped(containers, record.id, 10_000);
+  status = signalAndAwaitStop(containers, record.id, status, constants.signals.SIGKILL, 10_000);
   if (status.state === 'running') throw new ContainerError(`container ${record.name} did not stop after SIGKILL`, 'see "nook ps" and try again');
 }
 
