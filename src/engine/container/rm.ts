@@ -6,7 +6,7 @@ import { eachContainer } from './each.js';
 import type { OpenedContainers } from './lookup.js';
 import type { ContainerIO } from './options.js';
 import { removeContainer } from './remove.js';
-import { removeContainerDir } from './root.js';
+import { removeContainerDir } from './remove-dir.js';
 import { START_WAIT_TRIES } from './start.js';
 import { containerStatus } from './state.js';
 import { signalAndAwaitStop, stopContainer } from './stop.js';

@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { removeOwnedTrees } from '../../image/extract/run.js';
+import { removeOwnedTrees } from '../../runtime/owned-trees.js';
 import { storeRoot } from '../../store/paths.js';
 import { runtimeDirPath } from '../../sys/paths.js';
 import { openContainers } from '../container/lookup.js';
