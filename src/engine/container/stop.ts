@@ -65,6 +65,13 @@ export function stopContainer(containers: ContainerStore, record: ContainerRecor
   if (status.state === 'running') throw new ContainerError(`container ${record.name} did not stop after SIGKILL`, 'see "nook ps" and try again');
 }
 
+/** nook stop: each container in turn; prints each name as given once it is stopped. */
+export async function stopContainers(opened: OpenedContainers, refs: readonly string[], timeout: number | undefined, io: ContainerIO): Promise<number> {
+  return eachContainer(refs, opened, io, async (record, ref) => {
+    stopContainer(opened.containers, record, timeout ?? record.stopTimeout, io);
+    io.out(ref);
+  });
+}
 
 export async function killContainers(opened: OpenedContainers, refs: readonly string[], signal: string, io: ContainerIO): Promise<number> {
   const number = parseSignal(signal);
