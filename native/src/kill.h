@@ -15,19 +15,4 @@
  * stderr. */
 int nook_signal_main(int argc, char **argv);
 
-/* nook-runtime stop MONITOR MONITOR_START PID START SIGNAL MS: how nook stop ends a
- * container. Signals PID 1 as the signal mode does (PID 0: nothing to signal), then waits
- * up to MS milliseconds for the container's monitor to exit, through a pidfd: the monitor
- * exits once the container's end is on record and its network helper is gone, so the
- * caller learns of it at once instead of polling the state file. */
-
-/* Exit status: the monitor has exited (or was gone before). */
-#define NOOK_STOP_EXITED 0
-/* Exit status: the monitor still runs after MS milliseconds. */
-#define NOOK_STOP_RUNNING 4
-
-/* Returns the exit status; anything else than the two above is 125, with one line on
- * stderr. */
-int nook_stop_main(int argc, char **argv);
-
 #endif

@@ -33,6 +33,7 @@
 #include "join.h"
 #include "limits.h"
 #include "kill.h"
+#include "stop.h"
 #include "monitor.h"
 #include "network.h"
 #include "plan.h"

@@ -9,10 +9,10 @@ export interface ProcessIdentity {
   readonly startTime: number;
 }
 
-/** nook-runtime signal's and stop's exit statuses (native/src/kill.h). */
+/** nook-runtime signal's and stop's exit statuses (native/src/kill.h, stop.h). */
 const SENT = 0;
 const GONE = 3;
-const EXITED = 0;
+const ENDED = 0;
 const STILL_RUNNING = 4;
 
 function runHelper(args: readonly string[]): SpawnSyncReturns<string> {
@@ -42,15 +42,15 @@ export function signalProcess(target: ProcessIdentity, signal: number): 'sent' |
 
 /**
  * Sends `signal` to `target` (null: to nothing) as signalProcess does, then waits up to
- * `timeoutMs` for `monitor` to exit (`nook-runtime stop`): a pidfd tells the moment it does,
- * where polling its state would add up to the polling interval. 'exited': the monitor is
- * gone (now or before); 'running': it still runs after the timeout.
+ * `timeoutMs` for the container's end to be on record (`nook-runtime stop`): `statePath`
+ * saying exited, or `monitor` gone. inotify and a pidfd tell the moment either happens,
+ * where polling would add up to its interval. 'ended', or 'running' after the timeout.
  */
-export function signalAndAwaitExit(monitor: ProcessIdentity, target: ProcessIdentity | null, signal: number, timeoutMs: number): 'exited' | 'running' {
+export function signalAndAwaitEnd(monitor: ProcessIdentity, target: ProcessIdentity | null, signal: number, timeoutMs: number, statePath: string): 'ended' | 'running' {
   const pid1 = target === null ? ['0', '0'] : [String(target.pid), String(target.startTime)];
   const ms = String(Math.min(Math.max(0, Math.round(timeoutMs)), 2 ** 31 - 1));
-  const result = runHelper(['stop', String(monitor.pid), String(monitor.startTime), ...pid1, String(signal), ms]);
-  if (result.status === EXITED) return 'exited';
+  const result = runHelper(['stop', String(monitor.pid), String(monitor.startTime), ...pid1, String(signal), ms, statePath]);
+  if (result.status === ENDED) return 'ended';
   if (result.status === STILL_RUNNING) return 'running';
   throw helperFailure(result, `stop process ${monitor.pid}`);
 }

@@ -1,13 +1,14 @@
 import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { constants } from 'node:os';
 import { ContainerError, UsageError } from '../../errors.js';
-import { signalAndAwaitExit, signalProcess } from '../../runtime/signal.js';
+import { signalAndAwaitEnd, signalProcess } from '../../runtime/signal.js';
 import type { ContainerRecord, ContainerStore } from '../../store/containers.js';
 import { sleep } from '../shared/sleep.js';
 import { eachContainer } from './each.js';
 import type { OpenedContainers } from './lookup.js';
 import type { ContainerIO } from './options.js';
-import { containerStatus, STOP_FILE, type ContainerStatus } from './state.js';
+import { containerStatus, STATE_FILE, STOP_FILE, type ContainerStatus } from './state.js';
 
 /** A signal as podman takes it: KILL, SIGKILL, kill or 9. */
 function parseSignal(value: string): number {
@@ -45,11 +46,12 @@ export function signalContainer(status: ContainerStatus & { state: 'running' }, 
 
 /**
  * Signals the container's PID 1 as signalContainer does and waits up to `timeoutMs` for its
- * monitor to exit, which it does once the end is on record; the status after.
+ * end to be on record (its monitor writes it once the network helper is gone too, before
+ * flushing output a stalled reader may hold up); the status after.
  */
 export function signalAndAwaitStop(containers: ContainerStore, id: string, status: ContainerStatus & { state: 'running' }, signal: number, timeoutMs: number): ContainerStatus {
   const pid1 = status.pidStartTime === null ? null : { pid: status.pid, startTime: status.pidStartTime };
-  signalAndAwaitExit({ pid: status.monitorPid, startTime: status.monitorStartTime }, pid1, signal, timeoutMs);
+  signalAndAwaitEnd({ pid: status.monitorPid, startTime: status.monitorStartTime }, pid1, signal, timeoutMs, resolve(containers.path(id, STATE_FILE)));
   return containerStatus(containers, id);
 }
 
