@@ -2,14 +2,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,52 +49,56 @@ static bool state_exited(const char *path)
 	return fd >= 0 && read(fd, line, sizeof line) >= 7 && memcmp(line, "exited ", 7) == 0;
 }
 
-/* Watches the state file's directory for files renamed into it: how every state line
- * arrives. */
-static int watch_state(const char *path, struct nook_error *e)
+/* poll() until `deadline`: the number of fds ready, 0 at the deadline. */
+static int poll_until(struct pollfd *fds, nfds_t n, long long deadline, long long most,
+		      struct nook_error *e)
 {
-	char dir[PATH_MAX];
-	int fd;
+	for (;;) {
+		long long left = deadline - monotonic_ms();
+		int ready;
 
-	if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)
-		return nook_fail(e, ENAMETOOLONG, "%s", path);
-	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (fd < 0)
-		return nook_fail(e, errno, "inotify_init1");
-	if (inotify_add_watch(fd, dirname(dir), IN_MOVED_TO) < 0) {
-		nook_fail(e, errno, "watching %s", dir);
-		close(fd);
-		return -1;
+		if (left > most)
+			left = most;
+		ready = poll(fds, n, left > 0 ? (int)left : 0);
+		if (ready >= 0)
+			return ready;
+		if (errno != EINTR)
+			return nook_fail(e, errno, "poll");
 	}
-	return fd;
 }
 
-/* A pidfd is readable once its process has exited, whoever its parent is. */
-static int await_end(int monitor_fd, int watch_fd, const char *state, uint64_t ms,
+/*
+ * Until PID 1 exits (its pidfd turns readable, whoever its parent is) the wait is a single
+ * poll. Then the monitor reaps it, ends the network helper and writes the state line: that
+ * takes from under a millisecond to ~20 ms (the helper's exit), and the file is read every
+ * READ_EVERY_MS meanwhile. Not inotify: releasing an inotify instance waits for a grace
+ * period, ~15 ms at this process's exit. The monitor's pidfd ends the wait in either phase.
+ */
+#define READ_EVERY_MS 1
+
+static int await_end(int monitor_fd, int pid1_fd, const char *state, uint64_t ms,
 		     struct nook_error *e)
 {
 	long long deadline = monotonic_ms() + (long long)ms;
+	struct pollfd p[2] = { { .fd = monitor_fd, .events = POLLIN },
+			       { .fd = pid1_fd, .events = POLLIN } };
+	int n;
 
+	if (pid1_fd >= 0 && !state_exited(state)) {
+		n = poll_until(p, 2, deadline, deadline, e);
+		if (n <= 0)
+			return n < 0 ? -1 : NOOK_STOP_RUNNING;
+		if (p[0].revents)
+			return NOOK_STOP_ENDED;
+	}
 	for (;;) {
-		struct pollfd p[2] = { { .fd = monitor_fd, .events = POLLIN },
-				       { .fd = watch_fd, .events = POLLIN } };
-		char events[4096];
-		long long left;
-		int n;
-
 		if (state_exited(state))
 			return NOOK_STOP_ENDED;
-		left = deadline - monotonic_ms();
-		n = poll(p, 2, left > 0 ? (int)left : 0);
-		if (n < 0 && errno != EINTR)
-			return nook_fail(e, errno, "poll");
-		if (n == 0)
+		if (monotonic_ms() >= deadline)
 			return NOOK_STOP_RUNNING;
-		if (n > 0 && p[0].revents)
-			return NOOK_STOP_ENDED;
-		/* Which file arrived does not matter: the state is read again. */
-		while (read(watch_fd, events, sizeof events) > 0)
-			;
+		n = poll_until(p, 1, deadline, READ_EVERY_MS, e);
+		if (n != 0)
+			return n < 0 ? -1 : NOOK_STOP_ENDED;
 	}
 }
 
@@ -105,7 +106,7 @@ int nook_stop_main(int argc, char **argv)
 {
 	struct nook_error e = { 0 };
 	uint64_t monitor, monitor_start, pid, start, sig, ms;
-	_cleanup_close_ int monitor_fd = -1, watch_fd = -1;
+	_cleanup_close_ int monitor_fd = -1, pid1_fd = -1;
 	const char *state;
 	int status;
 
@@ -126,24 +127,16 @@ int nook_stop_main(int argc, char **argv)
 	state = argv[8];
 	if (state[0] != '/')
 		return usage("the state file must be an absolute path");
-	/* Both opened before the signal: the end it brings cannot be missed. */
+	/* Opened before the signal: the end it brings cannot be missed. */
 	if (nook_open_process((pid_t)monitor, monitor_start, &monitor_fd, &e) < 0)
 		return e.err == ESRCH ? NOOK_STOP_ENDED : failed(&e);
-	watch_fd = watch_state(state, &e);
-	if (watch_fd < 0)
+	/* PID 1 gone already (ESRCH): its end is on record, or about to be. */
+	if (pid != 0 && nook_open_process((pid_t)pid, start, &pid1_fd, &e) < 0 && e.err != ESRCH)
 		return failed(&e);
-	if (pid != 0) {
-		_cleanup_close_ int pidfd = -1;
-
-		/* PID 1 gone already: its end is on record, or about to be. */
-		if (nook_open_process((pid_t)pid, start, &pidfd, &e) < 0) {
-			if (e.err != ESRCH)
-				return failed(&e);
-		} else if (nook_pidfd_send_signal(pidfd, (int)sig) < 0 && errno != ESRCH) {
-			nook_fail(&e, errno, "signalling process %d", (int)pid);
-			return failed(&e);
-		}
+	if (pid1_fd >= 0 && nook_pidfd_send_signal(pid1_fd, (int)sig) < 0 && errno != ESRCH) {
+		nook_fail(&e, errno, "signalling process %d", (int)pid);
+		return failed(&e);
 	}
-	status = await_end(monitor_fd, watch_fd, state, ms, &e);
+	status = await_end(monitor_fd, pid1_fd, state, ms, &e);
 	return status < 0 ? failed(&e) : status;
 }

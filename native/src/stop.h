@@ -2,8 +2,8 @@
  * container. Signals PID 1 as the signal mode does (kill.h; PID 0: nothing to signal),
  * then waits up to MS milliseconds for the container's end to be on record: its state file
  * STATE saying `exited` (the monitor writes it once the container and its network helper
- * are gone), or its monitor gone. It learns of either at once, through inotify and a
- * pidfd, where polling would add up to its interval. */
+ * are gone), or its monitor gone. pidfds of PID 1 and the monitor tell when to look, so
+ * it learns of the end within a millisecond instead of a polling interval. */
 #ifndef NOOK_STOP_H
 #define NOOK_STOP_H
 
