@@ -44,7 +44,8 @@ export function signalProcess(target: ProcessIdentity, signal: number): 'sent' |
  * Sends `signal` to `target` (null: to nothing) as signalProcess does, then waits up to
  * `timeoutMs` for the container's end to be on record (`nook-runtime stop`): `statePath`
  * saying exited, or `monitor` gone. pidfds of PID 1 and the monitor say when to look, so
- * the end is seen within a millisecond, where polling would add up to its interval. 'ended', or 'running' after the timeout.
+ * the end is seen within a millisecond, where polling would add up to its interval.
+ * 'ended', or 'running' after the timeout.
  */
 export function signalAndAwaitEnd(monitor: ProcessIdentity, target: ProcessIdentity | null, signal: number, timeoutMs: number, statePath: string): 'ended' | 'running' {
   const pid1 = target === null ? ['0', '0'] : [String(target.pid), String(target.startTime)];
