@@ -56,6 +56,20 @@ function checkNative() {
   }
 }
 
+/** dist/lean.cjs.cache: `nook ps` run once against an empty store of its own. */
+function writeLeanCodeCache() {
+  const home = mkdtempSync(join(tmpdir(), 'nook-build-'));
+  try {
+    const env = { PATH: process.env.PATH, HOME: home, XDG_DATA_HOME: join(home, 'data'), XDG_CONFIG_HOME: join(home, 'config'), XDG_RUNTIME_DIR: join(home, 'run'), NOOK_WRITE_CODE_CACHE: '1' };
+    mkdirSync(env.XDG_RUNTIME_DIR, { mode: 0o700 });
+    execFileSync(process.execPath, [join(root, 'dist', 'nook.cjs'), 'ps', '-a'], { env, stdio: 'ignore' });
+  } catch {
+    console.warn('nook build: could not write the lean code cache; ps, stop and rm will start a little slower');
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
 async function buildCli() {
   const esbuild = await import('esbuild');
   const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: 'linked', legalComments: 'none', logLevel: 'warning', minifyWhitespace: true, minifySyntax: true };
@@ -63,12 +77,16 @@ async function buildCli() {
   // packages only some commands reach stay in node_modules and are required when reached:
   // koffi (a native addon; compiling a seccomp filter), tar and fzstd (archives, ~150 KB),
   // proper-lockfile (the store lock, ~50 KB with its dependencies), smol-toml (sandbox profiles).
-  await esbuild.build({
-    ...common,
-    entryPoints: [join(root, 'src', 'cli', 'main.ts')],
-    outfile: join(root, 'dist', 'nook.cjs'),
-    external: ['koffi', 'tar', 'fzstd', 'proper-lockfile', 'smol-toml'],
-  });
+  const external = ['koffi', 'tar', 'fzstd', 'proper-lockfile', 'smol-toml'];
+  // nook.cjs only picks the bundle a command needs (src/cli/entry.ts): the full CLI, or
+  // the lean one of ps, stop and rm, which leaves out commander and the other commands.
+  await esbuild.build({ ...common, entryPoints: [join(root, 'src', 'cli', 'entry.ts')], outfile: join(root, 'dist', 'nook.cjs') });
+  await esbuild.build({ ...common, entryPoints: [join(root, 'src', 'cli', 'main.ts')], outfile: join(root, 'dist', 'cli.cjs'), external });
+  await esbuild.build({ ...common, entryPoints: [join(root, 'src', 'cli', 'lean-main.ts')], outfile: join(root, 'dist', 'lean.cjs'), external });
+  // A cache V8 would take for a changed bundle of the same length must not survive a build;
+  // buildCodeCache's run writes cli.cjs's, a `ps` on an empty store lean.cjs's.
+  for (const name of ['cli.cjs.cache', 'lean.cjs.cache']) rmSync(join(root, 'dist', name), { force: true });
+  writeLeanCodeCache();
   // The layer extractor and the vfs driver's copier run in their own processes, inside a
   // user namespace.
   await esbuild.build({ ...common, entryPoints: [join(root, 'src', 'image', 'extract', 'main.ts')], outfile: join(root, 'dist', 'extract.cjs'), external: ['koffi'] });

@@ -33,6 +33,7 @@
 #include "join.h"
 #include "limits.h"
 #include "kill.h"
+#include "stop.h"
 #include "monitor.h"
 #include "network.h"
 #include "plan.h"
@@ -392,6 +393,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "signal") == 0)
 		return nook_signal_main(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "stop") == 0)
+		return nook_stop_main(argc, argv);
 	if (argc > 1) {
 		fprintf(stderr, "nook-runtime: unknown mode '%s'\n", argv[1]);
 		return NOOK_EXIT_FAILED;

@@ -3,34 +3,9 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { ExistsInvocation } from '../engine/system/exists.js';
 import type { RestartPolicy } from '../store/containers.js';
-import type { ContainerInvocation, OutputFormat, PsFilter } from '../engine/container/options.js';
+import type { ContainerInvocation } from '../engine/container/options.js';
 import { addCgroupLimitOptions, parseCgroupLimits, type LimitFlags } from './limit-options.js';
-
-function parseFormat(value: string | undefined): OutputFormat {
-  if (value === undefined || value === 'table') return { kind: 'table' };
-  if (value === 'json') return { kind: 'json' };
-  return { kind: 'template', template: value };
-}
-
-function parsePsFilter(value: string): PsFilter {
-  const eq = value.indexOf('=');
-  const key = value.slice(0, eq);
-  if (eq < 1 || !['name', 'id', 'status', 'ancestor'].includes(key)) {
-    throw new UsageError(`invalid filter "${value}"`, 'use --filter name=REGEX, id=PREFIX, status=created|running|exited or ancestor=IMAGE');
-  }
-  const filterValue = value.slice(eq + 1);
-  if (key === 'status' && !['created', 'running', 'exited'].includes(filterValue)) {
-    throw new UsageError(`invalid status "${filterValue}" in --filter`, 'status is created, running or exited');
-  }
-  if (key === 'name') {
-    try {
-      new RegExp(filterValue);
-    } catch {
-      throw new UsageError(`invalid name pattern "${filterValue}" in --filter`, 'name= takes a regular expression, e.g. name=^web');
-    }
-  }
-  return { key: key as PsFilter['key'], value: filterValue };
-}
+import { parseCount, parseFormat, parsePsFilter } from './values.js';
 
 const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
@@ -79,11 +54,6 @@ export function readEnvFile(path: string): string[] {
 /** -e and --env-file in one list, files first (podman applies -e over the files). */
 export function environmentFlags(o: Record<string, unknown>): string[] {
   return [...(o.envFile as string[]).flatMap(readEnvFile), ...(o.env as string[])];
-}
-
-function parseCount(value: string, flag: string): number {
-  if (!/^\d+$/.test(value)) throw new UsageError(`invalid ${flag} "${value}"`, `give ${flag} a whole number`);
-  return Number(value);
 }
 
 function addExec(parent: Command, onInvoke: (invocation: ContainerInvocation) => void): void {

@@ -1,35 +1,7 @@
 import { CommanderError } from 'commander';
-import { NookError } from '../errors.js';
 import { startInputTrace } from '../sys/input-trace.js';
-import { createProgram, type CliIO, type Invocation } from './program.js';
-
-let stdoutWatched = false;
-
-/**
- * A reader that goes away (`nook ps | head -1`) ends nook as it ends any Unix tool: quietly,
- * with SIGPIPE's status. Watched from the first line printed: touching process.stdout
- * earlier would cost every start its setup.
- */
-function writeOut(line: string): void {
-  if (!stdoutWatched) {
-    stdoutWatched = true;
-    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EPIPE') throw err;
-      process.exit(128 + 13);
-    });
-  }
-  process.stdout.write(`${line}\n`);
-}
-
-const io: CliIO = {
-  out: writeOut,
-  err: (line) => process.stderr.write(`${line}\n`),
-};
-
-/** One line: what went wrong, then how to fix it. */
-function printError(message: string, hint: string | undefined): void {
-  io.err(`Error: ${message}${hint ? ` (hint: ${hint})` : ''}`);
-}
+import { io, printError, reportFailure } from './io.js';
+import { createProgram, type Invocation } from './program.js';
 
 async function execute(invocation: Invocation): Promise<number> {
   switch (invocation.command) {
@@ -137,12 +109,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       printError(err.message.replace(/^error: /, ''), 'see "nook --help" or "nook COMMAND --help"');
       return 125;
     }
-    if (err instanceof NookError) {
-      printError(err.message, err.hint);
-      return err.exitCode;
-    }
-    io.err(`Error: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    return 125;
+    return reportFailure(err);
   }
 }
 

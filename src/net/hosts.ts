@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { ipVersion } from './ip.js';
 import { UsageError } from '../errors.js';
 
 /** One --add-host line: `NAME:IP`, IP `host-gateway` for the address the host is reached at. */
@@ -16,7 +16,7 @@ export function parseAddHost(value: string): HostEntry {
   const colon = value.indexOf(':');
   const name = value.slice(0, colon);
   const ip = value.slice(colon + 1).replace(/^\[(.*)\]$/, '$1');
-  if (colon < 1 || !/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(name) || (ip !== HOST_GATEWAY && isIP(ip) === 0)) {
+  if (colon < 1 || !/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(name) || (ip !== HOST_GATEWAY && ipVersion(ip) === 0)) {
     throw new UsageError(`invalid --add-host "${value}"`, 'use --add-host NAME:IP, e.g. --add-host db:10.0.0.5 or NAME:host-gateway');
   }
   return { name, ip };

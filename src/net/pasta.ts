@@ -28,7 +28,7 @@ function forwardFlags(flag: '-t' | '-u' | '-T' | '-U', long: string, specs: read
 /**
  * pasta attached to the container's namespaces (the fds the runtime passes), configuring its
  * interface as the host's, in the foreground so the monitor owns it, telling readiness by
- * writing its pid to the ready fd. Only the published ports are forwarded into the container
+ * writing its pid to the ready fd, ended by the monitor (not by watching the namespace). Only the published ports are forwarded into the container
  * (-t/-u), and nothing from the container's loopback to the host's (-T/-U none): the host's
  * loopback is reached only at the gateway address, which pasta maps to it.
  */
@@ -41,6 +41,10 @@ export function pastaArgv(binary: string, ports: readonly PortMapping[], options
     '--pid', `/proc/self/fd/${HELPER_READY_FD}`,
     '--userns', HELPER_USERNS,
     '--netns', HELPER_NETNS,
+    // The monitor ends pasta with the container. pasta's own watch for the namespace going
+    // away is an inotify instance whose release costs its exit ~20 ms (a grace period),
+    // which nook stop would wait for.
+    '--no-netns-quit',
     ...forwardFlags('-t', '--tcp-ports', forwardSpecs(ports, 'tcp'), options),
     ...forwardFlags('-u', '--udp-ports', forwardSpecs(ports, 'udp'), options),
     ...forwardFlags('-T', '--tcp-ns', [], options),

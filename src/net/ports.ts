@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { ipVersion } from './ip.js';
 import { UsageError } from '../errors.js';
 
 export type PortProtocol = 'tcp' | 'udp';
@@ -54,7 +54,7 @@ export function parsePublish(spec: string): PortMapping[] {
     throw new UsageError(`unsupported protocol "${protocol}" in -p ${spec}`, 'nook publishes tcp and udp ports');
   }
   const { ip, host, container } = splitPublish(slash < 0 ? spec : spec.slice(0, slash));
-  if (ip !== '' && isIP(ip) === 0) throw new UsageError(`invalid host IP "${ip}" in -p ${spec}`, PUBLISH_HINT);
+  if (ip !== '' && ipVersion(ip) === 0) throw new UsageError(`invalid host IP "${ip}" in -p ${spec}`, PUBLISH_HINT);
   const [cFirst, cLast] = parseRange(container, 'container port', spec);
   const [hFirst, hLast] = host === '' ? [0, 0] : parseRange(host, 'host port', spec);
   if (host !== '' && hLast - hFirst !== cLast - cFirst && hFirst !== hLast) {

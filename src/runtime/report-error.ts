@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { idMapHelper, UIDMAP_PACKAGE } from '../sys/subids.js';
 import { readUsernsSettings, usernsProblems, type HostProblem } from '../sys/userns.js';
 import { findOnPath } from '../sys/which.js';
-import { runtimeBinary } from './launch.js';
+import { runtimeBinary } from './binary.js';
 import { buildStep } from '../plan/explain.js';
 import type { Op } from '../plan/ops.js';
 import { errnoMessage, type RuntimeReport } from './report.js';

@@ -1,5 +1,5 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isolatedEnv, nook, NOOK_BIN, show, waitFor, type NookResult } from '../helpers/nook.js';
@@ -263,6 +263,22 @@ describe('signals and logs', () => {
     expect(await ok(['logs', '--tail', '2', 'chatty'])).toBe(`${lines.slice(-2).join('')}no newline ü`);
     expect(await ok(['logs', '--tail', '0', 'chatty'])).toBe('no newline ü');
     await ok(['rm', 'chatty']);
+  });
+});
+
+describe('output', () => {
+  it("ends with SIGPIPE's status, quietly, when its reader has gone (lean and full CLI alike)", () => {
+    // A pipe whose read end is closed before nook starts: its first line meets EPIPE.
+    const fifo = join(tmp.path, 'gone.fifo');
+    execFileSync('mkfifo', [fifo]);
+    for (const args of [['ps', '-a'], ['images']]) {
+      const readEnd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+      const writeEnd = openSync(fifo, constants.O_WRONLY);
+      closeSync(readEnd);
+      const result = spawnSync(NOOK_BIN, args, { env, stdio: ['ignore', writeEnd, 'pipe'], encoding: 'utf8' });
+      closeSync(writeEnd);
+      expect([args, result.status, result.stderr]).toEqual([args, 141, '']);
+    }
   });
 });
 

@@ -108,7 +108,7 @@ describe('container state', () => {
   it('is created without a state line, running while its monitor lives, exited after', () => {
     expect(parseState(null, monitorUp)).toEqual({ state: 'created' });
     const running = `running 10 555 ${boot()} 11 556 1700000000000000000 2\n`;
-    expect(parseState(running, monitorUp)).toEqual({ state: 'running', pid: 11, pidStartTime: 556, monitorPid: 10, startedAt: new Date(1700000000000), restarts: 2 });
+    expect(parseState(running, monitorUp)).toEqual({ state: 'running', pid: 11, pidStartTime: 556, monitorPid: 10, monitorStartTime: 555, startedAt: new Date(1700000000000), restarts: 2 });
     expect(parseState(running, host({}))).toMatchObject({ state: 'exited', exitCode: null });
     // A later process with the monitor's pid is not the monitor.
     expect(parseState(running, host({ 10: [1, '900'] }))).toMatchObject({ state: 'exited', exitCode: null });
@@ -122,7 +122,7 @@ describe('container state', () => {
 
   it("reads an older monitor's line: PID 1 is the monitor's child, or gone", () => {
     const legacy = `running 10 555 ${boot()} 11 1700000000000000000 1\n`;
-    expect(parseState(legacy, monitorUp)).toEqual({ state: 'running', pid: 11, pidStartTime: 556, monitorPid: 10, startedAt: new Date(1700000000000), restarts: 1 });
+    expect(parseState(legacy, monitorUp)).toEqual({ state: 'running', pid: 11, pidStartTime: 556, monitorPid: 10, monitorStartTime: 555, startedAt: new Date(1700000000000), restarts: 1 });
     expect(parseState(legacy, host({ 10: [1, '555'], 11: [1, '556'] }))).toMatchObject({ state: 'running', pid: 11, pidStartTime: null });
     expect(parseState(legacy, host({ 10: [1, '555'] }))).toMatchObject({ state: 'running', pid: 11, pidStartTime: null });
   });

@@ -84,7 +84,7 @@ describe('pasta and slirp4netns command lines', () => {
   it("attaches pasta to the fds the runtime passes, forwarding only the published ports", () => {
     const argv = pastaArgv('/usr/bin/pasta', [tcp('127.0.0.1', 8080, 80), tcp('127.0.0.1', 8081, 81), tcp('', 9000, 90), { hostIp: '', hostPort: 53, containerPort: 5353, protocol: 'udp' }], ['--mtu', '1500'], true);
     expect(argv).toEqual([
-      '/usr/bin/pasta', '--config-net', '--quiet', '--foreground', '--pid', '/proc/self/fd/5', '--userns', '/proc/self/fd/3', '--netns', '/proc/self/fd/4',
+      '/usr/bin/pasta', '--config-net', '--quiet', '--foreground', '--pid', '/proc/self/fd/5', '--userns', '/proc/self/fd/3', '--netns', '/proc/self/fd/4', '--no-netns-quit',
       '-t', '127.0.0.1/8080:80,8081:81', '-t', '9000:90', '-u', '53:5353', '-T', 'none', '-U', 'none', '--dns-forward', PASTA_DNS_FORWARD, '--mtu', '1500',
     ]);
     expect(pastaArgv('/p', [], [], false)).toEqual(expect.arrayContaining(['-t', 'none', '-u', 'none']));

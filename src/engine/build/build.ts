@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { applyMetadata, InstructionError } from '../../build/config.js';
 import { expandWords, ExpansionError, parseArgs } from '../../build/expand.js';
 import { ContainerfileError, parseContainerfile, parseInstructionLine, type Instruction } from '../../build/parse.js';
-import { removeOwnedTrees } from '../../image/extract/run.js';
+import { removeOwnedTrees } from '../../runtime/owned-trees.js';
 import { hostPlatform } from '../../image/platform.js';
 import { formatReference, parseLocalName } from '../../image/reference.js';
 import { NookError } from '../../errors.js';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { Instruction } from '../../build/parse.js';
-import { removeOwnedTrees } from '../../image/extract/run.js';
+import { removeOwnedTrees } from '../../runtime/owned-trees.js';
 import type { ContainerMount } from '../../plan/spec.js';
 import { layeredKind, resolveLayeredPath } from '../../rootfs/layered.js';
 import { runInUserns } from '../../runtime/userns.js';

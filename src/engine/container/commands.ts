@@ -9,11 +9,11 @@ import type { ContainerInvocation, ContainerIO } from './options.js';
 import { claimContainerName } from './record.js';
 import { removeContainer } from './remove.js';
 import { inspectCommand } from './inspect.js';
-import { listContainers } from './ps.js';
-import { pruneContainers, removeContainers } from './rm.js';
+import { executeLeanCommand } from './lean-commands.js';
+import { pruneContainers } from './rm.js';
 import { START_WAIT_TRIES, StartBusyError, startContainer } from './start.js';
 import { containerStatus } from './state.js';
-import { killContainers, stopContainer, waitContainers } from './stop.js';
+import { killContainers, waitContainers } from './stop.js';
 
 async function startContainers(opened: OpenedContainers, refs: readonly string[], attach: boolean, io: ContainerIO): Promise<number> {
   if (attach) {
@@ -73,21 +73,13 @@ export async function executeContainerCommand(invocation: ContainerInvocation, i
     const { showLogs } = await import('./logs.js');
     return showLogs(invocation.options);
   }
+  if (invocation.command === 'ps' || invocation.command === 'stop' || invocation.command === 'rm') return executeLeanCommand(invocation, io);
   const opened = await openContainers();
   switch (invocation.command) {
-    case 'ps':
-      return listContainers(opened, invocation.options, io);
     case 'start':
       return startContainers(opened, invocation.containers, invocation.attach, io);
-    case 'stop':
-      return eachContainer(invocation.containers, opened, io, async (record, ref) => {
-        await stopContainer(opened.containers, record, invocation.timeout ?? record.stopTimeout, io);
-        io.out(ref);
-      });
     case 'kill':
       return killContainers(opened, invocation.containers, invocation.signal, io);
-    case 'rm':
-      return removeContainers(opened, invocation.containers, invocation.force, invocation.volumes, invocation.timeout, io);
     case 'wait':
       return waitContainers(opened, invocation.containers, io);
     case 'rename':

@@ -1,5 +1,5 @@
 import { ContainerError, type ExitCode } from '../../errors.js';
-import { removeOwnedTrees } from '../../image/extract/run.js';
+import { removeOwnedTrees } from '../../runtime/owned-trees.js';
 import { ContainerStore, type ContainerRecord, type CorruptContainer } from '../../store/containers.js';
 import { storeRoot } from '../../store/paths.js';
 import { containerIdMaps, type ContainerIdMaps } from '../../sys/idmap.js';
@@ -16,10 +16,17 @@ export interface OpenedContainers {
  */
 export async function openContainers(): Promise<OpenedContainers> {
   const containers = new ContainerStore(storeRoot());
-  const idMaps = containerIdMaps();
+  // Read when first needed (removing, starting): ps and stop mostly do without.
+  let idMaps: ContainerIdMaps | undefined;
+  const opened: OpenedContainers = {
+    containers,
+    get idMaps() {
+      return (idMaps ??= containerIdMaps());
+    },
+  };
   const leftovers = containers.leftovers();
-  if (leftovers.length > 0) await removeOwnedTrees(idMaps, leftovers);
-  return { containers, idMaps };
+  if (leftovers.length > 0) await removeOwnedTrees(opened.idMaps, leftovers);
+  return opened;
 }
 
 /** The container a user named has a record that cannot be used. */

@@ -24,6 +24,14 @@ function commandLine(record: ContainerRecord, truncate: boolean): string {
   return truncate && line.length > 20 ? `${line.slice(0, 17)}...` : line;
 }
 
+/**
+ * ISO 8601 times (toISOString's, all one format) sort as strings. Not localeCompare: its
+ * first call loads ICU's collator, ~7 ms of every ps.
+ */
+function newestFirst(a: string, b: string): number {
+  return a < b ? 1 : a > b ? -1 : 0;
+}
+
 const unix = (date: Date | null): number => (date ? Math.floor(date.getTime() / 1000) : 0);
 
 function psJson(record: ContainerRecord, status: ContainerStatus): Record<string, unknown> {
@@ -99,7 +107,7 @@ export async function listContainers(opened: OpenedContainers, options: PsOption
     .map((record) => ({ record, status: containerStatus(opened.containers, record.id) }))
     .filter(({ status }) => all || status.state === 'running')
     .filter(({ record, status }) => passes(options.filters, record, status))
-    .sort((a, b) => b.record.created.localeCompare(a.record.created));
+    .sort((a, b) => newestFirst(a.record.created, b.record.created));
   const corrupt = scanned.corrupt.filter((container) => corruptShown(options, container));
   if (options.quiet) {
     for (const id of [...rows.map(({ record }) => record.id), ...corrupt.map((c) => c.id)]) io.out(options.noTrunc ? id : id.slice(0, 12));

@@ -1,6 +1,6 @@
 import type { ContainerRecord, ContainerStore } from '../../store/containers.js';
 import type { ContainerIdMaps } from '../../sys/idmap.js';
-import { removeContainerDir } from './root.js';
+import { removeContainerDir } from './remove-dir.js';
 
 /**
  * Removes a container that is not running: its name and dir at once (renamed aside, so a

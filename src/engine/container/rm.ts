@@ -6,10 +6,10 @@ import { eachContainer } from './each.js';
 import type { OpenedContainers } from './lookup.js';
 import type { ContainerIO } from './options.js';
 import { removeContainer } from './remove.js';
-import { removeContainerDir } from './root.js';
+import { removeContainerDir } from './remove-dir.js';
 import { START_WAIT_TRIES } from './start.js';
 import { containerStatus } from './state.js';
-import { signalContainer, stopContainer, untilStopped } from './stop.js';
+import { signalAndAwaitStop, stopContainer } from './stop.js';
 
 /** Running, or being started by another command right now: not to be removed from under it. */
 function busy(containers: ContainerStore, id: string): boolean {
@@ -23,10 +23,7 @@ function busy(containers: ContainerStore, id: string): boolean {
  */
 async function removeCorrupt(opened: OpenedContainers, container: CorruptContainer): Promise<void> {
   const status = containerStatus(opened.containers, container.id);
-  if (status.state === 'running') {
-    signalContainer(status, constants.signals.SIGKILL);
-    await untilStopped(opened.containers, container.id, 10_000);
-  }
+  if (status.state === 'running') signalAndAwaitStop(opened.containers, container.id, status, constants.signals.SIGKILL, 10_000);
   await removeContainerDir(opened.idMaps, opened.containers.detachCorrupt(container));
 }
 
@@ -43,7 +40,7 @@ export async function removeContainers(opened: OpenedContainers, refs: readonly 
         }
         // A start in progress is let finish, then stopped like any running container.
         for (let tries = 0; opened.containers.starting(record.id) && tries < START_WAIT_TRIES; tries++) await sleep(50);
-        await stopContainer(opened.containers, record, timeout ?? record.stopTimeout, io);
+        stopContainer(opened.containers, record, timeout ?? record.stopTimeout, io);
       }
       await removeContainer(opened.containers, opened.idMaps, record, { volumes });
       io.out(ref);

@@ -2,7 +2,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { statSync } from 'node:fs';
 import { RootfsError } from '../../errors.js';
-import { removeOwnedTrees } from '../../image/extract/run.js';
+import { removeContainerDir } from './remove-dir.js';
 import { imageLayers } from '../../image/commit.js';
 import { flattenLayers } from '../../image/flatten/run.js';
 import { findLocalImage } from '../../image/local.js';
@@ -16,21 +16,15 @@ import type { ContainerIdMaps } from '../../sys/idmap.js';
 import type { AutoPullOptions } from '../image/auto-pull.js';
 import type { StorageDriver } from '../image/storage-driver.js';
 
+// A root's undoing, with the rest of its life cycle (create.ts takes it from here).
+export { removeContainerDir };
+
 /** In a container's store dir: the id of the image it runs, so rmi can tell it is in use. */
 const IMAGE_FILE = 'image';
 
 /** Ids of the images containers were created from (podman refuses to remove those). */
 export function imagesInUse(store: Store): Map<string, string> {
   return new ContainerStore(store.root).usedBy(IMAGE_FILE);
-}
-
-/**
- * Removes a container's store dir. The upper dir holds files of container ids, which only
- * container root may remove; overlayfs leaves work/work mode 000: opened up first.
- */
-export async function removeContainerDir(maps: ContainerIdMaps, dir: string): Promise<void> {
-  await chmod(join(dir, 'work', 'work'), 0o700).catch(() => undefined);
-  await removeOwnedTrees(maps, [dir]);
 }
 
 /** What `nook run` was asked to use as the root: a directory, or an image. */

@@ -24,6 +24,8 @@ export type ContainerStatus =
        */
       readonly pidStartTime: number | null;
       readonly monitorPid: number;
+      /** The monitor's start time (as pidStartTime): nook waits for that process's exit. */
+      readonly monitorStartTime: number;
       readonly startedAt: Date;
       readonly restarts: number;
     }
@@ -80,7 +82,7 @@ export function parseState(line: string | null, stat: ProcessStat): ContainerSta
     const [pidStart, started, restarts] = (f.length === 8 ? rest : [null, ...rest]) as [string | null, string, string];
     if (boot === currentBootId() && stat(Number(monitorPid))?.startTime === monitorStart) {
       const pidStartTime = pidStart === null ? legacyStartTime(Number(pid), Number(monitorPid), stat) : Number(pidStart);
-      return { state: 'running', pid: Number(pid), pidStartTime, monitorPid: Number(monitorPid), startedAt: fromNs(started), restarts: Number(restarts) };
+      return { state: 'running', pid: Number(pid), pidStartTime, monitorPid: Number(monitorPid), monitorStartTime: Number(monitorStart), startedAt: fromNs(started), restarts: Number(restarts) };
     }
     return { state: 'exited', exitCode: null, startedAt: fromNs(started), finishedAt: null, restarts: Number(restarts) };
   }

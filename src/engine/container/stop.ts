@@ -1,13 +1,14 @@
 import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { constants } from 'node:os';
 import { ContainerError, UsageError } from '../../errors.js';
-import { signalProcess } from '../../runtime/signal.js';
+import { signalAndAwaitEnd, signalProcess } from '../../runtime/signal.js';
 import type { ContainerRecord, ContainerStore } from '../../store/containers.js';
 import { sleep } from '../shared/sleep.js';
 import { eachContainer } from './each.js';
 import type { OpenedContainers } from './lookup.js';
 import type { ContainerIO } from './options.js';
-import { containerStatus, STOP_FILE, type ContainerStatus } from './state.js';
+import { containerStatus, STATE_FILE, STOP_FILE, type ContainerStatus } from './state.js';
 
 /** A signal as podman takes it: KILL, SIGKILL, kill or 9. */
 function parseSignal(value: string): number {
@@ -43,20 +44,36 @@ export function signalContainer(status: ContainerStatus & { state: 'running' }, 
   signalProcess({ pid: status.pid, startTime: status.pidStartTime }, signal);
 }
 
+/**
+ * Signals the container's PID 1 as signalContainer does and waits up to `timeoutMs` for its
+ * end to be on record (its monitor writes it once the network helper is gone too, before
+ * flushing output a stalled reader may hold up); the status after.
+ */
+export function signalAndAwaitStop(containers: ContainerStore, id: string, status: ContainerStatus & { state: 'running' }, signal: number, timeoutMs: number): ContainerStatus {
+  const pid1 = status.pidStartTime === null ? null : { pid: status.pid, startTime: status.pidStartTime };
+  signalAndAwaitEnd({ pid: status.monitorPid, startTime: status.monitorStartTime }, pid1, signal, timeoutMs, resolve(containers.path(id, STATE_FILE)));
+  return containerStatus(containers, id);
+}
+
 /** podman stop: the stop signal, then SIGKILL after the timeout; never restarted after. */
-export async function stopContainer(containers: ContainerStore, record: ContainerRecord, timeout: number, io: ContainerIO): Promise<void> {
+export function stopContainer(containers: ContainerStore, record: ContainerRecord, timeout: number, io: ContainerIO): void {
   let status = containerStatus(containers, record.id);
   if (status.state !== 'running') return;
   writeFileSync(containers.path(record.id, STOP_FILE), '');
-  signalContainer(status, parseSignal(record.stopSignal));
-  status = await untilStopped(containers, record.id, timeout * 1000);
+  status = signalAndAwaitStop(containers, record.id, status, parseSignal(record.stopSignal), timeout * 1000);
   if (status.state !== 'running') return;
   if (timeout > 0) io.err(`WARN: StopSignal ${record.stopSignal} failed to stop container ${record.name} in ${timeout} seconds, resorting to SIGKILL`);
-  signalContainer(status, constants.signals.SIGKILL);
-  status = await untilStopped(containers, record.id, 10_000);
+  status = signalAndAwaitStop(containers, record.id, status, constants.signals.SIGKILL, 10_000);
   if (status.state === 'running') throw new ContainerError(`container ${record.name} did not stop after SIGKILL`, 'see "nook ps" and try again');
 }
 
+/** nook stop: each container in turn; prints each name as given once it is stopped. */
+export async function stopContainers(opened: OpenedContainers, refs: readonly string[], timeout: number | undefined, io: ContainerIO): Promise<number> {
+  return eachContainer(refs, opened, io, async (record, ref) => {
+    stopContainer(opened.containers, record, timeout ?? record.stopTimeout, io);
+    io.out(ref);
+  });
+}
 
 export async function killContainers(opened: OpenedContainers, refs: readonly string[], signal: string, io: ContainerIO): Promise<number> {
   const number = parseSignal(signal);

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { removeAsContainerRoot } from '../../image/extract/run.js';
+import { removeAsContainerRoot } from '../../runtime/owned-trees.js';
 import { encodePlan } from '../../plan/encode.js';
 import type { Op } from '../../plan/ops.js';
 import { launchRuntime } from '../../runtime/launch.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { StoreError } from '../../errors.js';
 import { imageLayers } from '../../image/commit.js';
 import { BuildCache } from '../../store/build-cache.js';
-import { removeAsContainerRoot } from '../../image/extract/run.js';
+import { removeAsContainerRoot } from '../../runtime/owned-trees.js';
 import { checkImage, checkIndexFile, checkLayers, indexFromRecords, type ImageDamage, type LayerDamage } from '../../store/check.js';
 import type { ContainerRecord, ContainerStore } from '../../store/containers.js';
 import type { Digest } from '../../store/digest.js';
@@ -14,7 +14,8 @@ import { removeCgroup } from '../../sys/cgroup/write.js';
 import { readLimitState } from '../container/limits.js';
 import { openContainers } from '../container/lookup.js';
 import { removeContainer } from '../container/remove.js';
-import { imagesInUse, removeContainerDir } from '../container/root.js';
+import { removeContainerDir } from '../container/remove-dir.js';
+import { imagesInUse } from '../container/root.js';
 import { containerStatus, STATE_FILE, writeExitedUnknown } from '../container/state.js';
 
 export interface CheckOptions {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { arch, release } from 'node:os';
 import { dirname } from 'node:path';
-import { runtimeBinary } from '../../runtime/launch.js';
+import { runtimeBinary } from '../../runtime/binary.js';
 import { openStore, type Store } from '../../store/store.js';
 import { readCgroupHost, type CgroupHost } from '../../sys/cgroup/host.js';
 import { placeLimits } from '../../sys/cgroup/placement.js';

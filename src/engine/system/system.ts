@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { removeOwnedTrees } from '../../image/extract/run.js';
+import { removeOwnedTrees } from '../../runtime/owned-trees.js';
 import { storeRoot } from '../../store/paths.js';
 import { runtimeDirPath } from '../../sys/paths.js';
 import { openContainers } from '../container/lookup.js';
@@ -27,7 +27,7 @@ export async function resetSystem(options: { force: boolean }, io: SystemIO): Pr
   const runtime = runtimeDirPath();
   if (!options.force && !(await confirmed(`WARNING! This will remove all containers, images and volumes nook keeps:\n\t${store}\n\t${runtime}`))) return 0;
   const { containers, idMaps } = await openContainers();
-  for (const record of containers.list()) await stopContainer(containers, record, 0, io);
+  for (const record of containers.list()) stopContainer(containers, record, 0, io);
   await removeOwnedTrees(idMaps, [store]);
   // Only the user's own files live there (scratch, the seccomp cache); removed last, as the
   // removal above runs the runtime with its scratch files in it.

@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { removeOwnedTrees } from '../../image/extract/run.js';
+import { removeOwnedTrees } from '../../runtime/owned-trees.js';
 import { withStoreLock } from '../../store/lock.js';
 import { storeRoot } from '../../store/paths.js';
 import { VOLUMES_FILE, VolumeStore } from '../../store/volumes.js';

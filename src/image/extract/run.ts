@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { HostError, NookError } from '../../errors.js';
@@ -74,24 +73,4 @@ function rangeTooSmall(blob: string, message: string, owner: number, maps: Conta
     `layer ${blob.split('/').pop()} needs container ids up to ${owner}, but your subordinate range gives ${have + 1} (${message}); nothing of it was kept`,
     `give ${user} more subordinate ids, as root: ${usermodFix(user, owner - have, allSubordinateEntries())}`,
   );
-}
-
-/**
- * Removes trees that may hold files of container ids: plainly where everything in them is
- * the user's (container root's), which saves a user-namespace launch, and as container root
- * where the plain removal is refused.
- */
-export async function removeOwnedTrees(maps: ContainerIdMaps, paths: readonly string[]): Promise<void> {
-  const left: string[] = [];
-  for (const path of paths) await rm(path, { recursive: true, force: true }).catch(() => left.push(path));
-  await removeAsContainerRoot(maps, left);
-}
-
-/** Removes directories that may hold files of any container id (the user alone cannot). */
-export async function removeAsContainerRoot(maps: ContainerIdMaps, paths: readonly string[]): Promise<void> {
-  if (paths.length === 0) return;
-  const result = await runInUserns(maps, ['rm', '-rf', '--', ...paths], ['PATH=/usr/bin:/bin'], { capture: true });
-  if (result.status !== 0) {
-    throw new NookError('store', `cannot remove ${paths.join(', ')}: ${result.stderr.trim()}`, { hint: 'check the store with "nook unshare ls -la PATH"' });
-  }
 }

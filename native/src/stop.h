@@ -1,0 +1,19 @@
+/* nook-runtime stop MONITOR MONITOR_START PID START SIGNAL MS STATE: how nook stop ends a
+ * container. Signals PID 1 as the signal mode does (kill.h; PID 0: nothing to signal),
+ * then waits up to MS milliseconds for the container's end to be on record: its state file
+ * STATE saying `exited` (the monitor writes it once the container and its network helper
+ * are gone), or its monitor gone. pidfds of PID 1 and the monitor tell when to look, so
+ * it learns of the end within a millisecond instead of a polling interval. */
+#ifndef NOOK_STOP_H
+#define NOOK_STOP_H
+
+/* Exit status: the end is on record (or the monitor is gone). */
+#define NOOK_STOP_ENDED 0
+/* Exit status: the container still runs after MS milliseconds. */
+#define NOOK_STOP_RUNNING 4
+
+/* Returns the exit status; anything else than the two above is 125, with one line on
+ * stderr. */
+int nook_stop_main(int argc, char **argv);
+
+#endif
