@@ -98,13 +98,12 @@ async function buildCli() {
 }
 
 /**
- * Writes dist/nook.cjs.cache (see bin/nook) by running a representative command: V8's cache
- * then holds the functions a container start compiles, not just the top level.
+ * Writes dist/cli.cjs.cache (see src/cli/entry.ts) by running a representative command: V8's
+ * cache then holds the functions a container start compiles, not just the top level.
  */
 function buildCodeCache() {
   const rootfs = mkdtempSync(join(tmpdir(), 'nook-build-'));
   try {
-    rmSync(join(root, 'dist', 'nook.cjs.cache'), { force: true });
     execFileSync(process.execPath, [join(root, 'bin', 'nook.cjs'), 'run', '--explain', '--rootfs', rootfs, '-u', '0:0', '-e', 'A=1', '--', 'true'], {
       env: { ...process.env, NOOK_WRITE_CODE_CACHE: '1' },
       stdio: 'ignore',
