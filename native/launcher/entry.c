@@ -375,6 +375,14 @@ static bool inputs_match(struct cursor *c, int argc, char **argv, const char *cw
 		return missed("other terminals on stdin, stdout or stderr", NULL);
 	if (uname(&uts) < 0 || strcmp(next_str(c), uts.release) != 0)
 		return missed("another kernel", NULL);
+	{
+		mode_t mask = umask(0);
+
+		umask(mask);
+		snprintf(number, sizeof number, "%o", (unsigned)mask);
+		if (strcmp(next_str(c), number) != 0)
+			return missed("another umask", NULL);
+	}
 	if (!env_matches(c))
 		return missed("the environment changed", NULL);
 	{

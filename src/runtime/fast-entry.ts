@@ -39,6 +39,8 @@ export interface FastEntry {
   readonly ttys: string;
   /** uname's release. */
   readonly kernel: string;
+  /** The process umask: the modes of what the CLI created in the container dir follow it. */
+  readonly umask: number;
   /** Each variable read, with its value or null when unset; 'all' lists the whole environment. */
   readonly env: { readonly kind: 'some' | 'all'; readonly vars: ReadonlyMap<string, string | null> };
   /** Each interface's first IPv4 address, as the launcher lists them, when the decision read them. */
@@ -114,6 +116,7 @@ export function encodeFastEntry(entry: FastEntry): Buffer {
     field(String(entry.gid)),
     field(entry.ttys),
     field(entry.kernel),
+    field(entry.umask.toString(8)),
     field(entry.env.kind),
     field(String(entry.env.vars.size)),
     ...env,

@@ -184,6 +184,16 @@ describe('a run whose inputs changed', () => {
     expect((await run(args, { env: { ...env, GREETING: 'bye' } })).stdout).toBe('bye\n');
   });
 
+  it('is decided afresh: another umask (the modes of what the CLI writes follow it)', async () => {
+    withNode(true);
+    const args = ['run', '--rm', '--network', 'none', '--rootfs', rootfs, 'stat', '-c', '%a', '/etc/hosts'];
+    expect((await nook(args, { env, umask: '022' })).stdout).toBe('644\n');
+    withNode(false);
+    expect((await nook(args, { env, umask: '022' })).stdout).toBe('644\n');
+    expect((await nook(args, { env, umask: '077' })).stderr).toMatch(NO_NODE);
+    withNode(true);
+  });
+
   it('is decided afresh: the image a tag names', async () => {
     withNode(true);
     const image = (content: string): string => {

@@ -161,6 +161,7 @@ function keyAndInputs(inputs: TracedInputs, deps: ReadonlyMap<string, Dependency
     gid: process.getgid?.() ?? 0,
     ttys: ttys(),
     kernel: os.release(),
+    umask: process.umask(),
     env: { kind: inputs.env === 'all' ? 'all' : 'some', vars: new Map(envNames.sort().map((n) => [n, process.env[n] ?? null])) },
     interfaces: inputs.interfaces ? interfaceSummary() : null,
     dependencies: deps,
