@@ -1,5 +1,5 @@
-import { createReadStream } from 'node:fs';
-import { extractLayer, isLayerRefusal, OwnerBeyondMap } from './layer.js';
+import { extractTar, isLayerRefusal, OwnerBeyondMap } from './layer.js';
+import { LayerReader } from './reader.js';
 import { EXTRACT_FAILED, STDIN, type ExtractRequest } from './request.js';
 
 /**
@@ -8,14 +8,16 @@ import { EXTRACT_FAILED, STDIN, type ExtractRequest } from './request.js';
  * an entry that would land outside the layer directory fails the whole layer (layer.ts).
  */
 async function main(): Promise<void> {
+  // First: the reader thread starts while this one reads the request.
+  const reader = new LayerReader();
   const request = JSON.parse(process.argv[2] ?? '') as ExtractRequest;
   // Every mode bit comes from the archive: the caller's umask would take group and other
   // write off /tmp (1777) or a setgid 2775 directory.
   process.umask(0);
   for (const layer of request.layers) {
     try {
-      const source = layer.blob === STDIN ? process.stdin : createReadStream(layer.blob);
-      process.stdout.write(`${JSON.stringify(await extractLayer(source, layer.target, request))}\n`);
+      const tar = reader.read(layer.blob === STDIN ? null : layer.blob);
+      process.stdout.write(`${JSON.stringify(await extractTar(tar, layer.target, request))}\n`);
     } catch (err) {
       const message = isLayerRefusal(err) ? (err as Error).message : `${(err as Error).message ?? err}`;
       const owner = err instanceof OwnerBeyondMap ? { owner: err.owner } : {};
@@ -23,6 +25,7 @@ async function main(): Promise<void> {
       process.exit(EXTRACT_FAILED);
     }
   }
+  await reader.close();
 }
 
 void main();
