@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { get as httpGet, type IncomingMessage } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { AuthError, DigestMismatchError, RegistryError } from '../errors.js';
@@ -38,6 +40,11 @@ interface RequestSpec {
 const MANIFEST_LIMIT = 4 * 1024 * 1024;
 /** Requests other than blob downloads, whose length is not bounded by time. */
 const REQUEST_TIMEOUT_MS = 60_000;
+/** Redirects a blob download follows: registries hand blobs over to a CDN or an object store. */
+const MAX_REDIRECTS = 5;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** Of an error response's body, what goes into the message. */
+const ERROR_BODY_LIMIT = 64 * 1024;
 
 /**
  * A client for one registry's v2 API (distribution spec) on Node's fetch. Authentication is
@@ -72,12 +79,51 @@ export class RegistryClient {
     return { bytes, contentType: res.headers.get('content-type'), digest };
   }
 
-  /** GET a blob as a stream; the caller verifies it while storing (BlobStore.write). */
+  /**
+   * GET a blob as a stream; the caller verifies it while storing (BlobStore.write). Over
+   * node:http(s) rather than fetch: fetch's web streams cost ~0.25 s of CPU for a 70 MB
+   * layer (against ~0.05 s), on a pull that competes for the CPU with its own extractor.
+   * Authentication as in request(); redirects are followed, and the registry's credentials
+   * are not sent to another origin (as fetch does).
+   */
   async getBlob(repository: string, digest: Digest): Promise<Readable> {
     const what = `blob ${digest} of ${this.registry}/${repository}`;
-    const res = await this.request(`/v2/${repository}/blobs/${digest}`, { accept: '*/*', scope: pullScope(repository), what, streaming: true });
-    if (res.body === null) throw new RegistryError(`${what}: the registry sent no body`);
-    return Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
+    const scope = pullScope(repository);
+    const origin = new URL(this.base).origin;
+    let url = new URL(`/v2/${repository}/blobs/${digest}`, this.base);
+    let authorization = this.authorization.get(scope);
+    let challenged = false;
+    for (let redirects = 0; ; ) {
+      const res = await this.getStream(url, authorization);
+      const status = res.statusCode ?? 0;
+      if (status === 200) return res;
+      const location = res.headers.location;
+      if (status === 401 && url.origin === origin && !challenged) {
+        res.resume();
+        challenged = true;
+        authorization = await this.authorize(res.headers['www-authenticate'] ?? null, scope);
+        this.authorization.set(scope, authorization);
+      } else if (status === 401) {
+        res.resume();
+        throw this.refused();
+      } else if (REDIRECT_STATUSES.has(status) && location !== undefined && redirects < MAX_REDIRECTS) {
+        res.resume();
+        redirects++;
+        url = new URL(location, url);
+        if (url.origin !== origin) authorization = undefined;
+      } else {
+        throw statusError(status, await bodyStart(res), what, this.registry);
+      }
+    }
+  }
+
+  private getStream(url: URL, authorization: string | undefined): Promise<IncomingMessage> {
+    const headers: Record<string, string> = { accept: '*/*', 'user-agent': 'nook/0.1' };
+    if (authorization !== undefined) headers.authorization = authorization;
+    const get = url.protocol === 'https:' ? httpsGet : httpGet;
+    return new Promise((resolve, reject) => {
+      get(url, { headers }, resolve).on('error', (err) => reject(this.unreachable({ cause: err }, url.host)));
+    });
   }
 
   /** Proves the credentials are accepted: `GET /v2/` negotiated with them, as podman login does. */
@@ -262,9 +308,27 @@ async function readLimited(res: Response, limit: number, what: string): Promise<
   return Buffer.concat(chunks);
 }
 
+/** The start of an error response's body, as text. */
+async function bodyStart(res: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      if (total < ERROR_BODY_LIMIT) chunks.push(chunk);
+      total += chunk.length;
+    }
+  } catch {
+    // The status says enough.
+  }
+  return Buffer.concat(chunks).subarray(0, ERROR_BODY_LIMIT).toString('utf8');
+}
+
 /** A registry's error response ({"errors":[{"code","message"}]}) as one NookError. */
 async function responseError(res: Response, what: string, registry: string): Promise<RegistryError> {
-  const text = await res.text().catch(() => '');
+  return statusError(res.status, await res.text().catch(() => ''), what, registry);
+}
+
+function statusError(status: number, text: string, what: string, registry: string): RegistryError {
   let detail = '';
   try {
     const errors = (JSON.parse(text) as { errors?: { code?: string; message?: string }[] }).errors ?? [];
@@ -273,8 +337,8 @@ async function responseError(res: Response, what: string, registry: string): Pro
     detail = text.slice(0, 200).trim();
   }
   const suffix = detail ? ` (${detail})` : '';
-  if (res.status === 404) return new RegistryError(`${what}: not found in the registry${suffix}`, 'check the image name and tag');
-  if (res.status === 403) return new RegistryError(`${what}: access denied by ${registry}${suffix}`, `you may need to log in: nook login ${registry}`);
-  if (res.status === 429) return new RegistryError(`${what}: ${registry} is rate limiting requests${suffix}`, 'wait, or log in to get a higher limit');
-  return new RegistryError(`${what}: ${registry} answered HTTP ${res.status}${suffix}`);
+  if (status === 404) return new RegistryError(`${what}: not found in the registry${suffix}`, 'check the image name and tag');
+  if (status === 403) return new RegistryError(`${what}: access denied by ${registry}${suffix}`, `you may need to log in: nook login ${registry}`);
+  if (status === 429) return new RegistryError(`${what}: ${registry} is rate limiting requests${suffix}`, 'wait, or log in to get a higher limit');
+  return new RegistryError(`${what}: ${registry} answered HTTP ${status}${suffix}`);
 }
