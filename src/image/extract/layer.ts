@@ -35,8 +35,11 @@ function checkNoNul(kind: string, text: string): void {
 function checkRelative(kind: string, path: string): void {
   checkNoNul(kind, path);
   if (path.startsWith('/')) throw new LayerError(`${kind} "${path}" is an absolute path`);
-  if (path.split('/').includes('..')) throw new LayerError(`${kind} "${path}" contains ".."`);
+  if (DOT_DOT.test(path)) throw new LayerError(`${kind} "${path}" contains ".."`);
 }
+
+/** A ".." component. */
+const DOT_DOT = /(?:^|\/)\.\.(?:\/|$)/;
 
 /**
  * The symlinks this layer has created so far. The target directory starts empty, so they
@@ -48,10 +51,13 @@ class SymlinkGuard {
 
   /** Refuses a path that goes through, or replaces, a symlink of this layer. */
   check(kind: string, path: string): void {
-    const parts = normalise(path).split('/');
-    for (let i = 1; i <= parts.length; i++) {
-      const prefix = parts.slice(0, i).join('/');
+    if (this.links.size === 0) return;
+    const normal = normalise(path);
+    // Every prefix that ends at a component's end, the whole path last.
+    for (let end = normal.indexOf('/'); ; end = normal.indexOf('/', end + 1)) {
+      const prefix = end < 0 ? normal : normal.slice(0, end);
       if (this.links.has(prefix)) throw new LayerError(`${kind} "${path}" would be written through the symlink "${prefix}"`);
+      if (end < 0) return;
     }
   }
 
@@ -61,8 +67,13 @@ class SymlinkGuard {
 }
 
 function normalise(path: string): string {
+  // Most names are normal already ("usr/bin/ls"): only the others are taken apart.
+  if (!NOT_NORMAL.test(path)) return path;
   return path.split('/').filter((p) => p !== '' && p !== '.').join('/');
 }
+
+/** An empty or "." component: a leading "./", a trailing or doubled "/", or "" itself. */
+const NOT_NORMAL = /(?:^|\/)\.?(?:\/|$)/;
 
 /** What a layer's extraction keeps of the archive's owners. */
 export interface OwnerPolicy {
