@@ -127,7 +127,7 @@ async function pullOnce(
     stream.pipe(toBlob);
     stream.pipe(toExtractor);
     const stored = store.blobs.write(layer.blob, toBlob, name, size);
-    const extracting = store.layers.extractStreaming(maps, layer, toExtractor);
+    const extracting = store.layers.extractStreaming(maps, layer, toExtractor, size);
     stored.catch(stop);
     extracting.catch(stop);
     const [blob, extracted] = await Promise.allSettled([stored, extracting]);
