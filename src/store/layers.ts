@@ -88,8 +88,9 @@ export class LayerStore {
   }
 
   /**
-   * Extracts a layer of `size` bytes from a stream (a download in progress) into a temp dir. The layer
-   * appears only through publishExtracted, once the caller has verified the blob too.
+   * Extracts a layer of `size` bytes from a stream (a download in progress) into a temp
+   * dir. The layer appears only through publishExtracted, once the caller has verified the
+   * blob too.
    */
   async extractStreaming(maps: ContainerIdMaps, layer: LayerSource, source: Readable, size: number): Promise<ExtractedTemp> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
