@@ -90,6 +90,8 @@ async function buildCli() {
   // The layer extractor and the vfs driver's copier run in their own processes, inside a
   // user namespace.
   await esbuild.build({ ...common, entryPoints: [join(root, 'src', 'image', 'extract', 'main.ts')], outfile: join(root, 'dist', 'extract.cjs'), external: ['koffi'] });
+  // Its reader thread (decompression and hashing), a worker of its own.
+  await esbuild.build({ ...common, entryPoints: [join(root, 'src', 'image', 'extract', 'reader-thread.ts')], outfile: join(root, 'dist', 'extract-reader.cjs') });
   await esbuild.build({ ...common, entryPoints: [join(root, 'src', 'image', 'flatten', 'main.ts')], outfile: join(root, 'dist', 'flatten.cjs'), external: ['koffi'] });
   // nook cp and export: the copier runs as root of the container's user namespace.
   await esbuild.build({ ...common, entryPoints: [join(root, 'src', 'copy', 'main.ts')], outfile: join(root, 'dist', 'copy.cjs'), external: ['koffi'] });

@@ -14,6 +14,8 @@ import type { RegistryClient } from './registry.js';
 
 /** Layers downloaded at once: enough to fill a link, few enough to be polite to a registry. */
 const PARALLEL_LAYERS = 3;
+/** Bytes of a layer download held for the slower of its two readers (blob store, extractor). */
+const TEE_BUFFER = 8 * 1024 * 1024;
 
 /** What a pull reports as it goes: steps, and each blob's state. */
 export interface PullProgress {
@@ -110,8 +112,10 @@ async function pullOnce(
    * both digests check out; if either side fails, the other is stopped and undone.
    */
   const storeAndExtract = async (stream: Readable, layer: LayerSource, name: string, size: number): Promise<void> => {
-    const toBlob = new PassThrough();
-    const toExtractor = new PassThrough();
+    // Deep buffers: the download does not wait for the extractor to start, nor for the
+    // file it is writing, and its CPU time falls where the extractor leaves some idle.
+    const toBlob = new PassThrough({ highWaterMark: TEE_BUFFER });
+    const toExtractor = new PassThrough({ highWaterMark: TEE_BUFFER });
     // The extractor sees a cut-off stream as a truncated layer and fails; the blob store
     // unlinks its temp file when its input errors.
     const stop = (err: Error): void => {
@@ -123,7 +127,7 @@ async function pullOnce(
     stream.pipe(toBlob);
     stream.pipe(toExtractor);
     const stored = store.blobs.write(layer.blob, toBlob, name, size);
-    const extracting = store.layers.extractStreaming(maps, layer, toExtractor);
+    const extracting = store.layers.extractStreaming(maps, layer, toExtractor, size);
     stored.catch(stop);
     extracting.catch(stop);
     const [blob, extracted] = await Promise.allSettled([stored, extracting]);

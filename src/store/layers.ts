@@ -89,15 +89,16 @@ export class LayerStore {
   }
 
   /**
-   * Extracts a layer from a stream (a download in progress) into a temp dir. The layer
-   * appears only through publishExtracted, once the caller has verified the blob too.
+   * Extracts a layer of `size` bytes from a stream (a download in progress) into a temp
+   * dir. The layer appears only through publishExtracted, once the caller has verified the
+   * blob too.
    */
-  async extractStreaming(maps: ContainerIdMaps, layer: LayerSource, source: Readable): Promise<ExtractedTemp> {
+  async extractStreaming(maps: ContainerIdMaps, layer: LayerSource, source: Readable, size: number): Promise<ExtractedTemp> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const temp = tempPathFor(this.path(layer.diffId));
     try {
       await mkdir(join(temp, 'diff'), { recursive: true, mode: 0o755 });
-      await this.complete(temp, layer, await extractLayerStream(maps, source, join(temp, 'diff'), layer.blob));
+      await this.complete(temp, layer, await extractLayerStream(maps, source, size, join(temp, 'diff'), layer.blob));
       return { temp, layer };
     } catch (err) {
       await this.discard(maps, [temp]);

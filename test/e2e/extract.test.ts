@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import koffi from 'koffi';
@@ -36,12 +37,20 @@ function readXattr(path: string, name: string): string | null {
 }
 
 /**
+ * The size a layer on stdin is announced with to be read on the extractor's reader thread
+ * (main.ts reads layers of 16 MiB and more there, smaller ones on its main thread).
+ */
+const LARGE = 1 << 30;
+
+/**
  * Extracts one crafted layer the way nook does: dist/extract.cjs inside `nook unshare`.
- * `outside` is a sibling of the layer directory holding a file nothing may touch.
+ * `outside` is a sibling of the layer directory holding a file nothing may touch. `thread`:
+ * 'reader' hands the layer over on stdin as a large one, as a pull of a large layer does.
  */
 async function extract(
   entries: readonly TarEntry[] | ((outside: string) => readonly TarEntry[]),
   compress: (tar: Buffer) => Buffer = gzipSync,
+  thread: 'main' | 'reader' = 'main',
 ): Promise<{ result: NookResult; dir: string; outside: string }> {
   const base = join(tmp.path, `case-${++count}`);
   const dir = join(base, 'layer');
@@ -50,9 +59,11 @@ async function extract(
   mkdirSync(outside);
   writeFileSync(join(outside, 'secret'), 'host secret');
   const blob = join(base, 'layer.tar.gz');
-  writeFileSync(blob, compress(tarball(typeof entries === 'function' ? entries(outside) : entries, { gzip: false })));
-  const request = JSON.stringify({ layers: [{ blob, target: dir }], preserveOwners: true, maxId: 65535 });
-  const result = await nook(['unshare', process.execPath, EXTRACTOR, request], { env });
+  const bytes = compress(tarball(typeof entries === 'function' ? entries(outside) : entries, { gzip: false }));
+  writeFileSync(blob, bytes);
+  const layer = thread === 'reader' ? { blob: '-', target: dir, size: LARGE } : { blob, target: dir };
+  const request = JSON.stringify({ layers: [layer], preserveOwners: true, maxId: 65535 });
+  const result = await nook(['unshare', process.execPath, EXTRACTOR, request], { env, ...(thread === 'reader' ? { input: bytes } : {}) });
   return { result, dir, outside };
 }
 
@@ -184,5 +195,78 @@ describe('layer extraction inside the user namespace', () => {
       expect(result.status, show(result)).toBe(3);
       expect(JSON.parse(result.stderr.trim().split('\n').pop()!).message).toBe(message);
     }
+  });
+});
+
+/** Every entry under `dir`: name, type, mode, owner, time, and a file's content hash or a link's target. */
+function tree(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string): void => {
+    for (const name of readdirSync(join(dir, rel)).sort()) {
+      const path = join(rel, name);
+      const st = lstatSync(join(dir, path));
+      // A file of another container id may not be readable here: its size stands in.
+      const content = (): string => (st.mode & 0o004 ? createHash('sha256').update(readFileSync(join(dir, path))).digest('hex') : `${st.size} bytes`);
+      // A symlink's time is when it was made: the archive's is not applied to it.
+      const what = st.isSymbolicLink() ? `-> ${readlinkSync(join(dir, path))}` : `${st.mtimeMs} ${st.isFile() ? `${content()} (links ${st.nlink})` : ''}`;
+      out.push(`${path} ${st.mode.toString(8)} ${st.uid}:${st.gid} ${what}`);
+      if (st.isDirectory()) walk(path);
+    }
+  };
+  walk('');
+  return out;
+}
+
+describe('large layers, read on the reader thread', () => {
+  const entries: TarEntry[] = [
+    { type: 'dir', path: 'srv/', uid: 0, gid: 0, mode: 0o2775 },
+    { type: 'file', path: 'srv/mine', body: 'hello', uid: 42, gid: 43, mode: 0o640 },
+    { type: 'file', path: 'srv/setuid', body: '#!/bin/sh\n', mode: 0o4755 },
+    { type: 'symlink', path: 'srv/link', target: '/etc/passwd' },
+    { type: 'hardlink', path: 'srv/again', target: 'srv/mine' },
+    { type: 'dir', path: 'tmp/', mode: 0o1777 },
+    { type: 'file', path: 'big', body: 'x'.repeat(3 * 1024 * 1024 + 17) },
+  ];
+
+  it('writes the same files and reports the same diff id as the main thread', async () => {
+    const main = await extract(entries);
+    const reader = await extract(entries, gzipSync, 'reader');
+    expect(reader.result.status, show(reader.result)).toBe(0);
+    expect(JSON.parse(reader.result.stdout)).toEqual({ ...JSON.parse(main.result.stdout), target: reader.dir });
+    expect(tree(reader.dir)).toEqual(tree(main.dir));
+  });
+
+  it('reads zstd layers there too', async () => {
+    const zstd = (tar: Buffer) => execFileSync('zstd', ['-q', '-c'], { input: tar });
+    const main = await extract(entries);
+    const reader = await extract(entries, zstd, 'reader');
+    expect(reader.result.status, show(reader.result)).toBe(0);
+    expect(JSON.parse(reader.result.stdout).diffId).toBe(JSON.parse(main.result.stdout).diffId);
+    expect(tree(reader.dir)).toEqual(tree(main.dir));
+  });
+
+  it('refuses an entry written through a symlink of the layer, touching nothing outside', async () => {
+    const { result, outside } = await extract(
+      (out) => [
+        { type: 'symlink', path: 'escape', target: out },
+        { type: 'file', path: 'escape/secret', body: 'overwritten' },
+      ],
+      gzipSync,
+      'reader',
+    );
+    expect(result.status, show(result)).toBe(3);
+    expect(JSON.parse(result.stderr.trim().split('\n').pop()!).message).toBe('entry "escape/secret" would be written through the symlink "escape"');
+    expect(readdirSync(outside)).toEqual(['secret']);
+    expect(readFileSync(join(outside, 'secret'), 'utf8')).toBe('host secret');
+  });
+
+  it('fails a layer that is cut off', async () => {
+    const cut = (tar: Buffer) => {
+      const gz = gzipSync(tar);
+      return gz.subarray(0, gz.length >> 1);
+    };
+    const { result } = await extract(entries, cut, 'reader');
+    expect(result.status, show(result)).toBe(3);
+    expect(JSON.parse(result.stderr.trim().split('\n').pop()!).message).toBe('unexpected end of file');
   });
 });

@@ -16,6 +16,8 @@ export interface LayerToExtract {
   readonly blob: string;
   /** An empty directory that receives the layer's files. */
   readonly target: string;
+  /** With a `-` blob: its size (the manifest's), which decides the thread that reads it. */
+  readonly size?: number;
 }
 
 export interface ExtractedLayer {

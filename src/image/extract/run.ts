@@ -37,12 +37,12 @@ export async function extractLayers(maps: ContainerIdMaps, layers: readonly Laye
 }
 
 /**
- * Extracts one layer while it is still arriving (a download), from `source` to `target`:
- * downloading, decompressing and unpacking overlap instead of running in turns. `label`
- * names the layer in errors.
+ * Extracts one layer of `size` bytes while it is still arriving (a download), from
+ * `source` to `target`: downloading, decompressing and unpacking overlap instead of
+ * running in turns. `label` names the layer in errors.
  */
-export async function extractLayerStream(maps: ContainerIdMaps, source: Readable, target: string, label: string): Promise<ExtractedLayer> {
-  const [result] = await runExtractor(maps, [{ blob: STDIN, target }], { stdin: source, label });
+export async function extractLayerStream(maps: ContainerIdMaps, source: Readable, size: number, target: string, label: string): Promise<ExtractedLayer> {
+  const [result] = await runExtractor(maps, [{ blob: STDIN, target, size }], { stdin: source, label });
   if (result === undefined) throw new LayerExtractError(label, 'the extractor reported nothing');
   return result;
 }
