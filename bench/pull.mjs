@@ -202,7 +202,7 @@ function comparisons(medium, active, rounds) {
   };
   const tmpfs = medium === 'tmpfs';
   add('podman', 'nook vs `podman pull`', tmpfs ? 'nook ≤ 0.5 × podman' : null, (r) => r <= 0.5);
-  add('floor', 'nook vs curl | gunzip | tar -x (the floor)', tmpfs ? null : 'nook ≤ 1.2 × the floor', (r) => r <= 1.2);
+  add('floor', 'nook vs curl | gunzip | tar -x (the floor)', tmpfs ? null : 'nook ≤ 1.1 × the floor', (r) => r <= 1.1);
   return out;
 }
 
