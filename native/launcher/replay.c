@@ -140,26 +140,31 @@ static char *freshen(const struct fast_entry *e, const struct fresh *f, struct b
 	return b;
 }
 
-static int write_new_file(const char *path, const char *data, size_t len, unsigned mode)
+/* All of @data at the start of the new, empty file @fd; -1 if it cannot be written. */
+static int write_all(int fd, const char *data, size_t len)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	size_t done = 0;
 
-	if (fd < 0)
-		return -1;
 	while (done < len) {
-		ssize_t n = write(fd, data + done, len - done);
+		ssize_t n = pwrite(fd, data + done, len - done, (off_t)done);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			close(fd);
+		if (n <= 0)
 			return -1;
-		}
 		done += (size_t)n;
 	}
+	return 0;
+}
+
+static int write_new_file(const char *path, const char *data, size_t len, unsigned mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -1;
 	/* The recorded mode exactly, whatever the umask. */
-	if (fchmod(fd, mode) < 0) {
+	if (write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -337,20 +342,10 @@ static void relay(int sig)
 static int memfd_with(const char *name, const char *data, size_t len)
 {
 	int fd = (int)syscall(SYS_memfd_create, name, 0);
-	size_t done = 0;
 
-	if (fd < 0)
+	if (fd >= 0 && write_all(fd, data, len) < 0) {
+		close(fd);
 		return -1;
-	while (done < len) {
-		ssize_t n = pwrite(fd, data + done, len - done, (off_t)done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			close(fd);
-			return -1;
-		}
-		done += (size_t)n;
 	}
 	return fd;
 }
