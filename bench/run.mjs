@@ -98,7 +98,7 @@ function preparePeers(workDir, rootfs, env, notes) {
   const nook = nookPeer(repoRoot, rootfs, env);
   const node = nodePeer(env);
   const versions = { nook: nook.version, node: node.version, ...helperVersions(env) };
-  const cases = [nook.run, nook.cli, node.run, nook.explain, nook.version, nook.ps];
+  const cases = [nook.run, nook.cli, node.run, nook.explain, nook.versionCommand, nook.ps];
   const cleanups = [];
   const image = nookImagePeer(repoRoot, workDir, rootfs, env);
   if (image.cleanup) cleanups.push(image.cleanup);

@@ -42,7 +42,7 @@ export function nookPeer(repoRoot, rootfs, env) {
     run: { id: 'nook', label: 'nook run --rm --network none --rootfs DIR true', cmd: bin, args: ['run', '--rm', '--network', 'none', '--rootfs', rootfs, 'true'], env },
     cli: { id: 'nook-cli', label: 'NOOK_NO_FAST_PATH=1 nook run --rm --network none --rootfs DIR true', cmd: bin, args: ['run', '--rm', '--network', 'none', '--rootfs', rootfs, 'true'], env: { ...env, NOOK_NO_FAST_PATH: '1' } },
     // The commands that only read (the "within 5 ms of node" pair).
-    version: { id: 'nook-version', label: 'nook --version', cmd: bin, args: ['--version'], env },
+    versionCommand: { id: 'nook-version', label: 'nook --version', cmd: bin, args: ['--version'], env },
     ps: { id: 'nook-ps', label: 'nook ps', cmd: bin, args: ['ps'], env },
     // Plans the same container and prints it, starting nothing: the CLI's own share of a start.
     explain: { id: 'nook-explain', label: 'nook run --rm --network none --rootfs DIR --explain true', cmd: bin, args: ['run', '--rm', '--network', 'none', '--rootfs', rootfs, '--explain', 'true'], env },
