@@ -358,6 +358,14 @@ static bool inputs_match(struct cursor *c, int argc, char **argv, const char *cw
 
 	if (!same(next(c), "nook-fast-run") || !same(next(c), "1"))
 		return missed("an entry of another format", NULL);
+	{
+		char self[PATH_MAX];
+		ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+
+		self[len > 0 ? len : 0] = '\0';
+		if (len <= 0 || strcmp(next_str(c), self) != 0)
+			return missed("an entry of another bin/nook", NULL);
+	}
 	if (next_count(c) != (size_t)(argc - 1))
 		return missed("another command line", NULL);
 	for (int i = 1; i < argc; i++)

@@ -31,6 +31,8 @@ export interface NewContainer {
 }
 
 export interface FastEntry {
+  /** The bin/nook that may replay it (its real path): another checkout's decides afresh. */
+  readonly launcher: string;
   readonly argv: readonly string[];
   readonly cwd: string;
   readonly uid: number;
@@ -110,6 +112,7 @@ export function encodeFastEntry(entry: FastEntry): Buffer {
   return Buffer.concat([
     field(FAST_ENTRY_MAGIC),
     field(FAST_ENTRY_VERSION),
+    field(entry.launcher),
     ...list(entry.argv),
     field(entry.cwd),
     field(String(entry.uid)),

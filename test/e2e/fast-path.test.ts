@@ -1,5 +1,5 @@
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isolatedEnv, nook, NOOK_BIN, show, waitFor, type NookResult } from '../helpers/nook.js';
@@ -245,6 +245,22 @@ describe('what a replay cannot do is left to the CLI', () => {
     expect(refused.status).toBe(125);
     expect(refused.stderr).toMatch(/the container name "taken" is already in use/);
     await nook(['rm', '-f', '-t', '0', 'taken'], { env });
+  });
+
+  it('another checkout’s bin/nook does not replay this one’s decisions', async () => {
+    withNode(true);
+    const args = ['run', '--rm', '--network', 'none', '--rootfs', rootfs, 'echo', 'whose'];
+    expect((await run(args.slice(4))).stdout).toBe('whose\n');
+    const other = join(tmp.path, 'other', 'bin');
+    mkdirSync(other, { recursive: true });
+    copyFileSync(NOOK_BIN, join(other, 'nook'));
+    chmodSync(join(other, 'nook'), 0o755);
+    writeFileSync(join(other, 'nook.cjs'), `require(${JSON.stringify(join(NOOK_BIN, '..', '..', 'dist', 'nook.cjs'))});\n`);
+    withNode(false);
+    const elsewhere = spawnSync(join(other, 'nook'), args, { env, encoding: 'utf8' });
+    expect(elsewhere.stderr).toMatch(NO_NODE);
+    expect((await run(args.slice(4))).stdout).toBe('whose\n');
+    withNode(true);
   });
 
   it('NOOK_NO_FAST_PATH, or an entry anyone else could have written, is not replayed', async () => {

@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fastEntryDir, writeFastEntry, type DependencySignature, type FastEntry, type NewContainer } from '../../runtime/fast-entry.js';
@@ -155,6 +155,8 @@ function ttys(): string {
 function keyAndInputs(inputs: TracedInputs, deps: ReadonlyMap<string, DependencySignature>): Omit<FastEntry, 'runtime' | 'passStdin' | 'plan' | 'container'> {
   const envNames = inputs.env === 'all' ? Object.keys(process.env) : [...inputs.env];
   return {
+    // The CLI runs from dist/: bin/nook is next to it.
+    launcher: realpathSync(join(__dirname, '..', 'bin', 'nook')),
     argv: process.argv.slice(2),
     cwd: process.cwd(),
     uid: process.getuid?.() ?? 0,
