@@ -3,6 +3,7 @@ import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync,
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isolatedEnv, nook, NOOK_BIN, show, waitFor, type NookResult } from '../helpers/nook.js';
+import { startRegistry } from '../helpers/registry.js';
 import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
 import { findOnPath } from '../../src/sys/which.js';
 
@@ -221,6 +222,23 @@ describe('a run whose inputs changed', () => {
     withNode(true);
     expect((await run(['fast:test', 'cat', '/which'])).stdout).toBe('two\n');
     expect(readdirSync(join(storeDir(), 'containers'))).toEqual([]);
+  });
+
+  it('--pull always is never replayed: it asks the registry every time', async () => {
+    withNode(true);
+    const registry = await startRegistry(join(tmp.path, 'registry'));
+    try {
+      const remote = `${registry.host}/fast/always:v1`;
+      const pushed = await nook(['push', '--tls-verify=false', 'fast:test', remote], { env });
+      expect(pushed.status, show(pushed)).toBe(0);
+      const args = ['--pull', 'always', '--tls-verify=false', remote, 'cat', '/which'];
+      for (let i = 0; i < 2; i++) expect((await run(args)).stdout).toBe('two\n');
+      withNode(false);
+      expect((await run(args)).stderr).toMatch(NO_NODE);
+      withNode(true);
+    } finally {
+      await registry.stop();
+    }
   });
 });
 

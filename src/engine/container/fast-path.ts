@@ -18,6 +18,14 @@ export interface LaunchDecision {
   readonly plan: Buffer;
 }
 
+/** What `run` knows of its decision that the record does not say. */
+export interface ReplayHints {
+  /** --name was given: a replay claims that name, not a random one. */
+  readonly nameAsked: boolean;
+  /** --pull always: the decision asked a registry, which no trace of files can check. */
+  readonly asksRegistry: boolean;
+}
+
 /** Container dirs bigger than this are not worth keeping a copy of. */
 const FILES_MAX = 1 << 20;
 /**
@@ -181,13 +189,13 @@ function keep(runtimeDir: string, make: () => FastEntry | null): void {
 }
 
 /** Keeps what this run decided for bin/nook to replay, when it is replayable and every input can be checked. */
-export function recordFastRun(decision: LaunchDecision, name: { readonly asked: boolean }): void {
+export function recordFastRun(decision: LaunchDecision, hints: ReplayHints): void {
   const inputs = tracedInputs();
-  if (inputs === null || !replayable(decision, inputs)) return;
-  keep(decision.runtimeDir, () => runEntry(decision, inputs, name));
+  if (inputs === null || hints.asksRegistry || !replayable(decision, inputs)) return;
+  keep(decision.runtimeDir, () => runEntry(decision, inputs, hints.nameAsked));
 }
 
-function runEntry(decision: LaunchDecision, inputs: TracedInputs, name: { readonly asked: boolean }): FastEntry | null {
+function runEntry(decision: LaunchDecision, inputs: TracedInputs, nameAsked: boolean): FastEntry | null {
   const { record, containers } = decision;
   // The store's own bookkeeping (sweeps, name claims) does not shape the plan.
   const deps = dependencies(decision.runtimeDir, inputs, [containers.dir, containers.namesDir]);
@@ -197,7 +205,7 @@ function runEntry(decision: LaunchDecision, inputs: TracedInputs, name: { readon
   // random name likewise, and never in the plan (which the replay only gives a new id).
   const everything = Buffer.concat([decision.plan, ...files.map((f) => f.content)]);
   if (record.created.length !== 24 || occurrences(everything, record.created) !== 1) return null;
-  if (!name.asked && occurrences(decision.plan, record.name) !== 0) return null;
+  if (!nameAsked && occurrences(decision.plan, record.name) !== 0) return null;
   return {
     ...keyAndInputs(inputs, deps),
     runtime: runtimeBinary(),
@@ -208,7 +216,7 @@ function runEntry(decision: LaunchDecision, inputs: TracedInputs, name: { readon
       namesDir: containers.namesDir,
       id: record.id,
       created: record.created,
-      name: name.asked ? { kind: 'fixed', name: record.name } : { kind: 'random', name: record.name, adjectives: ADJECTIVES, nouns: NOUNS },
+      name: nameAsked ? { kind: 'fixed', name: record.name } : { kind: 'random', name: record.name, adjectives: ADJECTIVES, nouns: NOUNS },
       files,
     },
   };

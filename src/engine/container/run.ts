@@ -39,7 +39,8 @@ export async function runContainer(opts: RunOptions, io: RunIO): Promise<number>
   const { record, containers, idMaps } = await createContainer(opts, io);
   let started = false;
   try {
-    const status = await startContainer(containers, idMaps, record, { detach: opts.detach, replay: { nameAsked: opts.name !== undefined } }, io);
+    const replay = { nameAsked: opts.name !== undefined, asksRegistry: opts.source.kind === 'image' && opts.source.pull.policy === 'always' };
+    const status = await startContainer(containers, idMaps, record, { detach: opts.detach, replay }, io);
     started = true;
     if (opts.detach) io.out(record.id);
     return status;

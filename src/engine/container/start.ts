@@ -15,7 +15,7 @@ import { etcFilePaths, writeEtcFiles } from './etc-files.js';
 import { NETWORK_LOG, prepareNetwork, type PreparedNetwork } from '../network/prepare.js';
 import { containerSecurity, type ContainerSecurity } from './security.js';
 import { setUpLimits } from './limits.js';
-import { recordFastRun } from './fast-path.js';
+import { recordFastRun, type ReplayHints } from './fast-path.js';
 
 export interface StartIO {
   readonly warn: (line: string) => void;
@@ -35,7 +35,7 @@ export class StartBusyError extends ContainerError {
 export interface StartMode {
   readonly detach: boolean;
   /** Set by `nook run`: keep what this start decides for bin/nook to replay (fast-path.ts). */
-  readonly replay?: { readonly nameAsked: boolean };
+  readonly replay?: ReplayHints;
 }
 
 /** The container's plan input: its record, with what is decided afresh at each start. */
@@ -129,7 +129,7 @@ async function launch(containers: ContainerStore, idMaps: ContainerIdMaps, recor
   const encoded = encodePlan(plan);
   if (mode.replay) {
     const extras = limits.records.length > 0 || limits.via !== undefined || idMaps.warning !== null;
-    recordFastRun({ containers, record, runtimeDir: scratch, detach: mode.detach, extras, plan: encoded }, { asked: mode.replay.nameAsked });
+    recordFastRun({ containers, record, runtimeDir: scratch, detach: mode.detach, extras, plan: encoded }, mode.replay);
   }
   let result;
   try {
