@@ -224,6 +224,18 @@ describe('a run whose inputs changed', () => {
     expect(readdirSync(join(storeDir(), 'containers'))).toEqual([]);
   });
 
+  it('a replay removes what the container wrote as another user, through nook unshare', async () => {
+    withNode(true);
+    const debug = { ...env, NOOK_FAST_PATH_DEBUG: '1' };
+    const args = ['-u', 'app', 'fast:test', 'sh', '-c', 'echo x > /tmp/mine && stat -c %u /tmp/mine'];
+    const first = await run(args, { env: debug });
+    expect(first.stdout, show(first)).toBe('1000\n');
+    expect(first.stderr).toMatch(/^nook: not replayed/);
+    const replayed = await run(args, { env: debug });
+    expect({ stdout: replayed.stdout, stderr: replayed.stderr }).toEqual({ stdout: '1000\n', stderr: '' });
+    expect(readdirSync(join(storeDir(), 'containers'))).toEqual([]);
+  });
+
   it('--pull always is never replayed: it asks the registry every time', async () => {
     withNode(true);
     const registry = await startRegistry(join(tmp.path, 'registry'));
