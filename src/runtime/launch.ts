@@ -4,6 +4,7 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { HostError } from '../errors.js';
+import { runtimeBinary } from './binary.js';
 import { decodeReport, type RuntimeReport } from './report.js';
 
 /** Signals a user sends to `nook run` that belong to the container (the runtime relays them). */
@@ -50,11 +51,6 @@ function stdioFor(options: LaunchOptions): ('pipe' | 'ignore' | 'inherit')[] {
   if (options.capture) return [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'];
   if (options.detached) return ['ignore', 'ignore', 'ignore'];
   return [options.passStdin === false ? 'ignore' : 'inherit', 'inherit', 'inherit'];
-}
-
-export function runtimeBinary(): string {
-  // The CLI runs from dist/nook.cjs; the runtime is built next to it by scripts/build.mjs.
-  return join(__dirname, '..', 'native', 'build', 'nook-runtime');
 }
 
 /**

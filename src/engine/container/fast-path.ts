@@ -2,7 +2,7 @@ import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'no
 import os from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fastEntryDir, writeFastEntry, type DependencySignature, type FastEntry, type NewContainer } from '../../runtime/fast-entry.js';
-import { runtimeBinary } from '../../runtime/launch.js';
+import { runtimeBinary } from '../../runtime/binary.js';
 import type { ContainerRecord, ContainerStore } from '../../store/containers.js';
 import { tracedInputs, type PathUse, type TracedInputs } from '../../sys/input-trace.js';
 import { ADJECTIVES, NOUNS } from '../shared/random-name.js';
