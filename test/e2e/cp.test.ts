@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolatedEnv, nook, NOOK_BIN, show, type NookResult } from '../helpers/nook.js';
+import { isolatedEnv, nook, NOOK_BIN, show, type NookResult, removeAllContainers } from '../helpers/nook.js';
 import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
 
 let tmp: { path: string; cleanup: () => void };
@@ -32,8 +32,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  const ids = await nook(['ps', '-aq'], { env });
-  if (ids.stdout.trim()) await nook(['rm', '-f', '-t', '0', ...ids.stdout.trim().split('\n')], { env });
+  await removeAllContainers(env);
   await nook(['unshare', 'rm', '-rf', tmp.path], { env });
   tmp.cleanup();
 });

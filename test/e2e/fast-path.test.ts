@@ -2,7 +2,7 @@ import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolatedEnv, nook, NOOK_BIN, show, waitFor, type NookResult } from '../helpers/nook.js';
+import { isolatedEnv, nook, NOOK_BIN, show, waitFor, type NookResult, removeAllContainers } from '../helpers/nook.js';
 import { startRegistry } from '../helpers/registry.js';
 import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
 import { findOnPath } from '../../src/sys/which.js';
@@ -32,8 +32,7 @@ beforeAll(() => {
 
 afterAll(async () => {
   withNode(true);
-  const ids = await nook(['ps', '-aq'], { env });
-  if (ids.stdout.trim()) await nook(['rm', '-f', '-t', '0', ...ids.stdout.trim().split('\n')], { env });
+  await removeAllContainers(env);
   // Image layers hold files of container ids.
   await nook(['unshare', '/bin/rm', '-rf', storeDir()], { env });
   tmp.cleanup();

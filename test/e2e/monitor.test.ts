@@ -3,7 +3,7 @@ import { closeSync, constants, mkdirSync, openSync, readFileSync, writeFileSync 
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolatedEnv, nook, NOOK_BIN, show, waitFor } from '../helpers/nook.js';
+import { isolatedEnv, nook, NOOK_BIN, show, waitFor, removeAllContainers } from '../helpers/nook.js';
 import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
 
 let tmp: { path: string; cleanup: () => void };
@@ -17,8 +17,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  const ids = await nook(['ps', '-aq'], { env });
-  if (ids.stdout.trim()) await nook(['rm', '-f', '-t', '0', ...ids.stdout.trim().split('\n')], { env });
+  await removeAllContainers(env);
   tmp.cleanup();
 });
 

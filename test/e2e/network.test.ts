@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostPlatform } from '../../src/image/platform.js';
 import { defaultRoute } from '../../src/sys/route.js';
-import { isolatedEnv, nook, show, waitFor } from '../helpers/nook.js';
+import { isolatedEnv, nook, show, waitFor, removeAllContainers } from '../helpers/nook.js';
 import { OciLayout } from '../helpers/oci-image.js';
 import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
 import { subordinateRange } from '../helpers/subids.js';
@@ -45,8 +45,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const ids = await nook(['ps', '-aq'], { env });
-  if (ids.stdout.trim()) await nook(['rm', '-f', '-t', '0', ...ids.stdout.trim().split('\n')], { env });
+  await removeAllContainers(env);
   await nook(['unshare', 'rm', '-rf', tmp.path], { env });
   tmp.cleanup();
 });

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolatedEnv, nook, show } from '../helpers/nook.js';
+import { isolatedEnv, nook, show, removeAllContainers } from '../helpers/nook.js';
 import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
 
 // nook stop, kill and exec act on the pid the container's state recorded only while it
@@ -20,8 +20,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  const ids = await nook(['ps', '-aq'], { env });
-  if (ids.stdout.trim()) await nook(['rm', '-f', '-t', '0', ...ids.stdout.trim().split('\n')], { env });
+  await removeAllContainers(env);
   tmp.cleanup();
 });
 

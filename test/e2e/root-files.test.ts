@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolatedEnv, nook, show } from '../helpers/nook.js';
+import { isolatedEnv, nook, show, removeAllContainers } from '../helpers/nook.js';
 import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
 
 /**
@@ -41,8 +41,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const ids = await nook(['ps', '-aq'], { env });
-  if (ids.stdout.trim()) await nook(['rm', '-f', '-t', '0', ...ids.stdout.trim().split('\n')], { env });
+  await removeAllContainers(env);
   await nook(['unshare', 'rm', '-rf', tmp.path], { env });
   tmp.cleanup();
 });

@@ -3,7 +3,7 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shellQuote } from '../../src/plan/explain.js';
-import { isolatedEnv, nook, NOOK_BIN, show, waitFor } from '../helpers/nook.js';
+import { isolatedEnv, nook, NOOK_BIN, show, waitFor, removeAllContainers } from '../helpers/nook.js';
 import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
 import { buildTrySyscall } from '../helpers/try-syscall.js';
 
@@ -38,8 +38,7 @@ beforeAll(() => {
   copyFileSync(probe, join(rootfs, 'bin', 'try-syscall'));
 });
 afterAll(async () => {
-  const ids = await nook(['ps', '-aq'], { env });
-  if (ids.stdout.trim()) await nook(['rm', '-f', '-t', '0', ...ids.stdout.trim().split('\n')], { env });
+  await removeAllContainers(env);
   tmp.cleanup();
 });
 

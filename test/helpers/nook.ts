@@ -57,6 +57,12 @@ export function nook(args: readonly string[], opts: NookOptions): Promise<NookRe
   });
 }
 
+/** Removes every container of the store `env` points at, running or not (a test file's cleanup). */
+export async function removeAllContainers(env: NodeJS.ProcessEnv): Promise<void> {
+  const ids = await nook(['ps', '-aq'], { env });
+  if (ids.stdout.trim()) await nook(['rm', '-f', '-t', '0', ...ids.stdout.trim().split('\n')], { env });
+}
+
 /** Formats a result for assertion messages, so a failing run shows what nook said. */
 export function show(result: NookResult): string {
   return `exit ${result.status}${result.signal ? ` (${result.signal})` : ''}\n--- stdout\n${result.stdout}--- stderr\n${result.stderr}`;
