@@ -17,6 +17,11 @@ function nativeSources(dir = 'src') {
   return readdirSync(srcDir).filter((f) => f.endsWith('.c')).map((f) => join(srcDir, f));
 }
 
+/** bin/nook's sources: its own, and the runtime's field and number readers it shares. */
+function launcherSources() {
+  return [...nativeSources('launcher'), ...['netstring.c', 'decimal.c'].map((f) => join(root, 'native', 'src', f))];
+}
+
 /** The launcher answers --version itself: the version it prints is package.json's. */
 function launcherFlags() {
   const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -31,7 +36,7 @@ function buildNative() {
   mkdirSync(dirname(out), { recursive: true });
   execFileSync(process.env.CC ?? 'cc', [...NATIVE_FLAGS, '-o', out, ...nativeSources()], { stdio: 'inherit' });
   // bin/nook, the command users run (native/launcher/main.c).
-  execFileSync(process.env.CC ?? 'cc', [...NATIVE_FLAGS, ...launcherFlags(), '-o', join(root, 'bin', 'nook'), ...nativeSources('launcher')], { stdio: 'inherit' });
+  execFileSync(process.env.CC ?? 'cc', [...NATIVE_FLAGS, ...launcherFlags(), '-o', join(root, 'bin', 'nook'), ...launcherSources()], { stdio: 'inherit' });
 }
 
 /**
@@ -49,7 +54,7 @@ function checkNative() {
     ]) {
       console.log(`nook build: ${cc} ${extra.join(' ')} -Werror`);
       execFileSync(cc, [...NATIVE_FLAGS, ...extra, '-Werror', '-o', join(out, 'nook-runtime'), ...nativeSources()], { stdio: 'inherit' });
-      execFileSync(cc, [...NATIVE_FLAGS, ...launcherFlags(), ...extra, '-Werror', '-o', join(out, 'nook'), ...nativeSources('launcher')], { stdio: 'inherit' });
+      execFileSync(cc, [...NATIVE_FLAGS, ...launcherFlags(), ...extra, '-Werror', '-o', join(out, 'nook'), ...launcherSources()], { stdio: 'inherit' });
     }
   } finally {
     rmSync(out, { recursive: true, force: true });

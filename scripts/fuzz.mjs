@@ -31,7 +31,7 @@ function planDecoder(seconds) {
     [
       ...['-g', '-O1', '-std=gnu11', '-D_GNU_SOURCE', '-Wall', '-Wextra', '-Werror'],
       ...['-fsanitize=fuzzer,address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer'],
-      ...['-o', binary, join(root, 'test', 'fuzz', 'plan-decoder.c'), join(src, 'plan.c'), join(src, 'decimal.c'), join(src, 'report.c')],
+      ...['-o', binary, join(root, 'test', 'fuzz', 'plan-decoder.c'), join(src, 'plan.c'), join(src, 'netstring.c'), join(src, 'decimal.c'), join(src, 'report.c')],
     ],
     { stdio: 'inherit' },
   );

@@ -15,6 +15,9 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "../src/decimal.h"
+#include "../src/netstring.h"
+
 extern char **environ;
 
 #define ENTRY_MAX (16u << 20)
@@ -25,30 +28,18 @@ struct cursor {
 	bool bad;
 };
 
-/* One `<length>:<bytes>,` field; its ',' becomes the NUL that ends it. */
+/* The next field; a malformed one marks the cursor bad, and every later field is empty. */
 static struct bytes next(struct cursor *c)
 {
 	struct bytes none = { "", 0 };
-	size_t len = 0;
-	char *p = c->p;
+	char *field;
+	size_t len;
 
-	if (c->bad)
+	if (c->bad || nook_netstring_next(&c->p, c->end, ENTRY_MAX, &field, &len) != NOOK_NETSTRING_OK) {
+		c->bad = true;
 		return none;
-	if (p >= c->end || *p < '0' || *p > '9')
-		goto bad;
-	while (p < c->end && *p >= '0' && *p <= '9') {
-		if (len > ENTRY_MAX)
-			goto bad;
-		len = len * 10 + (size_t)(*p++ - '0');
 	}
-	if (p >= c->end || *p != ':' || (size_t)(c->end - p - 1) < len + 1 || p[1 + len] != ',')
-		goto bad;
-	p[1 + len] = '\0';
-	c->p = p + len + 2;
-	return (struct bytes){ p + 1, len };
-bad:
-	c->bad = true;
-	return none;
+	return (struct bytes){ field, len };
 }
 
 static const char *next_str(struct cursor *c)
@@ -62,13 +53,9 @@ static const char *next_str(struct cursor *c)
 
 static size_t next_count(struct cursor *c)
 {
-	const char *s = next_str(c);
-	char *end;
-	unsigned long n;
+	uint64_t n = 0;
 
-	errno = 0;
-	n = strtoul(s, &end, 10);
-	if (errno || *s == '\0' || *end != '\0' || n > ENTRY_MAX)
+	if (!nook_parse_decimal(next_str(c), ENTRY_MAX, &n))
 		c->bad = true;
 	return c->bad ? 0 : (size_t)n;
 }
@@ -114,12 +101,30 @@ int fast_entry_path(char *out, size_t size, const char *runtime_dir, int argc, c
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
+/* Up to @size bytes from @fd, fewer only at its end; -1 on a read error. */
+static ssize_t read_full(int fd, char *buf, size_t size)
+{
+	size_t done = 0;
+
+	while (done < size) {
+		ssize_t n = read(fd, buf + done, size - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
 static char *read_private_file(const char *path, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
 	char *buf = NULL;
-	size_t done = 0;
 
 	if (fd < 0)
 		return NULL;
@@ -128,22 +133,14 @@ static char *read_private_file(const char *path, size_t *len)
 	    (size_t)st.st_size > ENTRY_MAX)
 		goto out;
 	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		goto out;
-	while (done < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			free(buf);
-			buf = NULL;
-			goto out;
-		}
-		done += (size_t)n;
+	if (buf && read_full(fd, buf, (size_t)st.st_size) != st.st_size) {
+		free(buf);
+		buf = NULL;
 	}
-	buf[done] = '\0';
-	*len = done;
+	if (buf) {
+		buf[st.st_size] = '\0';
+		*len = (size_t)st.st_size;
+	}
 out:
 	close(fd);
 	return buf;
@@ -230,22 +227,14 @@ static bool interfaces_match(const char *want)
 static bool content_matches(const char *path, struct bytes want)
 {
 	char buf[CONTENT_MAX + 1];
-	size_t done = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
 
 	if (fd < 0)
 		return false;
-	while (done < sizeof buf) {
-		ssize_t n = read(fd, buf + done, sizeof buf - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		done += (size_t)n;
-	}
+	n = read_full(fd, buf, sizeof buf);
 	close(fd);
-	return done == want.len && memcmp(buf, want.p, done) == 0;
+	return n >= 0 && (size_t)n == want.len && memcmp(buf, want.p, want.len) == 0;
 }
 
 static bool dependency_matches(const char *path, struct bytes kind, struct bytes value)

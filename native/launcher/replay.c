@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../src/util.h"
+
 /* How many random names a replay tries before it lets the CLI choose (and number) one. */
 #define NAME_ATTEMPTS 16
 
@@ -140,23 +142,6 @@ static char *freshen(const struct fast_entry *e, const struct fresh *f, struct b
 	return b;
 }
 
-/* All of @data at the start of the new, empty file @fd; -1 if it cannot be written. */
-static int write_all(int fd, const char *data, size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pwrite(fd, data + done, len - done, (off_t)done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 static int write_new_file(const char *path, const char *data, size_t len, unsigned mode)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -164,7 +149,7 @@ static int write_new_file(const char *path, const char *data, size_t len, unsign
 	if (fd < 0)
 		return -1;
 	/* The recorded mode exactly, whatever the umask. */
-	if (write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0) {
+	if (nook_write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -343,7 +328,8 @@ static int memfd_with(const char *name, const char *data, size_t len)
 {
 	int fd = (int)syscall(SYS_memfd_create, name, 0);
 
-	if (fd >= 0 && write_all(fd, data, len) < 0) {
+	/* Read from the start by the runtime, as the file launchRuntime writes. */
+	if (fd >= 0 && (nook_write_all(fd, data, len) < 0 || lseek(fd, 0, SEEK_SET) < 0)) {
 		close(fd);
 		return -1;
 	}

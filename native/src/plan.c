@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "decimal.h"
+#include "netstring.h"
 #include "util.h"
 
 /* Largest fixed arity in the op table (mount). */
@@ -73,34 +74,27 @@ struct cursor {
 	char *p, *end;
 };
 
-/* Decodes one netstring in place: its ',' becomes the field's terminating NUL. */
+/* One field of the plan: a string, so without NUL bytes. */
 static int next_field(struct cursor *c, char **field, struct nook_error *e)
 {
-	char *digits = c->p;
-	size_t len = 0;
+	size_t len;
 
-	while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
-		len = len * 10 + (size_t)(*c->p - '0');
-		c->p++;
-		if (len > NOOK_FIELD_MAX)
-			return nook_fail(e, E2BIG, "field longer than 1 MiB");
-	}
-	if (c->p == c->end)
+	switch (nook_netstring_next(&c->p, c->end, NOOK_FIELD_MAX, field, &len)) {
+	case NOOK_NETSTRING_OK:
+		break;
+	case NOOK_NETSTRING_TOO_LONG:
+		return nook_fail(e, E2BIG, "field longer than 1 MiB");
+	case NOOK_NETSTRING_TRUNCATED:
 		return nook_fail(e, EINVAL, "plan ends inside a field");
-	if (c->p == digits || *c->p != ':')
+	case NOOK_NETSTRING_MALFORMED:
 		return nook_fail(e, EINVAL, "malformed netstring");
-	if (*digits == '0' && c->p - digits > 1)
+	case NOOK_NETSTRING_LEADING_ZERO:
 		return nook_fail(e, EINVAL, "netstring length with a leading zero");
-	c->p++;
-	if ((size_t)(c->end - c->p) <= len)
-		return nook_fail(e, EINVAL, "plan ends inside a field");
-	if (c->p[len] != ',')
+	case NOOK_NETSTRING_UNTERMINATED:
 		return nook_fail(e, EINVAL, "netstring not terminated by ','");
-	if (memchr(c->p, '\0', len))
+	}
+	if (memchr(*field, '\0', len))
 		return nook_fail(e, EINVAL, "field contains a NUL byte");
-	c->p[len] = '\0';
-	*field = c->p;
-	c->p += len + 1;
 	return 0;
 }
 
