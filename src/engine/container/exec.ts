@@ -50,7 +50,8 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   const idMaps = containerIdMaps();
   // As podman: a user named here still gets the container's --group-add groups.
   const user = opts.user === undefined ? record.user : resolveUser(rootFiles(record), opts.user, idMaps, record.user.groupAdd ?? []);
-  const security = await containerSecurity(record.security, record.network.mode.kind, { dir: runtimeDir(), write: true });
+  const scratch = runtimeDir();
+  const security = await containerSecurity(record.security, record.network.mode.kind, { dir: scratch, write: true });
   const plan: Op[] = [
     { op: 'stdio', tty: opts.tty, stdin: opts.interactive, log: null },
     ...compileExecPlan({
@@ -69,8 +70,8 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     }),
   ];
   const encoded = encodePlan(plan);
-  recordFastPlan({ runtimeDir: runtimeDir(), plan: encoded, passStdin: opts.interactive });
-  const result = await launchRuntime(encoded, runtimeDir(), { passStdin: opts.interactive });
+  recordFastPlan({ runtimeDir: scratch, plan: encoded, passStdin: opts.interactive });
+  const result = await launchRuntime(encoded, scratch, { passStdin: opts.interactive });
   if (result.report?.opName === 'join' && result.report.errno === ESRCH) throw processGone(record, status.pid);
   if (result.report !== null) throw reportToError(result.report, { rootfs: record.name, ...profileContext(record, plan) });
   return result.status;
