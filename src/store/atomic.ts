@@ -1,3 +1,4 @@
+import { renameSync, writeFileSync } from 'node:fs';
 import { readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { processAlive } from '../sys/process.js';
@@ -24,6 +25,13 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     await unlink(temp).catch(() => undefined);
     throw err;
   }
+}
+
+/** writeFileAtomic for the synchronous paths (records, state lines); private to the user. */
+export function writeFileAtomicSync(path: string, data: string, mode = 0o600): void {
+  const temp = tempPathFor(path);
+  writeFileSync(temp, data, { mode });
+  renameSync(temp, path);
 }
 
 /** Whether `name` has the form of a temp name (see tempPathFor). */

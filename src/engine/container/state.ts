@@ -1,5 +1,5 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { tempPathFor } from '../../store/atomic.js';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomicSync } from '../../store/atomic.js';
 import type { ContainerStore } from '../../store/containers.js';
 import { procStatFields } from '../../sys/process.js';
 import { humanAge } from '../shared/human.js';
@@ -112,10 +112,7 @@ export function writeExitedUnknown(store: ContainerStore, id: string): void {
   const status = containerStatus(store, id);
   if (status.state !== 'exited') return;
   const ns = (date: Date | null): string => (date === null ? '0' : `${BigInt(date.getTime()) * 1_000_000n}`);
-  const path = store.path(id, STATE_FILE);
-  const temp = tempPathFor(path);
-  writeFileSync(temp, `exited - ${ns(status.startedAt)} ${ns(new Date())} ${status.restarts}\n`, { mode: 0o600 });
-  renameSync(temp, path);
+  writeFileAtomicSync(store.path(id, STATE_FILE), `exited - ${ns(status.startedAt)} ${ns(new Date())} ${status.restarts}\n`);
 }
 
 /** podman's STATUS column: "Up 3 minutes", "Exited (0) 2 seconds ago", "Created". */

@@ -1,28 +1,15 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { constants } from 'node:os';
-import { ContainerError, UsageError } from '../../errors.js';
+import { ContainerError } from '../../errors.js';
 import { signalAndAwaitEnd, signalProcess } from '../../runtime/signal.js';
+import { parseSignal } from '../../sys/signals.js';
 import type { ContainerRecord, ContainerStore } from '../../store/containers.js';
 import { sleep } from '../shared/sleep.js';
 import { eachContainer } from './each.js';
 import type { OpenedContainers } from './lookup.js';
 import type { ContainerIO } from './options.js';
 import { containerStatus, STATE_FILE, STOP_FILE, type ContainerStatus } from './state.js';
-
-/** A signal as podman takes it: KILL, SIGKILL, kill or 9. */
-function parseSignal(value: string): number {
-  if (/^\d+$/.test(value)) {
-    const n = Number(value);
-    if (n >= 1 && n <= 64) return n;
-  } else {
-    const name = value.toUpperCase().replace(/^SIG/, '');
-    const n = (constants.signals as Record<string, number>)[`SIG${name}`];
-    if (n !== undefined) return n;
-  }
-  throw new UsageError(`invalid signal "${value}"`, 'give a signal name such as TERM or KILL, or its number');
-}
-
 
 /** Polls until the container is no longer running (or `timeoutMs` passes); its last status. */
 export async function untilStopped(containers: ContainerStore, id: string, timeoutMs: number): Promise<ContainerStatus> {
