@@ -1,8 +1,9 @@
 import { existsSync, linkSync, mkdirSync, readdirSync, rmSync, statSync, readFileSync, readlinkSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { processAlive } from '../sys/process.js';
-import { isStaleTemp, isTempName, tempPathFor } from './atomic.js';
+import { isStaleTemp, isTempName, tempPathFor, writeFileAtomicSync } from './atomic.js';
 import { CorruptRecordError, parseContainerRecord, type ContainerRecord } from './container-record.js';
+import { encodeStopRecipe, STOP_RECIPE_FILE } from './stop-recipe.js';
 
 export { NO_LIMITS } from './container-record.js';
 export type { ContainerLimits, ContainerRecord, RestartPolicy } from './container-record.js';
@@ -144,11 +145,15 @@ export class ContainerStore {
     unlinkSync(this.path(record.id, CREATOR_FILE));
   }
 
+  /**
+   * The stop recipe first, then the record: while the two disagree (a rename between its
+   * writes) bin/nook finds a name that is not the one asked for and leaves the stop to the CLI.
+   */
   writeRecord(record: ContainerRecord): void {
-    const path = this.path(record.id, RECORD);
-    const temp = tempPathFor(path);
-    writeFileSync(temp, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
-    renameSync(temp, path);
+    const recipe = encodeStopRecipe(record);
+    if (recipe === null) rmSync(this.path(record.id, STOP_RECIPE_FILE), { force: true });
+    else writeFileAtomicSync(this.path(record.id, STOP_RECIPE_FILE), recipe);
+    writeFileAtomicSync(this.path(record.id, RECORD), `${JSON.stringify(record, null, 2)}\n`);
   }
 
   /** Whether the container's record is in place, without reading it (sweeps ask for every dir). */
