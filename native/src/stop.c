@@ -102,11 +102,26 @@ static int await_end(int monitor_fd, int pid1_fd, const char *state, uint64_t ms
 	}
 }
 
+int nook_stop_process(pid_t monitor, uint64_t monitor_start, pid_t pid, uint64_t start, int sig,
+		      uint64_t ms, const char *state, struct nook_error *e)
+{
+	_cleanup_close_ int monitor_fd = -1, pid1_fd = -1;
+
+	/* Opened before the signal: the end it brings cannot be missed. */
+	if (nook_open_process(monitor, monitor_start, &monitor_fd, e) < 0)
+		return e->err == ESRCH ? NOOK_STOP_ENDED : -1;
+	/* PID 1 gone already (ESRCH): its end is on record, or about to be. */
+	if (pid != 0 && nook_open_process(pid, start, &pid1_fd, e) < 0 && e->err != ESRCH)
+		return -1;
+	if (pid1_fd >= 0 && nook_pidfd_send_signal(pid1_fd, sig) < 0 && errno != ESRCH)
+		return nook_fail(e, errno, "signalling process %d", (int)pid);
+	return await_end(monitor_fd, pid1_fd, state, ms, e);
+}
+
 int nook_stop_main(int argc, char **argv)
 {
 	struct nook_error e = { 0 };
 	uint64_t monitor, monitor_start, pid, start, sig, ms;
-	_cleanup_close_ int monitor_fd = -1, pid1_fd = -1;
 	const char *state;
 	int status;
 
@@ -127,16 +142,7 @@ int nook_stop_main(int argc, char **argv)
 	state = argv[8];
 	if (state[0] != '/')
 		return usage("the state file must be an absolute path");
-	/* Opened before the signal: the end it brings cannot be missed. */
-	if (nook_open_process((pid_t)monitor, monitor_start, &monitor_fd, &e) < 0)
-		return e.err == ESRCH ? NOOK_STOP_ENDED : failed(&e);
-	/* PID 1 gone already (ESRCH): its end is on record, or about to be. */
-	if (pid != 0 && nook_open_process((pid_t)pid, start, &pid1_fd, &e) < 0 && e.err != ESRCH)
-		return failed(&e);
-	if (pid1_fd >= 0 && nook_pidfd_send_signal(pid1_fd, (int)sig) < 0 && errno != ESRCH) {
-		nook_fail(&e, errno, "signalling process %d", (int)pid);
-		return failed(&e);
-	}
-	status = await_end(monitor_fd, pid1_fd, state, ms, &e);
+	status = nook_stop_process((pid_t)monitor, monitor_start, (pid_t)pid, start, (int)sig, ms,
+				   state, &e);
 	return status < 0 ? failed(&e) : status;
 }
