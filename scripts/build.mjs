@@ -17,9 +17,9 @@ function nativeSources(dir = 'src') {
   return readdirSync(srcDir).filter((f) => f.endsWith('.c')).map((f) => join(srcDir, f));
 }
 
-/** bin/nook's sources: its own, and the runtime's field and number readers it shares. */
+/** bin/nook's sources: its own, and what it shares with the runtime: the field and number readers, the stop. */
 function launcherSources() {
-  return [...nativeSources('launcher'), ...['netstring.c', 'decimal.c'].map((f) => join(root, 'native', 'src', f))];
+  return [...nativeSources('launcher'), ...['netstring.c', 'decimal.c', 'stop.c', 'proc.c', 'report.c'].map((f) => join(root, 'native', 'src', f))];
 }
 
 /** The launcher answers --version itself: the version it prints is package.json's. */

@@ -1,6 +1,6 @@
 /* bin/nook: the command users run. It answers --version itself, replays a `nook run`,
  * `exec` or `sandbox` that the CLI decided before when none of that decision's inputs changed (docs/fast-path.md),
- * and otherwise runs the CLI (bin/nook.cjs) with the node found on PATH, as a
+ * stops running containers as their recipes say, and otherwise runs the CLI (bin/nook.cjs) with the node found on PATH, as a
  * `#!/usr/bin/env node` line would. */
 #include <errno.h>
 #include <limits.h>
@@ -11,6 +11,7 @@
 
 #include "entry.h"
 #include "replay.h"
+#include "stop_command.h"
 
 #ifndef NOOK_VERSION
 #error "NOOK_VERSION must be defined (scripts/build.mjs passes package.json's)"
@@ -98,5 +99,6 @@ int main(int argc, char **argv)
 		return 125;
 	}
 	try_replay(argc, argv);
+	try_stop(argc, argv);
 	run_cli(argc, argv);
 }

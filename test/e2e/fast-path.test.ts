@@ -353,6 +353,113 @@ describe('a repeated nook sandbox', () => {
   });
 });
 
+describe('nook stop', () => {
+  // bin/nook stops a running container itself, as the stop recipe beside its record says
+  // (src/store/stop-recipe.ts); anything else it leaves to the CLI before doing anything.
+  async function detached(name: string, command: readonly string[], options: readonly string[] = []): Promise<{ id: string; monitor: number }> {
+    withNode(true);
+    const r = await nook(['run', '-d', '--network', 'none', '--name', name, ...options, '--rootfs', rootfs, ...command], { env });
+    expect(r.status, show(r)).toBe(0);
+    return { id: r.stdout.trim(), monitor: Number(await inspect(name, '{{.State.ConmonPid}}')) };
+  }
+
+  async function inspect(name: string, format: string): Promise<string> {
+    const r = await nook(['inspect', '--format', format, name], { env });
+    expect(r.status, show(r)).toBe(0);
+    return r.stdout.trim();
+  }
+
+  /** Gone, or a zombie nobody reaps (a daemon's parent may be a CI job's init). */
+  function ended(pid: number): boolean {
+    try {
+      return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ?? true;
+    } catch {
+      return true;
+    }
+  }
+
+  it('stops running containers by name and by ID without Node, printing each as given', async () => {
+    await detached('stop-a', ['sleep', '300'], ['--init']);
+    const b = await detached('stop-b', ['sleep', '300'], ['--init']);
+    withNode(false);
+    const r = await nook(['stop', '-t', '5', 'stop-a', b.id], { env });
+    withNode(true);
+    expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ status: 0, stdout: `stop-a\n${b.id}\n`, stderr: '' });
+    for (const name of ['stop-a', 'stop-b']) expect(await inspect(name, '{{.State.Status}} {{.State.ExitCode}}')).toBe('exited 143');
+    expect((await nook(['rm', 'stop-a', 'stop-b'], { env })).status).toBe(0);
+  });
+
+  it('uses the stop signal and timeout of the container, and says what the CLI says when the signal fails', async () => {
+    // sleep as PID 1 has no handler for SIGUSR1, so the kernel drops it: SIGKILL after 1 s.
+    const outcomes = [];
+    for (const native of [false, true]) {
+      await detached('stubborn', ['sleep', '300'], ['--stop-signal', 'usr1', '--stop-timeout', '1']);
+      withNode(!native);
+      const r = await nook(['stop', 'stubborn'], { env: native ? env : { ...env, NOOK_NO_FAST_PATH: '1' } });
+      withNode(true);
+      outcomes.push({ status: r.status, stdout: r.stdout, stderr: r.stderr, end: await inspect('stubborn', '{{.State.Status}} {{.State.ExitCode}}') });
+      expect((await nook(['rm', 'stubborn'], { env })).status).toBe(0);
+    }
+    expect(outcomes[0]).toEqual({
+      status: 0,
+      stdout: 'stubborn\n',
+      stderr: 'WARN: StopSignal SIGUSR1 failed to stop container stubborn in 1 seconds, resorting to SIGKILL\n',
+      end: 'exited 137',
+    });
+    expect(outcomes[1]).toEqual(outcomes[0]);
+  });
+
+  it('leaves a container it stopped stopped, whatever its restart policy', async () => {
+    const c = await detached('restarting', ['sleep', '300'], ['--init', '--restart', 'always']);
+    withNode(false);
+    const r = await nook(['stop', '--time=5', 'restarting'], { env });
+    withNode(true);
+    expect(r.status, show(r)).toBe(0);
+    await waitFor(() => ended(c.monitor), 'the monitor to exit rather than restart the container');
+    expect(await inspect('restarting', '{{.State.Status}} {{.State.ExitCode}}')).toBe('exited 143');
+    expect((await nook(['rm', 'restarting'], { env })).status).toBe(0);
+  });
+
+  it('follows a rename: the new name is stopped, the old one is the CLI’s to refuse', async () => {
+    await detached('before', ['sleep', '300'], ['--init']);
+    expect((await nook(['rename', 'before', 'after'], { env })).status).toBe(0);
+    withNode(false);
+    expect((await nook(['stop', 'before'], { env })).stderr).toMatch(NO_NODE);
+    const r = await nook(['stop', '-t3', 'after'], { env });
+    withNode(true);
+    expect({ status: r.status, stdout: r.stdout }, show(r)).toEqual({ status: 0, stdout: 'after\n' });
+    expect((await nook(['rm', 'after'], { env })).status).toBe(0);
+  });
+
+  it('leaves to the CLI, with nothing done, what it cannot do plainly', async () => {
+    const c = await detached('plain', ['sleep', '300'], ['--init']);
+    // A claim its container does not carry, as a killed rename or rm may leave.
+    symlinkSync(c.id, join(storeDir(), 'container-names', 'stale'));
+    withNode(false);
+    const cases = [
+      ['stop', c.id.slice(0, 12)],
+      ['stop', 'stale'],
+      ['stop', 'plain', 'missing'],
+      ['stop', '-t', 'x', 'plain'],
+      ['stop', '--latest'],
+      ['stop', '--', 'plain'],
+    ];
+    for (const args of cases) expect((await nook(args, { env })).stderr, args.join(' ')).toMatch(NO_NODE);
+    const stale = await nook(['stop', 'stale'], { env: { ...env, NOOK_NO_FAST_PATH: '1' } });
+    withNode(true);
+    expect(await inspect('plain', '{{.State.Status}}')).toBe('running');
+    expect(stale.stderr).toMatch(NO_NODE);
+    const refused = await nook(['stop', 'stale'], { env });
+    expect({ status: refused.status, stderr: refused.stderr }).toEqual({ status: 125, stderr: 'Error: no container with name or ID "stale" found (hint: see "nook ps -a" for the containers there are)\n' });
+    withNode(false);
+    expect((await nook(['stop', 'plain'], { env })).status).toBe(0);
+    // Stopped now: what stop does then is the CLI's.
+    expect((await nook(['stop', 'plain'], { env })).stderr).toMatch(NO_NODE);
+    withNode(true);
+    expect((await nook(['rm', 'plain'], { env })).status).toBe(0);
+  });
+});
+
 describe('nook --version', () => {
   it('is answered by bin/nook with the CLI’s own answer', () => {
     const launcher = execFileSync(NOOK_BIN, ['--version'], { encoding: 'utf8' });
