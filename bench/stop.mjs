@@ -1,5 +1,6 @@
 // Stop latency: how long `stop -t 10 CTR` takes for a running container whose command
-// ends on SIGTERM, for nook and podman; and `rm -f CTR` of a running one. Every timed
+// ends on SIGTERM, for nook (bin/nook's own stop, and through the CLI) and podman; and
+// `rm -f CTR` of a running one. Every timed
 // command gets a container started just before it (untimed), in rotated rounds as the
 // other sections. The container is `sleep` under each tool's `--init`: a PID 1 without a
 // SIGTERM handler ignores SIGTERM (the kernel shields a namespace's init), so a bare
@@ -22,6 +23,14 @@ function stopCases(nook, podman, rootfs) {
       tool: nook,
       setup: () => nook.start(['--rootfs', rootfs], SLEEPER, INIT),
       timed: (id) => ({ cmd: nook.bin, args: ['stop', '-t', '10', id], env: nook.env }),
+      removes: false,
+    },
+    {
+      id: 'nook-stop-cli',
+      label: 'NOOK_NO_FAST_PATH=1 nook stop -t 10 CTR',
+      tool: nook,
+      setup: () => nook.start(['--rootfs', rootfs], SLEEPER, INIT),
+      timed: (id) => ({ cmd: nook.bin, args: ['stop', '-t', '10', id], env: { ...nook.env, NOOK_NO_FAST_PATH: '1' } }),
       removes: false,
     },
     {
@@ -93,6 +102,7 @@ export function measureStop({ nook, podman, rootfs }, { rounds: runs, warmup }, 
   const commands = cases.map((c) => commandRow(c.id, c.label, samples[c.id], failures[c.id]));
   const { add, out } = pairedComparisons(cases, rounds);
   add('nook-stop', 'podman-stop', 'nook stop vs podman stop', 'nook stop ≤ 0.3 × podman stop', (c) => (c.medianOfRatios !== null ? c.medianOfRatios <= 0.3 : null));
+  add('nook-stop-cli', 'podman-stop', 'nook stop through the CLI vs podman stop');
   add('nook-rm', 'podman-rm', 'nook rm -f vs podman rm -f');
   return { commands, comparisons: out, notes: [] };
 }
