@@ -17,6 +17,7 @@
 
 #include "../src/decimal.h"
 #include "../src/netstring.h"
+#include "../src/util.h"
 
 extern char **environ;
 
@@ -101,25 +102,6 @@ int fast_entry_path(char *out, size_t size, const char *runtime_dir, int argc, c
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
-/* Up to @size bytes from @fd, fewer only at its end; -1 on a read error. */
-static ssize_t read_full(int fd, char *buf, size_t size)
-{
-	size_t done = 0;
-
-	while (done < size) {
-		ssize_t n = read(fd, buf + done, size - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	return (ssize_t)done;
-}
-
 static char *read_private_file(const char *path, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -133,7 +115,7 @@ static char *read_private_file(const char *path, size_t *len)
 	    (size_t)st.st_size > ENTRY_MAX)
 		goto out;
 	buf = malloc((size_t)st.st_size + 1);
-	if (buf && read_full(fd, buf, (size_t)st.st_size) != st.st_size) {
+	if (buf && nook_read_full(fd, buf, (size_t)st.st_size) != st.st_size) {
 		free(buf);
 		buf = NULL;
 	}
@@ -232,7 +214,7 @@ static bool content_matches(const char *path, struct bytes want)
 
 	if (fd < 0)
 		return false;
-	n = read_full(fd, buf, sizeof buf);
+	n = nook_read_full(fd, buf, sizeof buf);
 	close(fd);
 	return n >= 0 && (size_t)n == want.len && memcmp(buf, want.p, want.len) == 0;
 }

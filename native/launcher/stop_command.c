@@ -71,25 +71,13 @@ static int store_root(char *out, size_t size)
 static ssize_t read_small(const char *path, char *buf, size_t size)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	size_t done = 0;
+	ssize_t n = fd < 0 ? -1 : nook_read_full(fd, buf, size);
 
-	if (fd < 0)
+	/* Filling the buffer means there may be more than it holds. */
+	if (n < 0 || (size_t)n == size)
 		return -1;
-	for (;;) {
-		ssize_t n = read(fd, buf + done, size - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		done += (size_t)n;
-		if (done == size)
-			return -1;
-	}
-	buf[done] = '\0';
-	return (ssize_t)done;
+	buf[n] = '\0';
+	return n;
 }
 
 static int path_of(char *out, const char *root, const char *id, const char *file)

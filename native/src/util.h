@@ -39,6 +39,26 @@ static inline int nook_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+/* Up to @size bytes from @fd, fewer only at its end; -1 with errno set on a read error. */
+static inline ssize_t nook_read_full(int fd, void *buf, size_t size)
+{
+	char *p = buf;
+	size_t done = 0;
+
+	while (done < size) {
+		ssize_t n = read(fd, p + done, size - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
 #define _cleanup_close_ __attribute__((cleanup(nook_closep)))
 #define _cleanup_free_ __attribute__((cleanup(nook_freep)))
 
