@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../src/decimal.h"
@@ -66,18 +67,40 @@ static int store_root(char *out, size_t size)
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
-/* The whole of a small file into @buf (NUL-terminated), -1 when it is not there, too big, or
- * unreadable. */
-static ssize_t read_small(const char *path, char *buf, size_t size)
+/* @path opened for reading if it is a regular file of the user's, else -1: anything else
+ * (a FIFO that would block, a file someone else put there) is not what nook wrote. */
+static int open_own_file(const char *path, struct stat *st)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : nook_read_full(fd, buf, size);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
+	if (fd >= 0 && (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || st->st_uid != getuid())) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The whole of what @fd holds into @buf (NUL-terminated), -1 when it is more than @size - 1
+ * bytes or unreadable. Closes @fd. */
+static ssize_t read_small_fd(int fd, char *buf, size_t size)
+{
+	ssize_t n = fd < 0 ? -1 : nook_read_full(fd, buf, size - 1);
+
+	if (fd >= 0)
+		close(fd);
 	/* Filling the buffer means there may be more than it holds. */
-	if (n < 0 || (size_t)n == size)
+	if (n < 0 || (size_t)n == size - 1)
 		return -1;
 	buf[n] = '\0';
 	return n;
+}
+
+/* The whole of a small file of the user's own into @buf, as read_small_fd. */
+static ssize_t read_small(const char *path, char *buf, size_t size)
+{
+	struct stat st;
+
+	return read_small_fd(open_own_file(path, &st), buf, size);
 }
 
 static int path_of(char *out, const char *root, const char *id, const char *file)
@@ -100,7 +123,7 @@ static bool plain_name(const char *s)
 {
 	static const char more[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
 
-	return strchr(more, s[0]) && s[0] != '_' && s[0] != '.' && s[0] != '-' &&
+	return s[0] && strchr(more, s[0]) && s[0] != '_' && s[0] != '.' && s[0] != '-' &&
 	       s[strspn(s, more)] == '\0' && !strstr(s, ".tmp-");
 }
 
@@ -125,7 +148,7 @@ static bool read_recipe(const char *root, struct target *t)
 	ssize_t len;
 
 	if (path_of(path, root, t->id, "stop-recipe") < 0 ||
-	    (len = read_small(path, t->recipe, sizeof t->recipe - 1)) < 0)
+	    (len = read_small(path, t->recipe, sizeof t->recipe)) < 0)
 		return false;
 	end = t->recipe + len;
 	magic = next_line(&p, end);
@@ -141,43 +164,94 @@ static bool read_recipe(const char *root, struct target *t)
 	return true;
 }
 
-/* Which container @ref names, as findContainer does: a name whose claim its record still
- * carries, else a whole ID. An ID prefix, or nothing, is the CLI's to resolve or word. */
+/* Records are written by JSON.stringify(record, null, 2) (src/store/containers.ts): the
+ * top-level "name" is the line `  "name": "NAME",` (a name needs no escaping, nested keys are
+ * indented further, and no string holds a raw newline). Beyond this size, the CLI reads it. */
+#define RECORD_MAX (1 << 20)
+
+/* Whether the record of @id exists and carries @name: the check findContainer makes of a
+ * name's claim. -1 when there is no record. */
+static int record_names(const char *root, const char *id, const char *name)
+{
+	char path[PATH_MAX], want[300];
+	_cleanup_free_ char *text = NULL;
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	ssize_t n;
+	int len;
+
+	if (path_of(path, root, id, "config.json") < 0)
+		return 0;
+	fd = open_own_file(path, &st);
+	if (fd < 0)
+		return errno == ENOENT ? -1 : 0;
+	len = snprintf(want, sizeof want, "\n  \"name\": \"%s\",\n", name);
+	if (len < 0 || len >= (int)sizeof want || st.st_size > RECORD_MAX || !(text = malloc((size_t)st.st_size + 1)))
+		return 0;
+	n = nook_read_full(fd, text, (size_t)st.st_size);
+	if (n != st.st_size)
+		return 0;
+	text[n] = '\0';
+	return strlen(text) == (size_t)n && strstr(text, want) != NULL;
+}
+
+/* Which container @ref names, as findContainer does: a name whose claim its record carries,
+ * else a whole ID. An ID prefix, a claim whose record says otherwise (a rename cut short, a
+ * corrupt record) or a container without a recipe is the CLI's to resolve or word. */
 static bool resolve(const char *root, struct target *t)
 {
-	char link[PATH_MAX], record[PATH_MAX];
+	char link[PATH_MAX];
 	ssize_t n = -1;
 	int len;
 
 	if (plain_name(t->ref)) {
 		len = snprintf(link, sizeof link, "%s/container-names/%s", root, t->ref);
-		if (len > 0 && len < (int)sizeof link)
-			n = readlink(link, t->id, sizeof t->id);
+		if (len <= 0 || len >= (int)sizeof link)
+			return false;
+		n = readlink(link, t->id, sizeof t->id);
+		if (n < 0 && errno != ENOENT)
+			return false;
 	}
-	if (n == ID_LEN) {
+	if (n >= 0) {
+		int named;
+
+		if (n != ID_LEN)
+			return false;
 		t->id[ID_LEN] = '\0';
-		if (is_id(t->id) && read_recipe(root, t) && strcmp(t->name, t->ref) == 0 &&
-		    path_of(record, root, t->id, "config.json") == 0 && access(record, F_OK) == 0)
-			return true;
+		named = is_id(t->id) ? record_names(root, t->id, t->ref) : 0;
+		if (named == 1)
+			return read_recipe(root, t) && strcmp(t->name, t->ref) == 0;
+		/* -1: a claim left over, its container gone: findContainer goes on to the ids. */
+		if (named == 0)
+			return false;
 	}
 	if (!is_id(t->ref))
 		return false;
 	memcpy(t->id, t->ref, sizeof t->id);
-	return read_recipe(root, t) && path_of(record, root, t->id, "config.json") == 0 &&
-	       access(record, F_OK) == 0;
+	return read_recipe(root, t) && record_names(root, t->id, t->name) == 1;
 }
 
-/* The words of the monitor's line (docs/protocol.md, `state`), NUL-separated in place. */
-static int split_words(char *line, char **words, int most)
+/* The words of the monitor's line (docs/protocol.md, `state`): single spaces between them,
+ * one newline after; -1 for anything else (parseState reads it more loosely, and what it
+ * would still take is the CLI's). Split in place. */
+static int split_words(char *line, size_t len, char **words, int most)
 {
 	int n = 0;
 
-	for (char *save = NULL, *w = strtok_r(line, " \n", &save); w; w = strtok_r(NULL, " \n", &save)) {
-		if (n == most)
+	if (len == 0 || line[len - 1] != '\n' || strlen(line) != len)
+		return -1;
+	line[len - 1] = '\0';
+	for (char *w = line;; w++) {
+		char *space = strchr(w, ' ');
+
+		if (n == most || *w == '\0' || *w == ' ')
 			return -1;
 		words[n++] = w;
+		if (!space)
+			return n;
+		*space = '\0';
+		w = space;
 	}
-	return n;
 }
 
 /* The monitor's `running` line, and its monitor alive: what a stop acts on. A line of an
@@ -190,9 +264,11 @@ static bool read_running(const char *root, struct target *t)
 	int fd = -1;
 	bool alive;
 
-	if (path_of(path, root, t->id, "state") < 0 || read_small(path, line, sizeof line - 1) < 0 ||
-	    split_words(line, w, 9) != 8 || strcmp(w[0], "running") != 0 ||
-	    read_small("/proc/sys/kernel/random/boot_id", boot, sizeof boot - 1) < 0)
+	ssize_t len;
+
+	if (path_of(path, root, t->id, "state") < 0 || (len = read_small(path, line, sizeof line)) < 0 ||
+	    split_words(line, (size_t)len, w, 9) != 8 || strcmp(w[0], "running") != 0 ||
+	    read_small_fd(open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC), boot, sizeof boot) < 0)
 		return false;
 	boot[strcspn(boot, "\n")] = '\0';
 	if (strcmp(w[3], boot) != 0 || !nook_parse_decimal(w[1], INT32_MAX, &monitor) || monitor == 0 ||
@@ -223,33 +299,36 @@ __attribute__((format(printf, 3, 4))) static bool failed(char *error, size_t siz
 	return false;
 }
 
-/* The stop file first, as stopContainer writes it: a container the user stopped is not
- * restarted. Then the stop signal, then SIGKILL after the timeout. false with @error
- * (the message, without its hint) when the container could not be stopped. */
-static bool stop_one(const char *root, const struct target *t, uint64_t timeout, char *error, size_t size)
+/* As stopContainer: the stop file first (a container the user stopped is not restarted),
+ * then, if it runs, the stop signal, and SIGKILL after the timeout. The state is read again
+ * for each step, not taken from the check before the command began: an earlier container's
+ * stop takes time, and a restart policy may have started another PID 1 meanwhile. false
+ * with @error (the message, without its hint) when the container could not be stopped. */
+static bool stop_one(const char *root, struct target *t, uint64_t timeout, char *error, size_t size)
 {
 	char stop_path[PATH_MAX], state[PATH_MAX];
 	struct nook_error e = { 0 };
 	uint64_t ms = timeout * 1000 > INT32_MAX ? INT32_MAX : timeout * 1000;
-	int fd, r;
+	int fd, r = NOOK_STOP_ENDED;
 
 	if (path_of(stop_path, root, t->id, "stop") < 0 || path_of(state, root, t->id, "state") < 0)
 		return failed(error, size, "the path of container %s is too long", t->name);
-	fd = open(stop_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	fd = open(stop_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
 	if (fd < 0)
 		return failed(error, size, "cannot write %s: %s", stop_path, strerror(errno));
 	close(fd);
-	r = nook_stop_process(t->monitor, t->monitor_start, t->pid, t->pid_start, t->signal, ms, state, &e);
-	if (r == NOOK_STOP_RUNNING) {
+	if (read_running(root, t))
+		r = nook_stop_process(t->monitor, t->monitor_start, t->pid, t->pid_start, t->signal, ms, state, &e);
+	if (r == NOOK_STOP_RUNNING && read_running(root, t)) {
 		if (timeout > 0)
 			fprintf(stderr,
 				"WARN: StopSignal %s failed to stop container %s in %llu seconds, resorting to SIGKILL\n",
 				t->signal_text, t->name, (unsigned long long)timeout);
 		r = nook_stop_process(t->monitor, t->monitor_start, t->pid, t->pid_start, SIGKILL,
 				      KILL_WAIT_MS, state, &e);
+		if (r == NOOK_STOP_RUNNING && read_running(root, t))
+			return failed(error, size, "container %s did not stop after SIGKILL", t->name);
 	}
-	if (r == NOOK_STOP_RUNNING)
-		return failed(error, size, "container %s did not stop after SIGKILL", t->name);
 	if (r < 0)
 		return failed(error, size, "cannot stop process %d: nook-runtime stop: %s: %s",
 			      (int)t->monitor, e.detail, strerror(e.err));
@@ -260,18 +339,22 @@ static bool stop_one(const char *root, const struct target *t, uint64_t timeout,
 
 void try_stop(int argc, char **argv)
 {
-	struct target *targets;
+	struct target *targets = NULL;
 	char root[PATH_MAX], first[PATH_MAX + 128] = "";
+	const char *why = "an option other than -t/--time, or no container";
 	uint64_t timeout = 0;
 	bool timeout_given = false;
 	int n = 0;
 
-	if (argc < 3 || strcmp(argv[1], "stop") != 0 || getenv("NOOK_NO_FAST_PATH") ||
-	    store_root(root, sizeof root) < 0)
+	if (argc < 2 || strcmp(argv[1], "stop") != 0 || getenv("NOOK_NO_FAST_PATH"))
 		return;
+	if (store_root(root, sizeof root) < 0) {
+		why = "XDG_DATA_HOME or HOME is not a plain absolute path";
+		goto cli;
+	}
 	targets = calloc((size_t)argc, sizeof *targets);
 	if (!targets)
-		return;
+		goto cli;
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i], *value = NULL;
 
@@ -295,9 +378,16 @@ void try_stop(int argc, char **argv)
 	if (n == 0)
 		goto cli;
 	/* Every container checked before any is stopped: the CLI gets the command whole. */
-	for (int i = 0; i < n; i++)
-		if (!resolve(root, &targets[i]) || !read_running(root, &targets[i]))
+	for (int i = 0; i < n; i++) {
+		if (!resolve(root, &targets[i])) {
+			why = "a container not named by a whole name or ID with a stop recipe";
 			goto cli;
+		}
+		if (!read_running(root, &targets[i])) {
+			why = "a container that is not running";
+			goto cli;
+		}
+	}
 	/* As eachContainer: on past a failure; the first is the command's error, with its
 	 * hint, after the others. */
 	for (int i = 0; i < n; i++) {
@@ -316,5 +406,7 @@ void try_stop(int argc, char **argv)
 	}
 	exit(0);
 cli:
+	if (getenv("NOOK_FAST_PATH_DEBUG"))
+		fprintf(stderr, "nook: stop left to the CLI: %s\n", why);
 	free(targets);
 }

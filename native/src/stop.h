@@ -17,7 +17,7 @@
 /* Exit status: the container still runs after MS milliseconds. */
 #define NOOK_STOP_RUNNING 4
 
-/* What the mode does, for bin/nook's stop too (native/launcher/stop.c): NOOK_STOP_ENDED,
+/* What the mode does, for bin/nook's stop too (native/launcher/stop_command.c): NOOK_STOP_ENDED,
  * NOOK_STOP_RUNNING, or -1 with @e filled. @monitor gone already counts as ended. */
 int nook_stop_process(pid_t monitor, uint64_t monitor_start, pid_t pid, uint64_t start, int sig,
 		      uint64_t ms, const char *state, struct nook_error *e);

@@ -3,7 +3,7 @@ import type { ContainerRecord } from './container-record.js';
 
 /**
  * In a container's dir, beside its record: what `nook stop` needs of the record, decided
- * here and written in a form bin/nook reads without a JSON parser (native/launcher/stop.c),
+ * here and written in a form bin/nook reads without a JSON parser (native/launcher/stop_command.c),
  * so a stop can run without starting Node (docs/fast-path.md, "Stop"). One line each: the
  * magic, the name, the stop signal's number, the signal as configured (for the warning),
  * the stop timeout in seconds. Lines, not length-prefixed fields: a replayed run writes the

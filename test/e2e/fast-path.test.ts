@@ -420,6 +420,32 @@ describe('nook stop', () => {
     expect((await nook(['rm', 'restarting'], { env })).status).toBe(0);
   });
 
+  it('stops the PID 1 that runs when it gets to a container, not the one that ran when it began', async () => {
+    const first = await detached('first', ['sleep', '300']); // no --init: sleep ignores SIGTERM, stop waits out -t
+    const second = await detached('second', ['sleep', '300'], ['--init', '--restart', 'always']);
+    const state = (): string[] => readFileSync(join(storeDir(), 'containers', second.id, 'state'), 'utf8').split(' ');
+    const pid1 = state()[4]!;
+    withNode(false);
+    let stopped = false;
+    const stopping = nook(['stop', '-t', '4', 'first', 'second'], { env }).finally(() => (stopped = true));
+    // While first is given its 4 s (its stop file says the command got that far), second's
+    // PID 1 dies and its restart policy starts another.
+    await waitFor(() => existsSync(join(storeDir(), 'containers', first.id, 'stop')), 'the stop of first to begin');
+    process.kill(Number(pid1), 'SIGKILL');
+    await waitFor(() => state()[0] === 'running' && state()[4] !== pid1, 'second to be restarted');
+    expect(stopped).toBe(false);
+    const r = await stopping;
+    withNode(true);
+    expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({
+      status: 0,
+      stdout: 'first\nsecond\n',
+      stderr: 'WARN: StopSignal SIGTERM failed to stop container first in 4 seconds, resorting to SIGKILL\n',
+    });
+    expect(await inspect('second', '{{.State.Status}} {{.State.ExitCode}}')).toBe('exited 143');
+    await waitFor(() => ended(second.monitor), 'second to stay stopped');
+    expect((await nook(['rm', 'first', 'second'], { env })).status).toBe(0);
+  });
+
   it('follows a rename: the new name is stopped, the old one is the CLI’s to refuse', async () => {
     await detached('before', ['sleep', '300'], ['--init']);
     expect((await nook(['rename', 'before', 'after'], { env })).status).toBe(0);
@@ -445,6 +471,14 @@ describe('nook stop', () => {
       ['stop', '--', 'plain'],
     ];
     for (const args of cases) expect((await nook(args, { env })).stderr, args.join(' ')).toMatch(NO_NODE);
+    // A rename cut short after the recipe was written: its record still says "plain".
+    const recipe = join(storeDir(), 'containers', c.id, 'stop-recipe');
+    const written = readFileSync(recipe, 'utf8');
+    writeFileSync(recipe, written.replace('\nplain\n', '\ntorn\n'));
+    symlinkSync(c.id, join(storeDir(), 'container-names', 'torn'));
+    expect((await nook(['stop', 'torn'], { env })).stderr).toMatch(NO_NODE);
+    expect((await nook(['stop', 'plain'], { env })).stderr).toMatch(NO_NODE);
+    writeFileSync(recipe, written);
     const stale = await nook(['stop', 'stale'], { env: { ...env, NOOK_NO_FAST_PATH: '1' } });
     withNode(true);
     expect(await inspect('plain', '{{.State.Status}}')).toBe('running');

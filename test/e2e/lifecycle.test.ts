@@ -155,7 +155,18 @@ describe('a detached container', () => {
     await waitFor(() => processGone(monitor), 'the monitor to exit');
     expect(await state('always')).toBe('exited');
     expect((await inspect('always')).RestartCount).toBe(0);
-    await ok(['rm', 'flaky', 'always']);
+
+    // Stopped while it waits out the back-off between restarts (its state says exited, its
+    // monitor lives): it is not started again, as podman stops a restarting container.
+    await ok(['run', '-d', '--name', 'failing', '--restart', 'always', '--rootfs', rootfs, '--', 'sh', '-c', 'sleep 0.5; exit 1']);
+    const failing = (await inspect('failing')).State.ConmonPid;
+    expect(failing).toBeGreaterThan(0);
+    // The back-off after the second restart is 400 ms: the stop lands in it.
+    await until(async () => (await inspect('failing')).RestartCount >= 2 && (await state('failing')) === 'exited', 'two restarts');
+    await ok(['stop', 'failing']);
+    await waitFor(() => processGone(failing), 'the monitor to exit rather than restart it', 15_000);
+    expect(await state('failing')).toBe('exited');
+    await ok(['rm', 'flaky', 'always', 'failing']);
   });
 
   it('shows exited once its monitor is SIGKILLed, and keeps right when the runtime dir is wiped', async () => {

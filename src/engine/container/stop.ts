@@ -44,9 +44,11 @@ export function signalAndAwaitStop(containers: ContainerStore, id: string, statu
 
 /** podman stop: the stop signal, then SIGKILL after the timeout; never restarted after. */
 export function stopContainer(containers: ContainerStore, record: ContainerRecord, timeout: number, io: ContainerIO): void {
+  // Also when it does not run: one waiting out its restart back-off stays stopped (start
+  // removes the file).
+  writeFileSync(containers.path(record.id, STOP_FILE), '');
   let status = containerStatus(containers, record.id);
   if (status.state !== 'running') return;
-  writeFileSync(containers.path(record.id, STOP_FILE), '');
   status = signalAndAwaitStop(containers, record.id, status, parseSignal(record.stopSignal), timeout * 1000);
   if (status.state !== 'running') return;
   if (timeout > 0) io.err(`WARN: StopSignal ${record.stopSignal} failed to stop container ${record.name} in ${timeout} seconds, resorting to SIGKILL`);
