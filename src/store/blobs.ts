@@ -3,12 +3,13 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { access, open, readFile, rename, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DigestMismatchError } from '../errors.js';
-import { tempPathFor } from './atomic.js';
+import { tempPathFor, writeFileAtomic } from './atomic.js';
 import { digestHex, type Digest } from './digest.js';
-import { hashing } from './hashing.js';
+import { digestOf, hashing } from './hashing.js';
+import { IncomingBlob } from './incoming-blob.js';
 
 /**
  * Content-addressed blobs: `blobs/sha256/<hex>` holds exactly the bytes whose sha256 is
@@ -53,36 +54,19 @@ export class BlobStore {
    * download: a registry that sends more is cut off instead of filling the disk.
    * `what` names the blob in errors (e.g. "layer sha256:… of docker.io/library/alpine").
    */
-  async write(digest: Digest, source: Readable | Iterable<Uint8Array> | AsyncIterable<Uint8Array>, what: string, size?: number): Promise<void> {
-    const temp = tempPathFor(this.path(digest));
-    const hash = createHash('sha256');
-    let received = 0;
-    const meter = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        received += chunk.length;
-        if (size !== undefined && received > size) {
-          done(new DigestMismatchError(`${what} is larger than the ${size} bytes its manifest declares`, 'the registry serves corrupt data; nothing was stored'));
-          return;
-        }
-        hash.update(chunk);
-        done(null, chunk);
-      },
-    });
-    const file = createWriteStream(temp, { flags: 'wx', mode: 0o644 });
-    try {
-      await pipeline(source, meter, file);
-      const actual = `sha256:${hash.digest('hex')}`;
-      if (actual !== digest || (size !== undefined && received !== size)) {
-        throw new DigestMismatchError(
-          `${what} does not match its digest: received ${received} bytes hashing to ${actual}`,
-          'the registry serves corrupt data; nothing was stored',
-        );
-      }
-      await rename(temp, this.path(digest));
-    } catch (err) {
-      await removeTemp(file, temp);
+  async write(digest: Digest, source: Readable, what: string, size?: number): Promise<void> {
+    const blob = this.incoming(digest, what, size);
+    await blob.receive(source);
+    await blob.commit().catch(async (err: unknown) => {
+      await blob.discard();
       throw err;
-    }
+    });
+  }
+
+  /** A blob to receive into a temp file and verify, then commit into place (see IncomingBlob). */
+  incoming(digest: Digest, what: string, size?: number): IncomingBlob {
+    const path = this.path(digest);
+    return new IncomingBlob(digest, path, tempPathFor(path), what, size);
   }
 
   /**
@@ -110,7 +94,11 @@ export class BlobStore {
   /** Stores bytes already in memory (manifests), verified the same way. */
   async writeBytes(digest: Digest, bytes: Uint8Array, what: string): Promise<void> {
     if (await this.has(digest)) return;
-    await this.write(digest, [bytes], what, bytes.length);
+    const actual = digestOf(bytes);
+    if (actual !== digest) {
+      throw new DigestMismatchError(`${what} does not match its digest: received ${bytes.length} bytes hashing to ${actual}`, 'the registry serves corrupt data; nothing was stored');
+    }
+    await writeFileAtomic(this.path(digest), bytes);
   }
 
   async remove(digest: Digest): Promise<void> {
