@@ -9,13 +9,12 @@ import { formatPlatform, selectPlatform } from './platform.js';
 import { formatReference, repositoryName, type Reference } from './reference.js';
 import type { ContainerIdMaps } from '../sys/idmap.js';
 import { commitImage, imageLayers, type CommitResult } from './commit.js';
+import { GROWING_END } from './extract/request.js';
 import { removeUnused } from './ingest.js';
 import type { RegistryClient } from './registry.js';
 
 /** Layers downloaded at once: enough to fill a link, few enough to be polite to a registry. */
 const PARALLEL_LAYERS = 3;
-/** Bytes of a layer download held for the slower of its two readers (blob store, extractor). */
-const TEE_BUFFER = 8 * 1024 * 1024;
 
 /** What a pull reports as it goes: steps, and each blob's state. */
 export interface PullProgress {
@@ -107,36 +106,40 @@ async function pullOnce(
   };
 
   /**
-   * One pass over a layer download: the bytes go to the blob store (hashed) and to the
-   * extractor (decompressed, hashed, unpacked) at once. The layer is published only when
-   * both digests check out; if either side fails, the other is stopped and undone.
+   * One pass over a layer download: the bytes go to a temp file in the blob store (hashed),
+   * and the extractor follows that file as it grows (decompressed, hashed, unpacked). The
+   * blob and the layer are committed only when both digests check out; if either side
+   * fails, the other is stopped and undone.
    */
   const storeAndExtract = async (stream: Readable, layer: LayerSource, name: string, size: number): Promise<void> => {
-    // Deep buffers: the download does not wait for the extractor to start, nor for the
-    // file it is writing, and its CPU time falls where the extractor leaves some idle.
-    const toBlob = new PassThrough({ highWaterMark: TEE_BUFFER });
-    const toExtractor = new PassThrough({ highWaterMark: TEE_BUFFER });
-    // The extractor sees a cut-off stream as a truncated layer and fails; the blob store
-    // unlinks its temp file when its input errors.
-    const stop = (err: Error): void => {
-      stream.destroy();
-      toBlob.destroy(err);
-      toExtractor.end();
-    };
-    stream.on('error', stop);
-    stream.pipe(toBlob);
-    stream.pipe(toExtractor);
-    const stored = store.blobs.write(layer.blob, toBlob, name, size);
-    const extracting = store.layers.extractStreaming(maps, layer, toExtractor, size);
-    stored.catch(stop);
-    extracting.catch(stop);
-    const [blob, extracted] = await Promise.allSettled([stored, extracting]);
-    // Stored, so the pull's failure cleanup removes it if nothing else uses it.
-    if (blob.status === 'fulfilled') added.push(layer.blob);
-    if (blob.status === 'rejected' || extracted.status === 'rejected') {
+    const blob = store.blobs.incoming(layer.blob, name, size);
+    const announcements = new PassThrough();
+    // Told only once the blob checks out: until then the extractor cannot finish the layer.
+    const stored = blob.receive(stream, (bytes) => announcements.write(`${bytes}\n`)).then(
+      () => void announcements.end(`${GROWING_END}\n`),
+      (err: unknown) => {
+        announcements.end();
+        throw err;
+      },
+    );
+    const extracting = store.layers.extractGrowing(maps, layer, blob.temp, announcements, size);
+    // A failed extraction stops the download with its error (receive then removes its temp file).
+    extracting.catch((err: Error) => stream.destroy(err));
+    const [received, extracted] = await Promise.allSettled([stored, extracting]);
+    if (received.status === 'rejected' || extracted.status === 'rejected') {
+      if (received.status === 'fulfilled') await blob.discard();
       if (extracted.status === 'fulfilled') await store.layers.discard(maps, [extracted.value.temp]);
-      throw blob.status === 'rejected' ? blob.reason : (extracted as PromiseRejectedResult).reason;
+      throw received.status === 'rejected' ? received.reason : (extracted as PromiseRejectedResult).reason;
     }
+    try {
+      await blob.commit();
+    } catch (err) {
+      await blob.discard();
+      await store.layers.discard(maps, [extracted.value.temp]);
+      throw err;
+    }
+    // Stored, so the pull's failure cleanup removes it if nothing else uses it.
+    added.push(layer.blob);
     await store.layers.publishExtracted(maps, extracted.value);
   };
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { StoreError } from '../errors.js';
 import type { ExtractedLayer } from '../image/extract/request.js';
-import { extractLayers, extractLayerStream, LayerExtractError } from '../image/extract/run.js';
+import { extractGrowingBlob, extractLayers, LayerExtractError } from '../image/extract/run.js';
 import { removeAsContainerRoot } from '../runtime/owned-trees.js';
 import type { ContainerIdMaps } from '../sys/idmap.js';
 import { isStaleTemp, tempPathFor, writeFileAtomic } from './atomic.js';
@@ -89,16 +89,17 @@ export class LayerStore {
   }
 
   /**
-   * Extracts a layer of `size` bytes from a stream (a download in progress) into a temp
-   * dir. The layer appears only through publishExtracted, once the caller has verified the
-   * blob too.
+   * Extracts a layer of `size` bytes from the blob file `blob` while it is being written (a
+   * download in progress, its progress told by `announcements`, see extractGrowingBlob) into
+   * a temp dir. The layer appears only through publishExtracted, once the caller has
+   * verified the blob too.
    */
-  async extractStreaming(maps: ContainerIdMaps, layer: LayerSource, source: Readable, size: number): Promise<ExtractedTemp> {
+  async extractGrowing(maps: ContainerIdMaps, layer: LayerSource, blob: string, announcements: Readable, size: number): Promise<ExtractedTemp> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const temp = tempPathFor(this.path(layer.diffId));
     try {
       await mkdir(join(temp, 'diff'), { recursive: true, mode: 0o755 });
-      await this.complete(temp, layer, await extractLayerStream(maps, source, size, join(temp, 'diff'), layer.blob));
+      await this.complete(temp, layer, await extractGrowingBlob(maps, blob, announcements, size, join(temp, 'diff'), layer.blob));
       return { temp, layer };
     } catch (err) {
       await this.discard(maps, [temp]);

@@ -37,20 +37,33 @@ function readXattr(path: string, name: string): string | null {
 }
 
 /**
- * The size a layer on stdin is announced with to be read on the extractor's reader thread
+ * The size a growing layer is announced with to be read on the extractor's reader thread
  * (main.ts reads layers of 16 MiB and more there, smaller ones on its main thread).
  */
 const LARGE = 1 << 30;
 
+/** How nook tells the extractor a downloaded blob's progress: in three steps, then the end. */
+function announceWhole(length: number): string {
+  return `${Math.floor(length / 3)}\n${Math.floor((2 * length) / 3)}\n${length}\nend\n`;
+}
+
+/**
+ * How the extractor gets the blob: 'file' whole; 'growing' followed as a download (its
+ * progress on stdin) on the main thread, 'growing-reader' as a large one on the reader
+ * thread, as a pull of a large layer does.
+ */
+type Mode = 'file' | 'growing' | 'growing-reader';
+
 /**
  * Extracts one crafted layer the way nook does: dist/extract.cjs inside `nook unshare`.
- * `outside` is a sibling of the layer directory holding a file nothing may touch. `thread`:
- * 'reader' hands the layer over on stdin as a large one, as a pull of a large layer does.
+ * `outside` is a sibling of the layer directory holding a file nothing may touch.
+ * `announce` gives a growing blob's stdin (default: announceWhole).
  */
 async function extract(
   entries: readonly TarEntry[] | ((outside: string) => readonly TarEntry[]),
   compress: (tar: Buffer) => Buffer = gzipSync,
-  thread: 'main' | 'reader' = 'main',
+  mode: Mode = 'file',
+  announce: (length: number) => string = announceWhole,
 ): Promise<{ result: NookResult; dir: string; outside: string }> {
   const base = join(tmp.path, `case-${++count}`);
   const dir = join(base, 'layer');
@@ -61,9 +74,10 @@ async function extract(
   const blob = join(base, 'layer.tar.gz');
   const bytes = compress(tarball(typeof entries === 'function' ? entries(outside) : entries, { gzip: false }));
   writeFileSync(blob, bytes);
-  const layer = thread === 'reader' ? { blob: '-', target: dir, size: LARGE } : { blob, target: dir };
+  const growingTo = mode === 'growing-reader' ? LARGE : bytes.length;
+  const layer = mode === 'file' ? { blob, target: dir } : { blob, target: dir, growingTo };
   const request = JSON.stringify({ layers: [layer], preserveOwners: true, maxId: 65535 });
-  const result = await nook(['unshare', process.execPath, EXTRACTOR, request], { env, ...(thread === 'reader' ? { input: bytes } : {}) });
+  const result = await nook(['unshare', process.execPath, EXTRACTOR, request], { env, ...(mode === 'file' ? {} : { input: announce(bytes.length) }) });
   return { result, dir, outside };
 }
 
@@ -230,7 +244,7 @@ describe('large layers, read on the reader thread', () => {
 
   it('writes the same files and reports the same diff id as the main thread', async () => {
     const main = await extract(entries);
-    const reader = await extract(entries, gzipSync, 'reader');
+    const reader = await extract(entries, gzipSync, 'growing-reader');
     expect(reader.result.status, show(reader.result)).toBe(0);
     expect(JSON.parse(reader.result.stdout)).toEqual({ ...JSON.parse(main.result.stdout), target: reader.dir });
     expect(tree(reader.dir)).toEqual(tree(main.dir));
@@ -239,7 +253,7 @@ describe('large layers, read on the reader thread', () => {
   it('reads zstd layers there too', async () => {
     const zstd = (tar: Buffer) => execFileSync('zstd', ['-q', '-c'], { input: tar });
     const main = await extract(entries);
-    const reader = await extract(entries, zstd, 'reader');
+    const reader = await extract(entries, zstd, 'growing-reader');
     expect(reader.result.status, show(reader.result)).toBe(0);
     expect(JSON.parse(reader.result.stdout).diffId).toBe(JSON.parse(main.result.stdout).diffId);
     expect(tree(reader.dir)).toEqual(tree(main.dir));
@@ -252,7 +266,7 @@ describe('large layers, read on the reader thread', () => {
         { type: 'file', path: 'escape/secret', body: 'overwritten' },
       ],
       gzipSync,
-      'reader',
+      'growing-reader',
     );
     expect(result.status, show(result)).toBe(3);
     expect(JSON.parse(result.stderr.trim().split('\n').pop()!).message).toBe('entry "escape/secret" would be written through the symlink "escape"');
@@ -265,8 +279,47 @@ describe('large layers, read on the reader thread', () => {
       const gz = gzipSync(tar);
       return gz.subarray(0, gz.length >> 1);
     };
-    const { result } = await extract(entries, cut, 'reader');
+    const { result } = await extract(entries, cut, 'growing-reader');
     expect(result.status, show(result)).toBe(3);
     expect(JSON.parse(result.stderr.trim().split('\n').pop()!).message).toBe('unexpected end of file');
   });
+});
+
+describe('layers followed while they download', () => {
+  const entries: TarEntry[] = [
+    { type: 'dir', path: 'etc/', mode: 0o755 },
+    { type: 'file', path: 'etc/motd', body: 'welcome', uid: 7, gid: 8, mode: 0o600 },
+    { type: 'file', path: 'big', body: 'y'.repeat(2 * 1024 * 1024 + 5) },
+  ];
+  const lastMessage = (result: NookResult): string => JSON.parse(result.stderr.trim().split('\n').pop()!).message;
+
+  for (const mode of ['growing', 'growing-reader'] as const) {
+    describe(mode === 'growing' ? 'on the main thread' : 'on the reader thread', () => {
+      it('writes the same files and diff id as from the whole blob', async () => {
+        const whole = await extract(entries);
+        const followed = await extract(entries, gzipSync, mode);
+        expect(followed.result.status, show(followed.result)).toBe(0);
+        expect(JSON.parse(followed.result.stdout)).toEqual({ ...JSON.parse(whole.result.stdout), target: followed.dir });
+        expect(tree(followed.dir)).toEqual(tree(whole.dir));
+      });
+
+      it('fails the layer when the download stops before its end', async () => {
+        const { result } = await extract(entries, gzipSync, mode, (length) => `${length >> 1}\n`);
+        expect(result.status, show(result)).toBe(3);
+        expect(lastMessage(result)).toBe('the download of the layer stopped before its end');
+      });
+
+      it('reads no byte past what was announced, though the file holds more', async () => {
+        const { result } = await extract(entries, gzipSync, mode, (length) => `${length >> 1}\nend\n`);
+        expect(result.status, show(result)).toBe(3);
+        expect(lastMessage(result)).toBe('unexpected end of file');
+      });
+
+      it('refuses a malformed announcement', async () => {
+        const { result } = await extract(entries, gzipSync, mode, () => '100\n-5\nend\n');
+        expect(result.status, show(result)).toBe(3);
+        expect(lastMessage(result)).toBe('malformed blob announcement "-5"');
+      });
+    });
+  }
 });

@@ -1,6 +1,8 @@
 import { createReadStream, statSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { followBlob } from './follow.js';
 import { LayerReader } from './reader.js';
-import { EXTRACT_FAILED, STDIN, type ExtractRequest, type LayerToExtract } from './request.js';
+import { EXTRACT_FAILED, type ExtractRequest, type LayerToExtract } from './request.js';
 import type { TarStream } from './tar-stream.js';
 
 /**
@@ -17,7 +19,7 @@ const READER_THREAD_FROM = 16 * 1024 * 1024;
 
 /** A blob that cannot be stat'ed counts as small: reading it reports why, for the layer. */
 function compressedSize(layer: LayerToExtract): number {
-  if (layer.blob === STDIN) return layer.size ?? Number.POSITIVE_INFINITY;
+  if (layer.growingTo !== undefined) return layer.growingTo;
   try {
     return statSync(layer.blob).size;
   } catch {
@@ -36,9 +38,11 @@ async function main(): Promise<void> {
   process.umask(0);
   for (const layer of request.layers) {
     try {
-      const path = layer.blob === STDIN ? null : layer.blob;
+      const growing = layer.growingTo !== undefined;
       const tar: TarStream =
-        reader !== null && compressedSize(layer) >= READER_THREAD_FROM ? reader.read(path) : decompressHere(path === null ? process.stdin : createReadStream(path));
+        reader !== null && compressedSize(layer) >= READER_THREAD_FROM
+          ? reader.read(layer.blob, growing)
+          : decompressHere(growing ? Readable.from(followBlob(layer.blob, process.stdin), { objectMode: false }) : createReadStream(layer.blob));
       process.stdout.write(`${JSON.stringify(await extractTar(tar, layer.target, request))}\n`);
     } catch (err) {
       const message = isLayerRefusal(err) ? (err as Error).message : `${(err as Error).message ?? err}`;

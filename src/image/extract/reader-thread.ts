@@ -3,10 +3,12 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { parentPort } from 'node:worker_threads';
 import { decompressor } from '../decompress.js';
+import { followBlob } from './follow.js';
 import type { FromReader, ToReader } from './reader.js';
 
 /**
- * The extractor's reader thread (see reader.ts): reads a layer blob, decompresses it
+ * The extractor's reader thread (see reader.ts): reads a layer blob (or follows one being
+ * downloaded, follow.ts), decompresses it
  * (gzip on libuv's thread pool, zstd here), hashes the tar and posts it to the main thread.
  * It reads ahead of the main thread by up to WINDOW bytes, so a download never waits for
  * a file being written, nor the writing for a download.
@@ -25,7 +27,7 @@ let resume: (() => void) | null = null;
 
 port.on('message', (message: ToReader) => {
   if (message.kind === 'read') {
-    void read(message.path);
+    void read(message.path, message.growing);
     return;
   }
   unconsumed -= message.bytes;
@@ -40,7 +42,7 @@ function post(message: FromReader, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
 }
 
-async function read(path: string | null): Promise<void> {
+async function read(path: string, growing: boolean): Promise<void> {
   const hash = createHash('sha256');
   let batch = Buffer.allocUnsafeSlow(BATCH);
   let filled = 0;
@@ -52,7 +54,7 @@ async function read(path: string | null): Promise<void> {
     filled = 0;
   };
   try {
-    const source = path === null ? createReadStream('', { fd: 0, highWaterMark: READ_SIZE }) : createReadStream(path, { highWaterMark: READ_SIZE });
+    const source = growing ? followBlob(path, createReadStream('', { fd: 0 })) : createReadStream(path, { highWaterMark: READ_SIZE });
     await pipeline(source, decompressor(), async (tar: AsyncIterable<Buffer>) => {
       for await (const chunk of tar) {
         hash.update(chunk);

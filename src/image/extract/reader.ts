@@ -4,8 +4,8 @@ import { unfinished, type TarStream } from './tar-stream.js';
 
 /** What the extractor's main thread asks of the reader thread (reader-thread.ts). */
 export type ToReader =
-  /** Read the layer blob at `path` (null: stdin) to its end. */
-  | { readonly kind: 'read'; readonly path: string | null }
+  /** Read the layer blob at `path` to its end; `growing`: as stdin announces it (follow.ts). */
+  | { readonly kind: 'read'; readonly path: string; readonly growing: boolean }
   /** The main thread has unpacked this many more bytes of what it was sent. */
   | { readonly kind: 'consumed'; readonly bytes: number };
 
@@ -37,8 +37,8 @@ export class LayerReader {
     this.worker.on('exit', (code: number) => this.deliver?.({ kind: 'error', message: `the layer reader stopped (exit ${code})` }));
   }
 
-  /** The tar in the blob at `path` (null: stdin); read it to its end before the next read. */
-  read(path: string | null): TarStream {
+  /** The tar in the blob at `path` (`growing`: still being written); read it to its end before the next read. */
+  read(path: string, growing: boolean): TarStream {
     const arrived: FromReader[] = [];
     let wake: (() => void) | null = null;
     let digest: string | null = null;
@@ -48,7 +48,7 @@ export class LayerReader {
       wake = null;
     };
     const worker = this.worker;
-    worker.postMessage({ kind: 'read', path } satisfies ToReader);
+    worker.postMessage({ kind: 'read', path, growing } satisfies ToReader);
     return {
       async *[Symbol.asyncIterator]() {
         for (;;) {

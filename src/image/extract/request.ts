@@ -12,12 +12,15 @@ export interface ExtractRequest {
 }
 
 export interface LayerToExtract {
-  /** The compressed (or plain) layer tarball in the blob store; `-`: read it from stdin. */
+  /** The compressed (or plain) layer tarball. */
   readonly blob: string;
   /** An empty directory that receives the layer's files. */
   readonly target: string;
-  /** With a `-` blob: its size (the manifest's), which decides the thread that reads it. */
-  readonly size?: number;
+  /**
+   * Set while `blob` is still being written (a download): its size once whole. Stdin then
+   * says how much of it is in the file (see GROWING_END); one such layer per run.
+   */
+  readonly growingTo?: number;
 }
 
 export interface ExtractedLayer {
@@ -38,5 +41,9 @@ export interface ExtractFailure {
 
 export const EXTRACT_FAILED = 3;
 
-/** The `blob` of a layer streamed to the extractor's stdin (one such layer per run). */
-export const STDIN = '-';
+/**
+ * What the extractor reads on stdin for a growing blob: lines, each the number of the
+ * blob's bytes written to its file so far (in decimal), then this line once the whole blob
+ * is there and matches its digest. Stdin closing before it means the download failed.
+ */
+export const GROWING_END = 'end';

@@ -4,7 +4,7 @@ import { HostError, NookError } from '../../errors.js';
 import { runInUserns } from '../../runtime/userns.js';
 import { userName, type ContainerIdMaps } from '../../sys/idmap.js';
 import { allSubordinateEntries, usermodFix } from '../../sys/subids.js';
-import { EXTRACT_FAILED, STDIN, type ExtractedLayer, type ExtractFailure, type LayerToExtract } from './request.js';
+import { EXTRACT_FAILED, type ExtractedLayer, type ExtractFailure, type LayerToExtract } from './request.js';
 
 /** Where scripts/build.mjs puts the extractor: next to the CLI bundle. */
 function extractorScript(): string {
@@ -37,12 +37,15 @@ export async function extractLayers(maps: ContainerIdMaps, layers: readonly Laye
 }
 
 /**
- * Extracts one layer of `size` bytes while it is still arriving (a download), from
- * `source` to `target`: downloading, decompressing and unpacking overlap instead of
- * running in turns. `label` names the layer in errors.
+ * Extracts one layer of `size` bytes while it is still arriving (a download) into the file
+ * `blob`, to `target`: downloading, decompressing and unpacking overlap instead of running
+ * in turns. `announcements` is what the extractor reads of the file's progress (request.ts,
+ * GROWING_END). The extractor reads the file itself: handing it the download through a
+ * pipe too cost nook's process ~0.1 s of CPU for the bench's 70 MB layer. `label` names
+ * the layer in errors.
  */
-export async function extractLayerStream(maps: ContainerIdMaps, source: Readable, size: number, target: string, label: string): Promise<ExtractedLayer> {
-  const [result] = await runExtractor(maps, [{ blob: STDIN, target, size }], { stdin: source, label });
+export async function extractGrowingBlob(maps: ContainerIdMaps, blob: string, announcements: Readable, size: number, target: string, label: string): Promise<ExtractedLayer> {
+  const [result] = await runExtractor(maps, [{ blob, target, growingTo: size }], { stdin: announcements, label });
   if (result === undefined) throw new LayerExtractError(label, 'the extractor reported nothing');
   return result;
 }
@@ -53,7 +56,7 @@ async function runExtractor(maps: ContainerIdMaps, layers: readonly LayerToExtra
   const result = await runInUserns(maps, [process.execPath, extractorScript(), JSON.stringify(request)], [], launch);
   if (result.status === EXTRACT_FAILED) {
     const [failure] = parseLines<ExtractFailure>(result.stderr);
-    const blob = failure?.blob === STDIN ? options.label : failure?.blob;
+    const blob = options.label ?? failure?.blob;
     if (failure?.owner !== undefined) throw rangeTooSmall(blob ?? 'unknown', failure.message, failure.owner, maps);
     throw new LayerExtractError(blob ?? 'unknown', failure?.message ?? result.stderr.trim());
   }
