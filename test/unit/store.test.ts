@@ -52,6 +52,42 @@ describe('blobs', () => {
     await expect(store.blobs.write(d, Readable.from([Buffer.from('hello')]), 'test blob', 4)).rejects.toThrow(DigestMismatchError);
     expect(readdirSync(store.blobs.dir)).toEqual([]);
   });
+
+  it('receives a blob into a temp file, reporting each write, and commits it only when asked', async () => {
+    const store = await openStore(join(tmp.path, 'nook'));
+    const parts = [Buffer.alloc(100_000, 1), Buffer.alloc(50_000, 2), Buffer.alloc(7, 3)];
+    const whole = Buffer.concat(parts);
+    const d: Digest = `sha256:${createHash('sha256').update(whole).digest('hex')}`;
+    const blob = store.blobs.incoming(d, 'test blob', whole.length);
+    const written: number[] = [];
+    await blob.receive(Readable.from(parts), (bytes) => written.push(bytes));
+    expect(written.at(-1)).toBe(whole.length);
+    expect(written).toEqual([...written].sort((a, b) => a - b));
+    expect(readFileSync(blob.temp).equals(whole)).toBe(true);
+    expect(await store.blobs.has(d)).toBe(false);
+    await blob.commit();
+    expect(readFileSync(store.blobs.path(d)).equals(whole)).toBe(true);
+    expect(readdirSync(store.blobs.dir)).toEqual([d.slice('sha256:'.length)]);
+  });
+
+  it('fails with a broken or stopped download and removes its temp file', async () => {
+    const store = await openStore(join(tmp.path, 'nook'));
+    const d = digestOf('hello');
+    const broken = new Readable({ read() {} });
+    const receiving = store.blobs.incoming(d, 'test blob', 5).receive(broken);
+    broken.push(Buffer.from('hel'));
+    setImmediate(() => broken.destroy(new Error('connection reset')));
+    await expect(receiving).rejects.toThrow('connection reset');
+    const stopped = new Readable({ read() {} });
+    const stopping = store.blobs.incoming(d, 'test blob', 5).receive(stopped);
+    stopped.push(Buffer.from('hel'));
+    setImmediate(() => stopped.destroy());
+    await expect(stopping).rejects.toThrow('the download was stopped');
+    const blob = store.blobs.incoming(d, 'test blob', 5);
+    await blob.receive(Readable.from([Buffer.from('hello')]));
+    await blob.discard();
+    expect(readdirSync(store.blobs.dir)).toEqual([]);
+  });
 });
 
 describe('atomic files', () => {
