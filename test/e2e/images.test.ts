@@ -1,5 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
+import { createServer, get as httpGet } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -194,6 +196,39 @@ describe('pull', () => {
     expect(blobs()).toEqual(before);
     expect(readdirSync(join(storeDir(), 'blobs', 'sha256')).filter((n) => n.includes('.tmp-'))).toEqual([]);
     expect((await imagesJson()).map((i) => i.Id)).not.toContain(ids.corrupt);
+  });
+
+  it('stops at a layer download that breaks off, and leaves nothing in the store', async () => {
+    // In front of the registry: the answer of the large layer (busybox's) stops halfway.
+    const cut = createServer((req, res) => {
+      const upstream = httpGet(`http://${registry.host}${req.url}`, { headers: req.headers }, (answer) => {
+        const length = Number(answer.headers['content-length'] ?? 0);
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        if (!req.url?.includes('/blobs/') || length < 64 * 1024) return void answer.pipe(res);
+        let sent = 0;
+        answer.on('data', (chunk: Buffer) => {
+          if (sent < length / 2) res.write(chunk);
+          else res.destroy();
+          sent += chunk.length;
+        });
+      });
+      upstream.on('error', () => res.destroy());
+    });
+    await new Promise<void>((resolve) => cut.listen(0, '127.0.0.1', resolve));
+    const fresh = isolatedEnv(join(tmp.path, 'home-cut'));
+    try {
+      const result = await fails(['pull', '--tls-verify=false', `127.0.0.1:${(cut.address() as AddressInfo).port}/busybox:1.0`], { env: fresh });
+      expect(result.stderr).toMatch(/downloading blob sha256:[0-9a-f]{64} of .*busybox failed/);
+    } finally {
+      cut.closeAllConnections();
+      await new Promise((resolve) => cut.close(resolve));
+    }
+    expect(blobs(fresh)).toEqual([]);
+    // The small layer may have been stored before the large one broke off; nothing half-done stays.
+    const layers = readdirSync(join(storeDir(fresh), 'layers'));
+    expect(layers.filter((name) => name.includes('.tmp-'))).toEqual([]);
+    for (const name of layers) expect(existsSync(join(storeDir(fresh), 'layers', name, 'layer.json'))).toBe(true);
+    expect(layers.length).toBeLessThan(2);
   });
 
   it('says how to reach a plain-http registry, and rejects malformed references', async () => {
