@@ -300,9 +300,18 @@ static bool decode_decision(struct cursor *c, struct fast_entry *e)
 		type = next(c);
 		f->mode = (unsigned)strtoul(next_str(c), &end, 8);
 		f->content = next(c);
-		f->dir = same(type, "dir");
-		/* Relative, without .. : the file stays in the container's dir. */
-		if ((!f->dir && !same(type, "file")) || f->path[0] == '/' || f->path[0] == '\0' || strstr(f->path, "..") || f->mode > 07777)
+		if (same(type, "dir"))
+			f->kind = ENTRY_DIR;
+		else if (same(type, "link"))
+			f->kind = ENTRY_LINK;
+		else if (same(type, "file"))
+			f->kind = ENTRY_FILE;
+		else
+			return false;
+		/* Relative, without .. : the file stays in the container's dir. A link's target is
+		 * a string (the stop recipe), not a path a replay would follow. */
+		if (f->path[0] == '/' || f->path[0] == '\0' || strstr(f->path, "..") || f->mode > 07777 ||
+		    (f->kind == ENTRY_LINK && (f->content.len == 0 || memchr(f->content.p, '\0', f->content.len))))
 			return false;
 	}
 	return !c->bad && c->p == c->end && strlen(e->id) == 64 && strlen(e->created) == 24 && e->name[0] != '\0';

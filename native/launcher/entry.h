@@ -12,11 +12,13 @@ struct bytes {
 	size_t len;
 };
 
+enum entry_kind { ENTRY_FILE, ENTRY_DIR, ENTRY_LINK };
+
 struct entry_file {
 	const char *path;
-	bool dir;
+	enum entry_kind kind;
 	unsigned mode;
-	struct bytes content;
+	struct bytes content; /* a link's: its target */
 };
 
 struct fast_entry {

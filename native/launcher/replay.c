@@ -289,8 +289,16 @@ static int write_container(const struct fast_entry *e, const struct fresh *f, co
 
 		if (path_join(path, dir, file->path) < 0)
 			return -1;
-		if (file->dir) {
+		if (file->kind == ENTRY_DIR) {
 			if (mkdir(path, 0700) < 0 || chmod(path, file->mode) < 0)
+				return -1;
+			continue;
+		}
+		if (file->kind == ENTRY_LINK) {
+			data = freshen(e, f, file->content, true, &len);
+			rc = data ? symlink(data, path) : -1;
+			free(data);
+			if (rc < 0)
 				return -1;
 			continue;
 		}

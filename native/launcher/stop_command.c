@@ -19,7 +19,7 @@
 #include "../src/stop.h"
 #include "../src/util.h"
 
-/* The recipe is a few dozen bytes; the state line under a hundred. */
+/* The recipe (a symlink's target) is a few dozen bytes; the state line under a hundred. */
 #define SMALL_FILE_MAX 1024
 /* The runtime's wait for a SIGKILL, as nook stop's (src/engine/container/stop.ts). */
 #define KILL_WAIT_MS 10000
@@ -139,7 +139,7 @@ static const char *next_line(char **p, const char *end)
 	return line;
 }
 
-/* src/store/stop-recipe.ts's file; false when it is missing or not that form. */
+/* src/store/stop-recipe.ts's symlink; false when it is missing or not that form. */
 static bool read_recipe(const char *root, struct target *t)
 {
 	char path[PATH_MAX], *p = t->recipe, *end;
@@ -148,8 +148,9 @@ static bool read_recipe(const char *root, struct target *t)
 	ssize_t len;
 
 	if (path_of(path, root, t->id, "stop-recipe") < 0 ||
-	    (len = read_small(path, t->recipe, sizeof t->recipe)) < 0)
+	    (len = readlink(path, t->recipe, sizeof t->recipe - 1)) < 0 || len == sizeof t->recipe - 1)
 		return false;
+	t->recipe[len] = '\0';
 	end = t->recipe + len;
 	magic = next_line(&p, end);
 	t->name = next_line(&p, end);

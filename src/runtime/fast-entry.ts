@@ -26,8 +26,8 @@ export interface NewContainer {
   readonly id: string;
   readonly created: string;
   readonly name: { readonly kind: 'fixed'; readonly name: string } | { readonly kind: 'random'; readonly name: string; readonly adjectives: readonly string[]; readonly nouns: readonly string[] };
-  /** The container dir's content, parents first. */
-  readonly files: readonly { readonly path: string; readonly type: 'dir' | 'file'; readonly mode: number; readonly content: Buffer }[];
+  /** The container dir's content, parents first: a link's content is its target. */
+  readonly files: readonly { readonly path: string; readonly type: 'dir' | 'file' | 'link'; readonly mode: number; readonly content: Buffer }[];
 }
 
 export interface FastEntry {

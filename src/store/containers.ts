@@ -151,8 +151,13 @@ export class ContainerStore {
    */
   writeRecord(record: ContainerRecord): void {
     const recipe = encodeStopRecipe(record);
-    if (recipe === null) rmSync(this.path(record.id, STOP_RECIPE_FILE), { force: true });
-    else writeFileAtomicSync(this.path(record.id, STOP_RECIPE_FILE), recipe);
+    const recipePath = this.path(record.id, STOP_RECIPE_FILE);
+    if (recipe === null) rmSync(recipePath, { force: true });
+    else {
+      const temp = tempPathFor(recipePath);
+      symlinkSync(recipe, temp);
+      renameSync(temp, recipePath);
+    }
     writeFileAtomicSync(this.path(record.id, RECORD), `${JSON.stringify(record, null, 2)}\n`);
   }
 

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isolatedEnv, nook, NOOK_BIN, show, waitFor, type NookResult, removeAllContainers } from '../helpers/nook.js';
@@ -99,9 +99,10 @@ describe('a repeated nook run --rm', () => {
       const dir = join(containers, id!);
       const record = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { name: string; created: string };
       const files: Record<string, string> = {};
-      for (const path of ['config.json', 'userdata', 'userdata/hosts', 'userdata/hostname', 'userdata/resolv.conf']) {
+      for (const path of ['config.json', 'stop-recipe', 'userdata', 'userdata/hosts', 'userdata/hostname', 'userdata/resolv.conf']) {
         const st = lstatSync(join(dir, path));
-        files[path] = `${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} ${st.isFile() ? readFileSync(join(dir, path), 'utf8') : '(dir)'}`;
+        const content = st.isFile() ? readFileSync(join(dir, path), 'utf8') : st.isSymbolicLink() ? `-> ${readlinkSync(join(dir, path))}` : '(dir)';
+        files[path] = `${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} ${content}`;
       }
       child!.stdin!.end();
       expect((await done).status).toBe(0);
@@ -109,7 +110,7 @@ describe('a repeated nook run --rm', () => {
     };
     const normal = (s: Awaited<ReturnType<typeof snapshot>>): Record<string, string> =>
       Object.fromEntries(
-        Object.entries(s.files).map(([k, v]) => [k, v.replaceAll(s.id, 'ID').replaceAll(s.id.slice(0, 12), 'SHORT').replaceAll(`"${s.name}"`, 'NAME').replaceAll(` ${s.name}\n`, ' NAME\n').replaceAll(s.created, 'CREATED')]),
+        Object.entries(s.files).map(([k, v]) => [k, v.replaceAll(s.id, 'ID').replaceAll(s.id.slice(0, 12), 'SHORT').replaceAll(`"${s.name}"`, 'NAME').replaceAll(` ${s.name}\n`, ' NAME\n').replaceAll(`\n${s.name}\n`, '\nNAME\n').replaceAll(s.created, 'CREATED')]),
       );
     const byCli = await snapshot();
     withNode(false);
@@ -473,12 +474,16 @@ describe('nook stop', () => {
     for (const args of cases) expect((await nook(args, { env })).stderr, args.join(' ')).toMatch(NO_NODE);
     // A rename cut short after the recipe was written: its record still says "plain".
     const recipe = join(storeDir(), 'containers', c.id, 'stop-recipe');
-    const written = readFileSync(recipe, 'utf8');
-    writeFileSync(recipe, written.replace('\nplain\n', '\ntorn\n'));
+    const written = readlinkSync(recipe);
+    const rewrite = (target: string): void => {
+      rmSync(recipe);
+      symlinkSync(target, recipe);
+    };
+    rewrite(written.replace('\nplain\n', '\ntorn\n'));
     symlinkSync(c.id, join(storeDir(), 'container-names', 'torn'));
     expect((await nook(['stop', 'torn'], { env })).stderr).toMatch(NO_NODE);
     expect((await nook(['stop', 'plain'], { env })).stderr).toMatch(NO_NODE);
-    writeFileSync(recipe, written);
+    rewrite(written);
     const stale = await nook(['stop', 'stale'], { env: { ...env, NOOK_NO_FAST_PATH: '1' } });
     withNode(true);
     expect(await inspect('plain', '{{.State.Status}}')).toBe('running');

@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fastEntryDir, writeFastEntry, type DependencySignature, type FastEntry, type NewContainer } from '../../runtime/fast-entry.js';
@@ -119,7 +119,7 @@ export function interfaceSummary(): string {
 
 /** The container dir as it is before launch, parents first; null if it holds what a replay cannot write. */
 function containerFiles(dir: string): NewContainer['files'] | null {
-  const files: { path: string; type: 'dir' | 'file'; mode: number; content: Buffer }[] = [];
+  const files: { path: string; type: 'dir' | 'file' | 'link'; mode: number; content: Buffer }[] = [];
   let total = 0;
   const walk = (relative: string): boolean => {
     for (const name of readdirSync(join(dir, relative)).sort()) {
@@ -135,6 +135,9 @@ function containerFiles(dir: string): NewContainer['files'] | null {
         total += content.length;
         if (total > FILES_MAX) return false;
         files.push({ path, type: 'file', mode: st.mode & 0o7777, content });
+      } else if (st.isSymbolicLink()) {
+        // The stop recipe (src/store/stop-recipe.ts): its target is its content.
+        files.push({ path, type: 'link', mode: 0o777, content: readlinkSync(join(dir, path), { encoding: 'buffer' }) });
       } else {
         return false;
       }
