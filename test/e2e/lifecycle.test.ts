@@ -320,6 +320,16 @@ describe('exec', () => {
       expect(lines[1]!.slice(0, 4)).toEqual(['app', '1', '0', 'nook-init']);
       expect(lines.slice(2).map((l) => l.slice(1, 3).concat(l.slice(3).join(' ')).join(' ')).sort()).toEqual(['2 1 sleep 301', '3 2 sleep 300']);
       expect(lines.slice(2).every((l) => l[0] === 'app')).toBe(true);
+      // A state line whose PID 1 started at another time names a process that is not it.
+      const state = join(env.XDG_DATA_HOME!, 'nook', 'containers', (await inspect('busy-top')).Id, 'state');
+      const line = readFileSync(state, 'utf8');
+      const fields = line.split(' ');
+      writeFileSync(state, [...fields.slice(0, 5), String(Number(fields[5]) + 1), ...fields.slice(6)].join(' '));
+      try {
+        await fails(['top', 'busy-top'], 125, /top can only be used on running containers: busy-top is not running any more/);
+      } finally {
+        writeFileSync(state, line);
+      }
     } finally {
       await ok(['rm', '-f', '-t', '0', 'busy-top']);
     }

@@ -5,7 +5,7 @@ import { parsePasswd } from '../../rootfs/users.js';
 import { ContainerStore } from '../../store/containers.js';
 import { storeRoot } from '../../store/paths.js';
 import { containerIdMaps } from '../../sys/idmap.js';
-import { processTree } from '../../sys/process.js';
+import { procStatFields, processTree } from '../../sys/process.js';
 import { findContainer } from './lookup.js';
 import { containerStatus } from './state.js';
 import { rootFiles } from './exec.js';
@@ -50,6 +50,12 @@ export async function topContainer(ref: string, io: { out: (line: string) => voi
     const name = statusField(procStatus, 'Name');
     const command = name === 'nook-init' ? name : cmdline || `[${name}]`;
     rows.push([uid === null ? '?' : (names.get(uid) ?? String(uid)), nsPid.get(pid)!, nsPid.get(ppid) ?? '0', command]);
+  }
+  // Checked after the rows are read: if the pid still names the PID 1 that started at the
+  // recorded time, every row was of its tree; a PID 1 that ended and whose pid another
+  // process took must not have that process's tree listed as the container's.
+  if (status.pidStartTime === null || Number(procStatFields(status.pid)?.[19]) !== status.pidStartTime) {
+    throw new ContainerError(`top can only be used on running containers: ${record.name} is not running any more`, `see "nook ps -a"`);
   }
   for (const line of formatTable([['USER', 'PID', 'PPID', 'COMMAND'], ...rows])) io.out(line.trimEnd());
   return 0;
