@@ -113,7 +113,7 @@ int nook_stop_process(pid_t monitor, uint64_t monitor_start, pid_t pid, uint64_t
 	/* PID 1 gone already (ESRCH): its end is on record, or about to be. */
 	if (pid != 0 && nook_open_process(pid, start, &pid1_fd, e) < 0 && e->err != ESRCH)
 		return -1;
-	if (pid1_fd >= 0 && nook_pidfd_send_signal(pid1_fd, sig) < 0 && errno != ESRCH)
+	if (pid1_fd >= 0 && sig != 0 && nook_pidfd_send_signal(pid1_fd, sig) < 0 && errno != ESRCH)
 		return nook_fail(e, errno, "signalling process %d", (int)pid);
 	return await_end(monitor_fd, pid1_fd, state, ms, e);
 }
@@ -135,7 +135,7 @@ int nook_stop_main(int argc, char **argv)
 		return usage("bad pid");
 	if (!nook_parse_decimal(argv[5], UINT64_MAX, &start))
 		return usage("bad start time");
-	if (!nook_parse_decimal(argv[6], (uint64_t)SIGRTMAX, &sig) || sig == 0)
+	if (!nook_parse_decimal(argv[6], (uint64_t)SIGRTMAX, &sig))
 		return usage("bad signal");
 	if (!nook_parse_decimal(argv[7], INT32_MAX, &ms))
 		return usage("bad timeout");

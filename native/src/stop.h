@@ -1,5 +1,6 @@
 /* nook-runtime stop MONITOR MONITOR_START PID START SIGNAL MS STATE: how nook stop ends a
- * container. Signals PID 1 as the signal mode does (kill.h; PID 0: nothing to signal),
+ * container. Signals PID 1 as the signal mode does (kill.h; PID 0 or SIGNAL 0: nothing is
+ * signalled, which is how nook wait waits),
  * then waits up to MS milliseconds for the container's end to be on record: its state file
  * STATE saying `exited` (the monitor writes it once the container and its network helper
  * are gone), or its monitor gone. pidfds of PID 1 and the monitor tell when to look, so

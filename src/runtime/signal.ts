@@ -41,7 +41,7 @@ export function signalProcess(target: ProcessIdentity, signal: number): 'sent' |
 }
 
 /**
- * Sends `signal` to `target` (null: to nothing) as signalProcess does, then waits up to
+ * Sends `signal` to `target` (null, or signal 0: nothing is sent) as signalProcess does, then waits up to
  * `timeoutMs` for the container's end to be on record (`nook-runtime stop`): `statePath`
  * saying exited, or `monitor` gone. pidfds of PID 1 and the monitor say when to look, so
  * the end is seen within a millisecond, where polling would add up to its interval.

@@ -120,6 +120,26 @@ describe('a detached container', () => {
     expect(nameClaims()).not.toContain('web');
   });
 
+  it('wait prints the exit code of a container that ends while it waits', async () => {
+    await ok(['run', '-d', '--name', 'waited', '--rootfs', rootfs, '--', 'sleep', '300']);
+    const { Id } = await inspect('waited');
+    const waiting = nook(['wait', 'waited'], { env });
+    // The runtime waits on the container's pidfds: its command line names the state file.
+    const runtimeWaiting = (): boolean =>
+      readdirSync('/proc').some((pid) => {
+        try {
+          return /^\d+$/.test(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`${Id}/state`);
+        } catch {
+          return false;
+        }
+      });
+    await waitFor(runtimeWaiting, 'nook wait to be waiting');
+    await ok(['kill', 'waited']);
+    const r = await waiting;
+    expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ status: 0, stdout: '137\n', stderr: '' });
+    await ok(['rm', 'waited']);
+  });
+
   it('is killed after the stop timeout when it ignores the stop signal', async () => {
     await ok(['run', '-d', '--name', 'stubborn', '--stop-timeout', '1', '--rootfs', rootfs, '--', 'sleep', '100']);
     const result = await nook(['stop', 'stubborn'], { env });

@@ -11,17 +11,6 @@ import type { OpenedContainers } from './lookup.js';
 import type { ContainerIO } from './options.js';
 import { containerStatus, STATE_FILE, STOP_FILE, type ContainerStatus } from './state.js';
 
-/** Polls until the container is no longer running (or `timeoutMs` passes); its last status. */
-export async function untilStopped(containers: ContainerStore, id: string, timeoutMs: number): Promise<ContainerStatus> {
-  const deadline = Date.now() + timeoutMs;
-  // Short at first: most containers go at once; then gentler on a long wait.
-  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
-    const status = containerStatus(containers, id);
-    if (status.state !== 'running' || Date.now() >= deadline) return status;
-    await sleep(Math.min(delay, Math.max(1, deadline - Date.now())));
-  }
-}
-
 /**
  * Signals the container's PID 1, the process the state recorded and no later one with its
  * pid. When it is gone (it exited meanwhile, which is what was wanted) nothing is signalled.
@@ -79,15 +68,24 @@ export async function killContainers(opened: OpenedContainers, refs: readonly st
 }
 
 
+/** How long one wait of the runtime lasts before the state is looked at afresh. */
+const WAIT_SLICE_MS = 60_000;
+
+/**
+ * nook wait: each container's exit code once it has exited. A running one is waited for by
+ * the runtime (pidfds of PID 1 and the monitor, nothing signalled), so the end is seen within
+ * a millisecond; a created one is looked at again every 100 ms until it runs.
+ */
 export async function waitContainers(opened: OpenedContainers, refs: readonly string[], io: ContainerIO): Promise<number> {
   return eachContainer(refs, opened, io, async (record) => {
     for (;;) {
-      const status = await untilStopped(opened.containers, record.id, 60_000);
+      const status = containerStatus(opened.containers, record.id);
       if (status.state === 'exited') {
         io.out(String(status.exitCode ?? -1));
         return;
       }
       if (status.state === 'created') await sleep(100);
+      else signalAndAwaitStop(opened.containers, record.id, status, 0, WAIT_SLICE_MS);
     }
   });
 }
