@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolatedEnv, nook, show, type NookResult } from '../helpers/nook.js';
+import { isolatedEnv, nook, show, type NookResult, nookOk } from '../helpers/nook.js';
 import { privatePodman, type Podman } from '../helpers/podman.js';
 import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
 
@@ -34,9 +34,7 @@ afterAll(async () => {
 });
 
 async function ok(args: readonly string[], input?: Buffer): Promise<NookResult> {
-  const result = await nook(args, { env, ...(input === undefined ? {} : { input }) });
-  expect(result.status, show(result)).toBe(0);
-  return result;
+  return nookOk(args, { env, ...(input === undefined ? {} : { input }) });
 }
 
 async function fails(args: readonly string[], input?: Buffer): Promise<NookResult> {

@@ -5,7 +5,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolatedEnv, nook, NOOK_BIN, show, type NookResult } from '../helpers/nook.js';
+import { isolatedEnv, nook, NOOK_BIN, show, type NookResult, nookOk } from '../helpers/nook.js';
 import { privatePodman, type Podman } from '../helpers/podman.js';
 import { startRegistry } from '../helpers/registry.js';
 import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
@@ -39,9 +39,7 @@ afterAll(async () => {
 });
 
 async function ok(args: readonly string[]): Promise<NookResult> {
-  const result = await nook(args, { env });
-  expect(result.status, show(result)).toBe(0);
-  return result;
+  return nookOk(args, { env });
 }
 
 /** A build context dir with these files (path → content; a mode with `:0755` suffix on the key). */

@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolatedEnv, nook, NOOK_BIN, show, type NookResult, removeAllContainers } from '../helpers/nook.js';
+import { isolatedEnv, nook, NOOK_BIN, show, type NookResult, removeAllContainers, nookOk } from '../helpers/nook.js';
 import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
 
 let tmp: { path: string; cleanup: () => void };
@@ -38,9 +38,7 @@ afterAll(async () => {
 });
 
 async function ok(args: readonly string[], input?: Buffer): Promise<string> {
-  const result = await nook(args, { env, ...(input === undefined ? {} : { input }) });
-  expect(result.status, show(result)).toBe(0);
-  return result.stdout;
+  return (await nookOk(args, { env, ...(input === undefined ? {} : { input }) })).stdout;
 }
 
 async function fails(args: readonly string[], message: RegExp): Promise<NookResult> {

@@ -4,8 +4,7 @@ import { userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeNetstrings } from '../../src/runtime/report.js';
-import { isolatedEnv, nook, NOOK_BIN, show, type NookResult } from '../helpers/nook.js';
-import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
+import { nook, NOOK_BIN, show, type NookResult, busyboxWorkspace } from '../helpers/nook.js';
 import { tarball } from '../helpers/tarball.js';
 
 let tmp: { path: string; cleanup: () => void };
@@ -13,9 +12,7 @@ let env: NodeJS.ProcessEnv;
 let rootfs: string;
 
 beforeAll(() => {
-  tmp = tempDir('host-fit');
-  env = isolatedEnv(join(tmp.path, 'home'));
-  rootfs = makeBusyboxRootfs(join(tmp.path, 'rootfs'));
+  ({ tmp, env, rootfs } = busyboxWorkspace('host-fit'));
 });
 afterAll(async () => {
   await nook(['unshare', 'rm', '-rf', join(tmp.path, 'home')], { env });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostPlatform } from '../../src/image/platform.js';
-import { isolatedEnv, nook, NOOK_BIN, show, type NookResult } from '../helpers/nook.js';
+import { isolatedEnv, nook, NOOK_BIN, show, type NookResult, nookOk } from '../helpers/nook.js';
 import { OciLayout, type Descriptor } from '../helpers/oci-image.js';
 import { startRegistry, type Login, type TestRegistry } from '../helpers/registry.js';
 import { startTokenServer, type TokenServer } from '../helpers/token-server.js';
@@ -84,9 +84,7 @@ afterAll(async () => {
 });
 
 async function ok(args: readonly string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<NookResult> {
-  const result = await nook(args, { env: opts.env ?? env, ...(opts.input === undefined ? {} : { input: opts.input }) });
-  expect(result.status, show(result)).toBe(0);
-  return result;
+  return nookOk(args, { env: opts.env ?? env, ...(opts.input === undefined ? {} : { input: opts.input }) });
 }
 
 async function fails(args: readonly string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<NookResult> {

@@ -2,8 +2,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolatedEnv, nook, NOOK_BIN, show, waitFor, type NookResult, removeAllContainers } from '../helpers/nook.js';
-import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
+import { nook, NOOK_BIN, show, waitFor, type NookResult, removeAllContainers, busyboxWorkspace, nookOk } from '../helpers/nook.js';
 
 let tmp: { path: string; cleanup: () => void };
 let env: NodeJS.ProcessEnv;
@@ -15,9 +14,7 @@ const containerDirs = (): string[] => (existsSync(join(STORE(), 'containers')) ?
 const nameClaims = (): string[] => (existsSync(join(STORE(), 'container-names')) ? readdirSync(join(STORE(), 'container-names')) : []);
 
 beforeAll(async () => {
-  tmp = tempDir('lifecycle');
-  env = isolatedEnv(join(tmp.path, 'home'));
-  rootfs = makeBusyboxRootfs(join(tmp.path, 'rootfs'));
+  ({ tmp, env, rootfs } = busyboxWorkspace('lifecycle'));
   // The same tree as an image, for the tests the issue names with one (overlay roots).
   const tarFile = join(tmp.path, 'rootfs.tar');
   execFileSync('tar', ['-C', rootfs, '-cf', tarFile, '.']);
@@ -31,9 +28,7 @@ afterAll(async () => {
 });
 
 async function ok(args: readonly string[], input?: string): Promise<string> {
-  const result = await nook(args, { env, ...(input === undefined ? {} : { input }) });
-  expect(result.status, show(result)).toBe(0);
-  return result.stdout;
+  return (await nookOk(args, { env, ...(input === undefined ? {} : { input }) })).stdout;
 }
 
 async function fails(args: readonly string[], status: number, message: RegExp): Promise<NookResult> {

@@ -3,17 +3,14 @@ import { closeSync, constants, mkdirSync, openSync, readFileSync, writeFileSync 
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolatedEnv, nook, NOOK_BIN, show, waitFor, removeAllContainers } from '../helpers/nook.js';
-import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
+import { nook, NOOK_BIN, show, waitFor, removeAllContainers, busyboxWorkspace, nookOk } from '../helpers/nook.js';
 
 let tmp: { path: string; cleanup: () => void };
 let env: NodeJS.ProcessEnv;
 let rootfs: string;
 
 beforeAll(() => {
-  tmp = tempDir('monitor');
-  env = isolatedEnv(join(tmp.path, 'home'));
-  rootfs = makeBusyboxRootfs(join(tmp.path, 'rootfs'));
+  ({ tmp, env, rootfs } = busyboxWorkspace('monitor'));
 });
 
 afterAll(async () => {
@@ -22,9 +19,7 @@ afterAll(async () => {
 });
 
 async function ok(args: readonly string[]): Promise<string> {
-  const result = await nook(args, { env });
-  expect(result.status, show(result)).toBe(0);
-  return result.stdout;
+  return (await nookOk(args, { env })).stdout;
 }
 
 /** What the log holds of a stream, as the container wrote it: F records end a line, P records do not. */

@@ -7,9 +7,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostPlatform } from '../../src/image/platform.js';
 import { defaultRoute } from '../../src/sys/route.js';
-import { isolatedEnv, nook, show, waitFor, removeAllContainers } from '../helpers/nook.js';
+import { nook, show, waitFor, removeAllContainers, busyboxWorkspace, nookOk } from '../helpers/nook.js';
 import { OciLayout } from '../helpers/oci-image.js';
-import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
 import { subordinateRange } from '../helpers/subids.js';
 import { buildTrySyscall } from '../helpers/try-syscall.js';
 import { buildUdpEcho } from '../helpers/udp-echo.js';
@@ -25,9 +24,7 @@ const PAGE = 'served from the container\n';
 const IMAGE_HOSTS = '10.9.9.9\timage-host\n';
 
 beforeAll(async () => {
-  tmp = tempDir('network');
-  env = isolatedEnv(join(tmp.path, 'home'));
-  rootfs = makeBusyboxRootfs(join(tmp.path, 'rootfs'));
+  ({ tmp, env, rootfs } = busyboxWorkspace('network'));
   mkdirSync(join(rootfs, 'www'));
   writeFileSync(join(rootfs, 'www', 'index.html'), PAGE);
   writeFileSync(join(rootfs, 'etc', 'hosts'), IMAGE_HOSTS);
@@ -51,9 +48,7 @@ afterAll(async () => {
 });
 
 async function ok(args: readonly string[]): Promise<string> {
-  const result = await nook(args, { env });
-  expect(result.status, show(result)).toBe(0);
-  return result.stdout;
+  return (await nookOk(args, { env })).stdout;
 }
 
 async function sh(script: string, flags: readonly string[] = []): Promise<string> {

@@ -1,8 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolatedEnv, nook, show, removeAllContainers } from '../helpers/nook.js';
-import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
+import { nook, show, removeAllContainers, busyboxWorkspace, nookOk } from '../helpers/nook.js';
 
 // nook stop, kill and exec act on the pid the container's state recorded only while it
 // still names the process that started then (pid + start time, through a pidfd). Here the
@@ -14,9 +13,7 @@ let env: NodeJS.ProcessEnv;
 let rootfs: string;
 
 beforeAll(() => {
-  tmp = tempDir('identity');
-  env = isolatedEnv(join(tmp.path, 'home'));
-  rootfs = makeBusyboxRootfs(join(tmp.path, 'rootfs'));
+  ({ tmp, env, rootfs } = busyboxWorkspace('identity'));
 });
 
 afterAll(async () => {
@@ -25,9 +22,7 @@ afterAll(async () => {
 });
 
 async function ok(args: readonly string[]): Promise<string> {
-  const result = await nook(args, { env });
-  expect(result.status, show(result)).toBe(0);
-  return result.stdout;
+  return (await nookOk(args, { env })).stdout;
 }
 
 const stateFile = (id: string): string => join(env.XDG_DATA_HOME!, 'nook', 'containers', id, 'state');

@@ -2,8 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolatedEnv, nook, show, removeAllContainers } from '../helpers/nook.js';
-import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
+import { nook, show, removeAllContainers, busyboxWorkspace, nookOk } from '../helpers/nook.js';
 
 /**
  * nook reads /etc/passwd and /etc/group of images and running containers from the host
@@ -21,9 +20,7 @@ const ESCAPING_IMAGE = 'localhost/root-files:escaping';
 const HOST_ONLY = 'hostonly';
 
 beforeAll(async () => {
-  tmp = tempDir('root-files');
-  env = isolatedEnv(join(tmp.path, 'home'));
-  rootfs = makeBusyboxRootfs(join(tmp.path, 'rootfs'));
+  ({ tmp, env, rootfs } = busyboxWorkspace('root-files'));
   hostDir = join(tmp.path, 'host-etc');
   mkdirSync(hostDir);
   writeFileSync(join(hostDir, 'passwd'), `${HOST_ONLY}:x:4242:4242::/:/bin/sh\n`);
@@ -47,9 +44,7 @@ afterAll(async () => {
 });
 
 async function ok(args: readonly string[]): Promise<string> {
-  const result = await nook(args, { env });
-  expect(result.status, show(result)).toBe(0);
-  return result.stdout;
+  return (await nookOk(args, { env })).stdout;
 }
 
 async function refused(args: readonly string[], stderr: string): Promise<void> {

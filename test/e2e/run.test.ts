@@ -3,8 +3,8 @@ import { hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MASKED_PATHS } from '../../src/plan/hardening.js';
-import { isolatedEnv, nook, show, waitFor, type NookResult } from '../helpers/nook.js';
-import { APP_UID, makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
+import { nook, show, waitFor, type NookResult, busyboxWorkspace } from '../helpers/nook.js';
+import { APP_UID, makeBusyboxRootfs } from '../helpers/rootfs.js';
 import { subordinateRange, subordinateStart } from '../helpers/subids.js';
 
 let tmp: { path: string; cleanup: () => void };
@@ -12,9 +12,7 @@ let env: NodeJS.ProcessEnv;
 let rootfs: string;
 
 beforeAll(() => {
-  tmp = tempDir('run');
-  env = isolatedEnv(join(tmp.path, 'home'));
-  rootfs = makeBusyboxRootfs(join(tmp.path, 'rootfs'));
+  ({ tmp, env, rootfs } = busyboxWorkspace('run'));
 });
 afterAll(() => tmp.cleanup());
 

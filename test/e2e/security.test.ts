@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostPlatform } from '../../src/image/platform.js';
 import { MASKED_PATHS } from '../../src/plan/hardening.js';
 import { decodeNetstrings } from '../../src/runtime/report.js';
-import { isolatedEnv, nook, show, waitFor, type NookResult } from '../helpers/nook.js';
+import { nook, show, waitFor, type NookResult, busyboxWorkspace } from '../helpers/nook.js';
 import { OciLayout } from '../helpers/oci-image.js';
-import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
+import { makeBusyboxRootfs } from '../helpers/rootfs.js';
 import { buildTrySyscall } from '../helpers/try-syscall.js';
 
 /**
@@ -29,9 +29,7 @@ let rootfs: string;
 let hostMarker: string;
 
 beforeAll(() => {
-  tmp = tempDir('security');
-  env = isolatedEnv(join(tmp.path, 'home'));
-  rootfs = makeBusyboxRootfs(join(tmp.path, 'rootfs'));
+  ({ tmp, env, rootfs } = busyboxWorkspace('security'));
   copyFileSync(buildTrySyscall(tmp.path), join(rootfs, 'bin', 'try-syscall'));
   hostMarker = join(tmp.path, 'host-marker');
   writeFileSync(hostMarker, 'host');

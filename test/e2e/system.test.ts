@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolatedEnv, nook, show } from '../helpers/nook.js';
+import { isolatedEnv, nook, show, nookOk } from '../helpers/nook.js';
 import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
 
 let tmp: { path: string; cleanup: () => void };
@@ -26,9 +26,7 @@ afterAll(async () => {
 });
 
 async function ok(args: readonly string[]): Promise<string> {
-  const result = await nook(args, { env });
-  expect(result.status, show(result)).toBe(0);
-  return result.stdout;
+  return (await nookOk(args, { env })).stdout;
 }
 
 describe('nook system', () => {

@@ -3,8 +3,7 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shellQuote } from '../../src/plan/explain.js';
-import { isolatedEnv, nook, NOOK_BIN, show, waitFor, removeAllContainers } from '../helpers/nook.js';
-import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
+import { nook, NOOK_BIN, show, waitFor, removeAllContainers, busyboxWorkspace } from '../helpers/nook.js';
 import { buildTrySyscall } from '../helpers/try-syscall.js';
 
 /**
@@ -31,9 +30,7 @@ let rootfs: string;
 let probe: string;
 
 beforeAll(() => {
-  tmp = tempDir('terminals');
-  env = isolatedEnv(join(tmp.path, 'home'));
-  rootfs = makeBusyboxRootfs(join(tmp.path, 'rootfs'));
+  ({ tmp, env, rootfs } = busyboxWorkspace('terminals'));
   probe = buildTrySyscall(tmp.path);
   copyFileSync(probe, join(rootfs, 'bin', 'try-syscall'));
 });

@@ -2,10 +2,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostPlatform } from '../../src/image/platform.js';
-import { isolatedEnv, nook, show, waitFor, type NookResult } from '../helpers/nook.js';
+import { nook, show, waitFor, type NookResult, busyboxWorkspace } from '../helpers/nook.js';
 import { OciLayout } from '../helpers/oci-image.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
+import { makeBusyboxRootfs } from '../helpers/rootfs.js';
 import { tarball } from '../helpers/tarball.js';
 
 let tmp: { path: string; cleanup: () => void };
@@ -21,9 +21,7 @@ const volumeData = (name: string): string => join(volumesDir(), name, '_data');
 
 /** An image whose config declares VOLUME /cache (absent) and /seeded (with content), pulled into the store. */
 beforeAll(async () => {
-  tmp = tempDir('volumes');
-  env = isolatedEnv(join(tmp.path, 'home'));
-  rootfs = makeBusyboxRootfs(join(tmp.path, 'rootfs'));
+  ({ tmp, env, rootfs } = busyboxWorkspace('volumes'));
   registry = await startRegistry(join(tmp.path, 'registry'));
   const layout = new OciLayout(join(tmp.path, 'layout'));
   const platform = { os: 'linux', architecture: hostPlatform().architecture };

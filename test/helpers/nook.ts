@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { expect } from 'vitest';
+import { makeBusyboxRootfs, tempDir } from './rootfs.js';
 
 export const NOOK_BIN = join(import.meta.dirname, '..', '..', 'bin', 'nook');
 
@@ -66,6 +68,25 @@ export async function removeAllContainers(env: NodeJS.ProcessEnv): Promise<void>
 /** Formats a result for assertion messages, so a failing run shows what nook said. */
 export function show(result: NookResult): string {
   return `exit ${result.status}${result.signal ? ` (${result.signal})` : ''}\n--- stdout\n${result.stdout}--- stderr\n${result.stderr}`;
+}
+
+/** nook(), expected to exit 0; a failure shows what nook said. */
+export async function nookOk(args: readonly string[], opts: NookOptions): Promise<NookResult> {
+  const result = await nook(args, opts);
+  expect(result.status, show(result)).toBe(0);
+  return result;
+}
+
+/** What most e2e files start from: a temp dir, private XDG dirs in it, a busybox rootfs. */
+export interface BusyboxWorkspace {
+  readonly tmp: { readonly path: string; readonly cleanup: () => void };
+  readonly env: NodeJS.ProcessEnv;
+  readonly rootfs: string;
+}
+
+export function busyboxWorkspace(prefix: string): BusyboxWorkspace {
+  const tmp = tempDir(prefix);
+  return { tmp, env: isolatedEnv(join(tmp.path, 'home')), rootfs: makeBusyboxRootfs(join(tmp.path, 'rootfs')) };
 }
 
 export async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
