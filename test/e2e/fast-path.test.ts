@@ -3,6 +3,7 @@ import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync,
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isolatedEnv, nook, NOOK_BIN, show, waitFor, type NookResult, removeAllContainers } from '../helpers/nook.js';
+import { processEnded } from '../helpers/process.js';
 import { startRegistry } from '../helpers/registry.js';
 import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
 import { findOnPath } from '../../src/sys/which.js';
@@ -370,15 +371,6 @@ describe('nook stop', () => {
     return r.stdout.trim();
   }
 
-  /** Gone, or a zombie nobody reaps (a daemon's parent may be a CI job's init). */
-  function ended(pid: number): boolean {
-    try {
-      return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ?? true;
-    } catch {
-      return true;
-    }
-  }
-
   it('stops running containers by name and by ID without Node, printing each as given', async () => {
     await detached('stop-a', ['sleep', '300'], ['--init']);
     const b = await detached('stop-b', ['sleep', '300'], ['--init']);
@@ -416,7 +408,7 @@ describe('nook stop', () => {
     const r = await nook(['stop', '--time=5', 'restarting'], { env });
     withNode(true);
     expect(r.status, show(r)).toBe(0);
-    await waitFor(() => ended(c.monitor), 'the monitor to exit rather than restart the container');
+    await waitFor(() => processEnded(c.monitor), 'the monitor to exit rather than restart the container');
     expect(await inspect('restarting', '{{.State.Status}} {{.State.ExitCode}}')).toBe('exited 143');
     expect((await nook(['rm', 'restarting'], { env })).status).toBe(0);
   });
@@ -443,7 +435,7 @@ describe('nook stop', () => {
       stderr: 'WARN: StopSignal SIGTERM failed to stop container first in 4 seconds, resorting to SIGKILL\n',
     });
     expect(await inspect('second', '{{.State.Status}} {{.State.ExitCode}}')).toBe('exited 143');
-    await waitFor(() => ended(second.monitor), 'second to stay stopped');
+    await waitFor(() => processEnded(second.monitor), 'second to stay stopped');
     expect((await nook(['rm', 'first', 'second'], { env })).status).toBe(0);
   });
 

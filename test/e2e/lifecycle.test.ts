@@ -3,6 +3,7 @@ import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, rea
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nook, NOOK_BIN, show, waitFor, type NookResult, removeAllContainers, busyboxWorkspace, nookOk } from '../helpers/nook.js';
+import { processEnded } from '../helpers/process.js';
 
 let tmp: { path: string; cleanup: () => void };
 let env: NodeJS.ProcessEnv;
@@ -56,15 +57,6 @@ async function state(name: string): Promise<string | undefined> {
 
 async function inspect(name: string): Promise<{ State: { Status: string; Pid: number; ConmonPid: number; ExitCode: number }; RestartCount: number; Id: string; Name: string }> {
   return (JSON.parse(await ok(['inspect', name])) as never[])[0]!;
-}
-
-/** Whether process `pid` has exited (gone, or a zombie not reaped yet). */
-function processGone(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z');
-  } catch {
-    return true;
-  }
 }
 
 async function until(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
@@ -167,7 +159,7 @@ describe('a detached container', () => {
     const monitor = (await inspect('always')).State.ConmonPid;
     await ok(['stop', '-t', '0', 'always']);
     // Restarts are the monitor's: once it is gone, none can come any more.
-    await waitFor(() => processGone(monitor), 'the monitor to exit');
+    await waitFor(() => processEnded(monitor), 'the monitor to exit');
     expect(await state('always')).toBe('exited');
     expect((await inspect('always')).RestartCount).toBe(0);
 
@@ -179,7 +171,7 @@ describe('a detached container', () => {
     // The back-off after the second restart is 400 ms: the stop lands in it.
     await until(async () => (await inspect('failing')).RestartCount >= 2 && (await state('failing')) === 'exited', 'two restarts');
     await ok(['stop', 'failing']);
-    await waitFor(() => processGone(failing), 'the monitor to exit rather than restart it', 15_000);
+    await waitFor(() => processEnded(failing), 'the monitor to exit rather than restart it', 15_000);
     expect(await state('failing')).toBe('exited');
     await ok(['rm', 'flaky', 'always', 'failing']);
   });
@@ -191,7 +183,7 @@ describe('a detached container', () => {
     process.kill(State.ConmonPid, 'SIGKILL');
     await until(async () => (await state('orphan')) === 'exited', 'the container to show exited');
     // The container died with its monitor.
-    await waitFor(() => processGone(State.Pid), 'the container to die');
+    await waitFor(() => processEnded(State.Pid), 'the container to die');
 
     rmSync(join(env.XDG_RUNTIME_DIR!, 'nook'), { recursive: true, force: true });
     expect(await state('survivor')).toBe('running');

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostPlatform } from '../../src/image/platform.js';
 import { defaultRoute } from '../../src/sys/route.js';
 import { nook, show, waitFor, removeAllContainers, busyboxWorkspace, nookOk } from '../helpers/nook.js';
+import { processEnded } from '../helpers/process.js';
 import { OciLayout } from '../helpers/oci-image.js';
 import { subordinateRange } from '../helpers/subids.js';
 import { buildTrySyscall } from '../helpers/try-syscall.js';
@@ -95,16 +96,6 @@ async function inspect(name: string, format: string): Promise<string> {
   return (await ok(['inspect', '-f', format, name])).trim();
 }
 
-/** A process's state letter, or null once it is gone (a zombie counts as gone: it runs nothing). */
-function processState(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state === 'Z' ? null : state;
-  } catch {
-    return null;
-  }
-}
 
 /** The network helper the container's monitor runs, by pid. */
 function helperOf(monitorPid: number): { pid: number; comm: string } {
@@ -314,15 +305,15 @@ describe('the helper lives as long as the container', () => {
     it(`ends ${network} with stop, rm -f and a SIGKILLed monitor`, async () => {
       const a = await started(`life-stop-${network}`, network);
       await ok(['stop', '-t', '5', `life-stop-${network}`]);
-      expect(processState(a.helper)).toBeNull();
+      expect(processEnded(a.helper)).toBe(true);
       // A restart gets a helper of its own, and rm -f ends it.
       await ok(['start', `life-stop-${network}`]);
       const again = helperOf(Number(await inspect(`life-stop-${network}`, '{{.State.ConmonPid}}'))).pid;
       await ok(['rm', '-f', '-t', '5', `life-stop-${network}`]);
-      expect(processState(again)).toBeNull();
+      expect(processEnded(again)).toBe(true);
       const b = await started(`life-kill-${network}`, network);
       process.kill(b.monitor, 'SIGKILL');
-      await waitFor(() => processState(b.helper) === null, `${network} ${b.helper} to end with its monitor`);
+      await waitFor(() => processEnded(b.helper), `${network} ${b.helper} to end with its monitor`);
       // Removable once nook sees the monitor gone (its zombie reaped).
       for (let tries = 0; (await inspect(`life-kill-${network}`, '{{.State.Status}}')) !== 'exited'; tries++) {
         expect(tries, 'the container to show exited').toBeLessThan(200);

@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nook, show, removeAllContainers, busyboxWorkspace, nookOk } from '../helpers/nook.js';
+import { procStatFields } from '../../src/sys/process.js';
 
 // nook stop, kill and exec act on the pid the container's state recorded only while it
 // still names the process that started then (pid + start time, through a pidfd). Here the
@@ -29,12 +30,7 @@ const stateFile = (id: string): string => join(env.XDG_DATA_HOME!, 'nook', 'cont
 
 /** Field 22 of /proc/PID/stat, or null when the process is gone. */
 function startTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
-  } catch {
-    return null;
-  }
+  return procStatFields(pid)?.[19] ?? null;
 }
 
 describe('a state line whose PID 1 now names another process', () => {

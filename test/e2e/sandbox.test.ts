@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultRoute } from '../../src/sys/route.js';
 import { isolatedEnv, nook, NOOK_BIN, show, waitFor, type NookResult } from '../helpers/nook.js';
+import { processEnded } from '../helpers/process.js';
+import { procStatFields } from '../../src/sys/process.js';
 import { tempDir } from '../helpers/rootfs.js';
 
 /**
@@ -104,22 +106,8 @@ function processesRunning(argv: readonly string[]): number[] {
 
 /** The pid's parent, or null once it is gone. */
 function parentOf(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return null;
-  }
-}
-
-/** Gone, or a zombie waiting for a reaper that is not ours. */
-function isDead(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
+  const fields = procStatFields(pid);
+  return fields === null ? null : Number(fields[1]);
 }
 
 /** Every live process below `root`. */
@@ -216,7 +204,7 @@ describe('processes', () => {
     // The monitor, PID 1 of the sandbox, and both sleeps, all below nook.
     expect(pids.length, `descendants ${pids.join(' ')}`).toBe(4);
     expect(pids).toEqual(expect.arrayContaining(sleeps));
-    await waitFor(() => pids.every(isDead), `pids ${pids.join(' ')} to die`);
+    await waitFor(() => pids.every(processEnded), `pids ${pids.join(' ')} to die`);
   });
 
   it('--timeout stops the command and everything in the sandbox with 124', async () => {

@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } fro
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isolatedEnv, nook, show, waitFor } from '../helpers/nook.js';
+import { processEnded } from '../helpers/process.js';
 import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs.js';
 
 let tmp: { path: string; cleanup: () => void };
@@ -27,14 +28,6 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-function stateOf(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!;
-  } catch {
-    return null;
-  }
-}
 
 describe('nook system check', () => {
   it('finds nothing in a sound store, and says nothing', async () => {
@@ -55,7 +48,7 @@ describe('nook system check', () => {
 
     // The damage: a monitor killed, a layer deleted, a half-extracted layer, a truncated index.
     process.kill(monitor, 'SIGKILL');
-    await waitFor(() => ['Z', null].includes(stateOf(monitor)), 'the monitor to die');
+    await waitFor(() => processEnded(monitor), 'the monitor to die');
     const removed = await nook(['unshare', 'rm', '-rf', join(STORE(), 'layers', layer)], { env });
     expect(removed.status, show(removed)).toBe(0);
     const half = `${layer}.tmp-${DEAD_PID}-0123456789ab`;
