@@ -255,23 +255,35 @@ static int split_words(char *line, size_t len, char **words, int most)
 	}
 }
 
+/* This boot's id, read once (a state line is read for every container, and again before
+ * each step of its stop); NULL when it cannot be read. */
+static const char *boot_id(void)
+{
+	static char id[64];
+
+	if (id[0] == '\0') {
+		if (read_small_fd(open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC), id, sizeof id) < 0)
+			return NULL;
+		id[strcspn(id, "\n")] = '\0';
+	}
+	return id;
+}
+
 /* The monitor's `running` line, and its monitor alive: what a stop acts on. A line of an
  * older monitor, another boot's, or an exited container is the CLI's. */
 static bool read_running(const char *root, struct target *t)
 {
-	char path[PATH_MAX], line[SMALL_FILE_MAX + 1], boot[64], *w[9];
+	char path[PATH_MAX], line[SMALL_FILE_MAX + 1], *w[9];
+	const char *boot = boot_id();
 	uint64_t monitor, pid;
 	struct nook_error e = { 0 };
 	int fd = -1;
+	ssize_t len;
 	bool alive;
 
-	ssize_t len;
-
-	if (path_of(path, root, t->id, "state") < 0 || (len = read_small(path, line, sizeof line)) < 0 ||
-	    split_words(line, (size_t)len, w, 9) != 8 || strcmp(w[0], "running") != 0 ||
-	    read_small_fd(open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC), boot, sizeof boot) < 0)
+	if (!boot || path_of(path, root, t->id, "state") < 0 || (len = read_small(path, line, sizeof line)) < 0 ||
+	    split_words(line, (size_t)len, w, 9) != 8 || strcmp(w[0], "running") != 0)
 		return false;
-	boot[strcspn(boot, "\n")] = '\0';
 	if (strcmp(w[3], boot) != 0 || !nook_parse_decimal(w[1], INT32_MAX, &monitor) || monitor == 0 ||
 	    !nook_parse_decimal(w[2], UINT64_MAX, &t->monitor_start) ||
 	    !nook_parse_decimal(w[4], INT32_MAX, &pid) || !nook_parse_decimal(w[5], UINT64_MAX, &t->pid_start))

@@ -1,4 +1,4 @@
-import { renameSync, writeFileSync } from 'node:fs';
+import { renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { processAlive } from '../sys/process.js';
@@ -31,6 +31,13 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
 export function writeFileAtomicSync(path: string, data: string, mode = 0o600): void {
   const temp = tempPathFor(path);
   writeFileSync(temp, data, { mode });
+  renameSync(temp, path);
+}
+
+/** A symlink at `path` to `target`, replacing what is there in one rename. */
+export function symlinkAtomicSync(target: string, path: string): void {
+  const temp = tempPathFor(path);
+  symlinkSync(target, temp);
   renameSync(temp, path);
 }
 

@@ -1,7 +1,7 @@
 import { existsSync, linkSync, mkdirSync, readdirSync, rmSync, statSync, readFileSync, readlinkSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { processAlive } from '../sys/process.js';
-import { isStaleTemp, isTempName, tempPathFor, writeFileAtomicSync } from './atomic.js';
+import { isStaleTemp, isTempName, symlinkAtomicSync, tempPathFor, writeFileAtomicSync } from './atomic.js';
 import { CorruptRecordError, parseContainerRecord, type ContainerRecord } from './container-record.js';
 import { encodeStopRecipe, STOP_RECIPE_FILE } from './stop-recipe.js';
 
@@ -153,11 +153,7 @@ export class ContainerStore {
     const recipe = encodeStopRecipe(record);
     const recipePath = this.path(record.id, STOP_RECIPE_FILE);
     if (recipe === null) rmSync(recipePath, { force: true });
-    else {
-      const temp = tempPathFor(recipePath);
-      symlinkSync(recipe, temp);
-      renameSync(temp, recipePath);
-    }
+    else symlinkAtomicSync(recipe, recipePath);
     writeFileAtomicSync(this.path(record.id, RECORD), `${JSON.stringify(record, null, 2)}\n`);
   }
 
